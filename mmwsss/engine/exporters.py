@@ -1,0 +1,90 @@
+"""Per-image writers of stage outputs, used by :class:`ExportTestLoop`.
+
+An exporter knows where a sample's file lives, writes it atomically (temporary
+name, then ``os.replace``) and can load it back into a data sample, so that an
+interrupted export resumes without recomputing finished images and without ever
+trusting a partial file.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine.registry import TASK_UTILS
+from mmengine.structures import PixelData
+
+TMP_SUFFIX = ".part"
+
+
+def sample_stem(metainfo: dict) -> str:
+    """File stem of a sample: its image file name without the extension."""
+    if "img_path" not in metainfo:
+        raise KeyError("exporting needs img_path in the data sample metainfo")
+    return osp.splitext(osp.basename(metainfo["img_path"]))[0]
+
+
+def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
+    """Write an ``.npz`` file under a temporary name and rename it into place."""
+    tmp = path + TMP_SUFFIX
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+
+
+@TASK_UTILS.register_module()
+class CAMExporter:
+    """Saves the CAMs of each image as ``{out_dir}/{image stem}.npz``.
+
+    File content: ``keys`` (K,) int16 segmentation class indices, ``cam``
+    (K, h, w) maps at the strided size (IRN's input), ``high_res`` (K, H, W) maps
+    at the original size. Plain arrays (no pickle) so files load with
+    ``np.load(path)`` in any tool.
+
+    Args:
+        out_dir (str): Output folder; ``{work_dir}`` is replaced by the runner's
+            work dir.
+        dtype (str): Storage dtype of the maps. Default: 'float32'.
+    """
+
+    def __init__(self, out_dir: str, dtype: str = "float32") -> None:
+        self.out_dir = out_dir
+        self.dtype = np.dtype(dtype)
+
+    def prepare(self, work_dir: str) -> None:
+        """Resolve the output folder, create it and drop stale partial files."""
+        self.out_dir = self.out_dir.format(work_dir=work_dir)
+        os.makedirs(self.out_dir, exist_ok=True)
+        for stale in glob.glob(osp.join(self.out_dir, "*" + TMP_SUFFIX)):
+            os.remove(stale)
+
+    def path(self, metainfo: dict) -> str:
+        return osp.join(self.out_dir, sample_stem(metainfo) + ".npz")
+
+    def exists(self, metainfo: dict) -> bool:
+        return osp.exists(self.path(metainfo))
+
+    def save(self, sample) -> None:
+        atomic_save_npz(
+            self.path(sample.metainfo),
+            keys=sample.cam_keys.cpu().numpy().astype(np.int16),
+            cam=sample.cams_strided.data.cpu().numpy().astype(self.dtype),
+            high_res=sample.cams.data.cpu().numpy().astype(self.dtype),
+        )
+
+    def load(self, sample):
+        """Fill ``cams``, ``cams_strided`` and ``cam_keys`` of ``sample`` from disk."""
+        path = self.path(sample.metainfo)
+        with np.load(path) as data:
+            keys = torch.from_numpy(data["keys"].astype(np.int64))
+            sample.set_data(
+                dict(
+                    cams=PixelData(data=torch.from_numpy(data["high_res"]).float()),
+                    cams_strided=PixelData(data=torch.from_numpy(data["cam"]).float()),
+                )
+            )
+        sample.set_field(keys, "cam_keys")
+        return sample

@@ -1,0 +1,3 @@
+from .class_num_check_hook import WSSSClassNumCheckHook
+
+__all__ = ["WSSSClassNumCheckHook"]

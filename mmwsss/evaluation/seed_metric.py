@@ -1,0 +1,254 @@
+"""Seed / pseudo-mask mIoU with a background-score sweep (the WSSS protocol)."""
+
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmseg.evaluation.metrics import IoUMetric
+from mmseg.registry import METRICS
+from prettytable import PrettyTable
+
+DEFAULT_BG_SCORES = tuple(round(0.01 * i, 2) for i in range(61))
+
+
+def sweep_confusion(
+    gt: torch.Tensor,
+    cams: torch.Tensor,
+    keys: torch.Tensor,
+    bg_scores: Sequence[float],
+    num_classes: int,
+    ignore_index: int = 255,
+) -> np.ndarray:
+    """Confusion matrices of CAM labels for every background score at once.
+
+    A pixel is labelled with its strongest class when that class's normalised CAM
+    is strictly above the background score, else background (0). Instead of one
+    argmax per background score, each pixel's maximum is binned against the
+    sorted scores and a single 3-D histogram (bin, gt, class) is accumulated;
+    suffix sums over the bins give every threshold's confusion matrix exactly.
+
+    Args:
+        gt (Tensor): (H, W) ground-truth labels.
+        cams (Tensor): (K, H, W) normalised CAMs.
+        keys (Tensor): (K,) class index of each CAM.
+        bg_scores (Sequence[float]): Increasing background scores.
+        num_classes (int): Number of classes including background.
+        ignore_index (int): Ground-truth value to ignore. Default: 255.
+
+    Returns:
+        np.ndarray: (T, num_classes, num_classes) int64 confusion matrices,
+        indexed [threshold, gt class, predicted class].
+    """
+    gt = gt.reshape(-1).long()
+    valid = gt != ignore_index
+    if valid.any() and gt[valid].max() >= num_classes:
+        raise ValueError(
+            f"ground-truth value {gt[valid].max().item()} is outside the "
+            f"{num_classes} classes of the dataset"
+        )
+    thresholds = torch.as_tensor(bg_scores, dtype=torch.float64)
+    num_t = len(thresholds)
+    if cams.shape[0] == 0:
+        bins = torch.zeros_like(gt)
+        pred_fg = torch.zeros_like(gt)
+    else:
+        fg_max, fg_arg = cams.reshape(cams.shape[0], -1).max(dim=0)
+        # bins = number of thresholds strictly below the pixel's maximum: the
+        # pixel is foreground exactly for the thresholds with index < bins
+        bins = torch.searchsorted(thresholds, fg_max.double(), right=False)
+        pred_fg = keys.long()[fg_arg]
+    gt, bins, pred_fg = gt[valid], bins[valid], pred_fg[valid]
+    flat = (bins * num_classes + gt) * num_classes + pred_fg
+    hist = torch.bincount(flat, minlength=(num_t + 1) * num_classes**2)
+    hist = hist.reshape(num_t + 1, num_classes, num_classes).numpy().astype(np.int64)
+    suffix = np.cumsum(hist[::-1], axis=0)[::-1]  # suffix[b] = sum of bins >= b
+    fg = suffix[1:]  # fg[j] = pixels with bins > j, labelled with their class
+    per_gt = hist.sum(axis=(0, 2))
+    conf = fg.copy()
+    conf[:, :, 0] += per_gt[None, :] - fg.sum(axis=2)
+    return conf
+
+
+def confusion_to_iou(conf: np.ndarray) -> np.ndarray:
+    """Per-class IoU from a (N, N) confusion matrix, with mmseg's arithmetic."""
+    intersect = np.diag(conf).astype(np.float64)
+    area_label = conf.sum(axis=1).astype(np.float64)
+    area_pred = conf.sum(axis=0).astype(np.float64)
+    union = area_label + area_pred - intersect
+    metrics = IoUMetric.total_area_to_metrics(
+        torch.from_numpy(intersect),
+        torch.from_numpy(union),
+        torch.from_numpy(area_pred),
+        torch.from_numpy(area_label),
+        metrics=["mIoU"],
+    )
+    return np.asarray(metrics["IoU"], dtype=np.float64)
+
+
+@METRICS.register_module()
+class SeedIoUMetric(BaseMetric):
+    """mIoU of CAM seeds over a sweep of the background score.
+
+    Scores the ``cams`` / ``cam_keys`` of each prediction against ``gt_sem_seg``
+    (samples without ground truth are counted and skipped). Reports ``mIoU`` at
+    ``fixed_bg_score`` (IRN's 0.15), ``mIoU_best`` and ``best_bg_score`` over
+    ``bg_scores`` (SEAM/HFPL read the best point), and writes the curve as JSON
+    and PNG to ``out_dir`` when set (``{work_dir}`` in it is filled in by
+    :class:`ExportTestLoop`).
+
+    Args:
+        bg_scores (Sequence[float]): Background scores of the sweep.
+            Default: 0.00, 0.01, ..., 0.60.
+        fixed_bg_score (float): The reported fixed point. Default: 0.15.
+        cam_key (str): Data-sample field holding the maps. Default: 'cams'.
+        ignore_index (int): Ground-truth value to ignore. Default: 255.
+        out_dir (str, optional): Folder for ``seed_sweep.json`` and
+            ``seed_sweep.png``. Default: None.
+        collect_device (str): Device for collecting across ranks. Default: 'cpu'.
+        prefix (str, optional): Metric name prefix. Default: None ('seed').
+    """
+
+    default_prefix = "seed"
+
+    def __init__(
+        self,
+        bg_scores: Sequence[float] = DEFAULT_BG_SCORES,
+        fixed_bg_score: float = 0.15,
+        cam_key: str = "cams",
+        ignore_index: int = 255,
+        out_dir: str | None = None,
+        collect_device: str = "cpu",
+        prefix: str | None = None,
+    ) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        scores = sorted({round(float(s), 6) for s in (*bg_scores, fixed_bg_score)})
+        self.bg_scores = tuple(scores)
+        self.fixed_bg_score = float(fixed_bg_score)
+        self.cam_key = cam_key
+        self.ignore_index = ignore_index
+        self.out_dir = out_dir
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        num_classes = len(self.dataset_meta["classes"])
+        for sample in data_samples:
+            if "gt_sem_seg" not in sample:
+                self._accumulate(None, skipped=1)
+                continue
+            gt = sample["gt_sem_seg"]["data"].squeeze(0).cpu()
+            cams = sample[self.cam_key]["data"].float().cpu()
+            keys = torch.as_tensor(sample["cam_keys"]).cpu()
+            if cams.shape[-2:] != gt.shape[-2:]:
+                raise ValueError(
+                    f'{sample.get("img_path", "a sample")}: CAM size '
+                    f'{tuple(cams.shape[-2:])} differs from its ground truth '
+                    f'{tuple(gt.shape[-2:])}'
+                )
+            conf = sweep_confusion(
+                gt, cams, keys, self.bg_scores, num_classes, self.ignore_index
+            )
+            self._accumulate(conf, skipped=0)
+
+    def _accumulate(self, conf: np.ndarray | None, skipped: int) -> None:
+        # one running sum per rank keeps memory and the cross-rank gather small
+        if not self.results:
+            self.results.append(dict(conf=None, scored=0, skipped=0))
+        acc = self.results[0]
+        if conf is not None:
+            acc["conf"] = conf if acc["conf"] is None else acc["conf"] + conf
+            acc["scored"] += 1
+        acc["skipped"] += skipped
+
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        confs = [r["conf"] for r in results if r["conf"] is not None]
+        scored = sum(r["scored"] for r in results)
+        skipped = sum(r["skipped"] for r in results)
+        if skipped:
+            print_log(
+                f"SeedIoUMetric: {skipped} image(s) without ground truth skipped",
+                logger="current",
+            )
+        if not confs:
+            raise ValueError(
+                "SeedIoUMetric: no image with ground truth to score; evaluate seeds "
+                "on a split with masks (e.g. VOC train)"
+            )
+        conf = np.sum(confs, axis=0)
+        ious = np.stack([confusion_to_iou(c) for c in conf])  # (T, N)
+        miou = np.nanmean(ious, axis=1) * 100
+        best = int(np.nanargmax(miou))
+        fixed = self.bg_scores.index(round(self.fixed_bg_score, 6))
+        classes = list(self.dataset_meta["classes"])
+        table = PrettyTable()
+        table.add_column("Class", classes)
+        table.add_column(
+            f"IoU@{self.fixed_bg_score:.2f}", np.round(ious[fixed] * 100, 2)
+        )
+        table.add_column(
+            f"IoU@{self.bg_scores[best]:.2f}", np.round(ious[best] * 100, 2)
+        )
+        print_log("per class seed IoU:\n" + table.get_string(), logger="current")
+        curve = dict(
+            bg_scores=list(self.bg_scores),
+            mIoU=[round(float(v), 4) for v in miou],
+            fixed_bg_score=self.fixed_bg_score,
+            mIoU_fixed=round(float(miou[fixed]), 4),
+            best_bg_score=self.bg_scores[best],
+            mIoU_best=round(float(miou[best]), 4),
+            classes=classes,
+            IoU_fixed=[round(float(v) * 100, 4) for v in ious[fixed]],
+            IoU_best=[round(float(v) * 100, 4) for v in ious[best]],
+            num_images=scored,
+            num_skipped=skipped,
+        )
+        if self.out_dir:
+            save_sweep(curve, self.out_dir)
+        return {
+            "mIoU": round(float(miou[fixed]), 2),
+            "mIoU_best": round(float(miou[best]), 2),
+            "best_bg_score": float(self.bg_scores[best]),
+        }
+
+
+def save_sweep(curve: dict, out_dir: str, name: str = "seed_sweep") -> None:
+    """Write the sweep as ``{name}.json`` and a ``{name}.png`` plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(out_dir, exist_ok=True)
+    with open(osp.join(out_dir, f"{name}.json"), "w") as f:
+        json.dump(curve, f, indent=1)
+    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
+    ax.plot(curve["bg_scores"], curve["mIoU"], color="tab:blue")
+    ax.axvline(curve["fixed_bg_score"], color="gray", ls="--", lw=1)
+    ax.plot(
+        [curve["fixed_bg_score"]],
+        [curve["mIoU_fixed"]],
+        "o",
+        color="gray",
+        label=f"fixed {curve['fixed_bg_score']:.2f}: {curve['mIoU_fixed']:.1f}",
+    )
+    ax.plot(
+        [curve["best_bg_score"]],
+        [curve["mIoU_best"]],
+        "*",
+        color="tab:red",
+        ms=10,
+        label=f"best {curve['best_bg_score']:.2f}: {curve['mIoU_best']:.1f}",
+    )
+    ax.set_xlabel("background score")
+    ax.set_ylabel("mIoU (%)")
+    ax.set_title(f"seed mIoU vs background score ({curve['num_images']} images)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(osp.join(out_dir, f"{name}.png"))
+    plt.close(fig)
