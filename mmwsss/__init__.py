@@ -1,16 +1,25 @@
 """mmwsss: weakly supervised segmentation for the OpenMMLab toolboxes.
 
-Importing the package registers every component (models and metrics into
-mmseg's registries, loops, hooks and exporters into mmengine's root registries),
-so a config needs only ``custom_imports = dict(imports=['mmwsss'])``.
-mmdet-only components live in :mod:`mmwsss.det` and are imported on demand.
+Importing the package registers every component (models, datasets, transforms
+and metrics into mmseg's registries; loops, hooks and exporters into mmengine's
+root registries), so a config needs only
+``custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)``.
+It also installs the checkpoint loader that lets torch >= 2.6 load the Runner's
+own checkpoints with ``weights_only=True`` (see :mod:`mmwsss.utils.checkpoint`).
 """
 
-from .version import __version__
+from . import datasets, engine, evaluation, models, ops
 from .utils import register_safe_checkpoint_loader
+from .version import __version__
 
 register_safe_checkpoint_loader()
 
-from . import datasets, engine, evaluation, models, ops  # noqa: E402,F401
-
-__all__ = ["__version__", "register_safe_checkpoint_loader"]
+__all__ = [
+    '__version__',
+    'datasets',
+    'engine',
+    'evaluation',
+    'models',
+    'ops',
+    'register_safe_checkpoint_loader',
+]

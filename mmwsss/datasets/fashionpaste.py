@@ -40,20 +40,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-FASHIONPASTE_VERSION = "1.0"
+FASHIONPASTE_VERSION = '1.0'
 
 FASHIONPASTE_CLASSES = (
-    "background",
-    "t-shirt",
-    "trouser",
-    "pullover",
-    "dress",
-    "coat",
-    "sandal",
-    "shirt",
-    "sneaker",
-    "bag",
-    "ankle-boot",
+    'background',
+    't-shirt',
+    'trouser',
+    'pullover',
+    'dress',
+    'coat',
+    'sandal',
+    'shirt',
+    'sneaker',
+    'bag',
+    'ankle-boot',
 )
 
 
@@ -83,21 +83,21 @@ FASHIONPASTE_PALETTE = voc_palette(len(FASHIONPASTE_CLASSES))
 # Presets. ``scale_range`` scales the 28x28 items; ``min_visible_pixels`` is the
 # smallest visible mask an item may keep after later items occlude it.
 SIZES: dict[str, dict] = {
-    "tiny": dict(
+    'tiny': dict(
         num_train=8,
         num_val=4,
         image_size=64,
         scale_range=(1.0, 2.0),
         min_visible_pixels=40,
     ),
-    "demo": dict(
+    'demo': dict(
         num_train=200,
         num_val=100,
         image_size=160,
         scale_range=(2.0, 4.0),
         min_visible_pixels=40,
     ),
-    "bench": dict(
+    'bench': dict(
         num_train=2000,
         num_val=500,
         image_size=160,
@@ -106,41 +106,41 @@ SIZES: dict[str, dict] = {
     ),
 }
 
-SOURCES = ("auto", "debian", "subset")
-SPLITS = ("train", "val")
+SOURCES = ('auto', 'debian', 'subset')
+SPLITS = ('train', 'val')
 # FashionPaste split -> Fashion-MNIST split the items come from.
-ITEM_SPLIT = {"train": "train", "val": "test"}
-_SPLIT_CODE = {"train": 0, "val": 1}
+ITEM_SPLIT = {'train': 'train', 'val': 'test'}
+_SPLIT_CODE = {'train': 0, 'val': 1}
 
-MANIFEST_NAME = "fashionpaste.json"
-DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-_DEBIAN_PREFIX = {"train": "train", "test": "t10k"}
-SUBSET_PATH = Path(__file__).parent / "data" / "fashion_mnist_subset.npz"
+MANIFEST_NAME = 'fashionpaste.json'
+DEBIAN_FASHION_MNIST_DIR = Path('/usr/share/datasets/fashion-mnist')
+_DEBIAN_PREFIX = {'train': 'train', 'test': 't10k'}
+SUBSET_PATH = Path(__file__).parent / 'data' / 'fashion_mnist_subset.npz'
 
 # Real photographs and textures shipped inside the scikit-image wheel (only the
 # files present locally are used; nothing is downloaded) and scikit-learn's
 # sample images. Synthetic test patterns are left out on purpose.
 SKIMAGE_BACKGROUNDS = (
-    "astronaut.png",
-    "brick.png",
-    "camera.png",
-    "cell.png",
-    "chelsea.png",
-    "clock_motion.png",
-    "coffee.png",
-    "coins.png",
-    "grass.png",
-    "gravel.png",
-    "hubble_deep_field.jpg",
-    "ihc.png",
-    "moon.png",
-    "motorcycle_left.png",
-    "page.png",
-    "retina.jpg",
-    "rocket.jpg",
-    "text.png",
+    'astronaut.png',
+    'brick.png',
+    'camera.png',
+    'cell.png',
+    'chelsea.png',
+    'clock_motion.png',
+    'coffee.png',
+    'coins.png',
+    'grass.png',
+    'gravel.png',
+    'hubble_deep_field.jpg',
+    'ihc.png',
+    'moon.png',
+    'motorcycle_left.png',
+    'page.png',
+    'retina.jpg',
+    'rocket.jpg',
+    'text.png',
 )
-SKLEARN_BACKGROUNDS = ("china.jpg", "flower.jpg")
+SKLEARN_BACKGROUNDS = ('china.jpg', 'flower.jpg')
 
 MAX_ITEMS = 3
 ITEM_SIZE = 28
@@ -179,18 +179,18 @@ def read_fashion_mnist_idx(path: str | Path) -> np.ndarray:
     Returns:
         np.ndarray: uint8 array, e.g. (N, 28, 28) images or (N,) labels.
     """
-    with gzip.open(path, "rb") as f:
+    with gzip.open(path, 'rb') as f:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+        raise ValueError(f'{path} is not an IDX file of unsigned bytes')
     ndim = data[3]
     header = 4 + 4 * ndim
-    shape = tuple(int(v) for v in np.frombuffer(data[4:header], dtype=">u4"))
+    shape = tuple(int(v) for v in np.frombuffer(data[4:header], dtype='>u4'))
     expected = header + int(np.prod(shape))
     if len(data) != expected:
         raise ValueError(
-            f"{path}: header says shape {shape} ({expected} bytes), "
-            f"file has {len(data)} bytes"
+            f'{path}: header says shape {shape} ({expected} bytes), '
+            f'file has {len(data)} bytes'
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
@@ -198,12 +198,12 @@ def read_fashion_mnist_idx(path: str | Path) -> np.ndarray:
 def _debian_files(item_split: str) -> tuple[Path, Path]:
     prefix = _DEBIAN_PREFIX[item_split]
     return (
-        DEBIAN_FASHION_MNIST_DIR / f"{prefix}-images-idx3-ubyte.gz",
-        DEBIAN_FASHION_MNIST_DIR / f"{prefix}-labels-idx1-ubyte.gz",
+        DEBIAN_FASHION_MNIST_DIR / f'{prefix}-images-idx3-ubyte.gz',
+        DEBIAN_FASHION_MNIST_DIR / f'{prefix}-labels-idx1-ubyte.gz',
     )
 
 
-def resolve_source(source: str = "auto") -> str:
+def resolve_source(source: str = 'auto') -> str:
     """Turn ``source`` into the concrete source, ``'debian'`` or ``'subset'``.
 
     Args:
@@ -214,38 +214,38 @@ def resolve_source(source: str = "auto") -> str:
         str: ``'debian'`` or ``'subset'``.
     """
     if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        raise ValueError(f'source must be one of {SOURCES}, got {source!r}')
     debian_ok = all(p.is_file() for s in _DEBIAN_PREFIX for p in _debian_files(s))
-    if source == "auto":
-        return "debian" if debian_ok else "subset"
-    if source == "debian" and not debian_ok:
+    if source == 'auto':
+        return 'debian' if debian_ok else 'subset'
+    if source == 'debian' and not debian_ok:
         raise FileNotFoundError(
-            f"Fashion-MNIST not found under {DEBIAN_FASHION_MNIST_DIR} "
-            "(install it with `apt-get install dataset-fashion-mnist`) "
+            f'Fashion-MNIST not found under {DEBIAN_FASHION_MNIST_DIR} '
+            '(install it with `apt-get install dataset-fashion-mnist`) '
             "or use source='subset'"
         )
-    if source == "subset" and not SUBSET_PATH.is_file():
-        raise FileNotFoundError(f"shipped Fashion-MNIST subset missing: {SUBSET_PATH}")
+    if source == 'subset' and not SUBSET_PATH.is_file():
+        raise FileNotFoundError(f'shipped Fashion-MNIST subset missing: {SUBSET_PATH}')
     return source
 
 
 @functools.lru_cache(maxsize=4)
 def _load_items(item_split: str, source: str) -> tuple[np.ndarray, np.ndarray]:
-    if source == "debian":
+    if source == 'debian':
         img_path, label_path = _debian_files(item_split)
         images = read_fashion_mnist_idx(img_path)
         labels = read_fashion_mnist_idx(label_path)
     else:
         with np.load(SUBSET_PATH) as data:
-            images = data[f"{item_split}_images"]
-            labels = data[f"{item_split}_labels"]
+            images = data[f'{item_split}_images']
+            labels = data[f'{item_split}_labels']
     if images.shape[1:] != (ITEM_SIZE, ITEM_SIZE) or len(images) != len(labels):
         raise ValueError(
-            f"Fashion-MNIST {item_split} ({source}): images {images.shape} "
-            f"and labels {labels.shape} do not match"
+            f'Fashion-MNIST {item_split} ({source}): images {images.shape} '
+            f'and labels {labels.shape} do not match'
         )
     if labels.max() >= len(FASHIONPASTE_CLASSES) - 1:
-        raise ValueError(f"Fashion-MNIST {item_split} ({source}): label > 9 found")
+        raise ValueError(f'Fashion-MNIST {item_split} ({source}): label > 9 found')
     images = np.ascontiguousarray(images, dtype=np.uint8)
     labels = np.ascontiguousarray(labels, dtype=np.int64)
     images.flags.writeable = False
@@ -254,7 +254,7 @@ def _load_items(item_split: str, source: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_fashion_mnist(
-    split: str, source: str = "auto"
+    split: str, source: str = 'auto'
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load Fashion-MNIST items.
 
@@ -296,8 +296,8 @@ def find_background_files() -> list[tuple[str, Path]]:
     """
     found = []
     for package, subdir, names in (
-        ("skimage", "data", SKIMAGE_BACKGROUNDS),
-        ("sklearn", "datasets/images", SKLEARN_BACKGROUNDS),
+        ('skimage', 'data', SKIMAGE_BACKGROUNDS),
+        ('sklearn', 'datasets/images', SKLEARN_BACKGROUNDS),
     ):
         root = _package_dir(package)
         if root is None:
@@ -305,7 +305,7 @@ def find_background_files() -> list[tuple[str, Path]]:
         for name in names:
             path = root / subdir / name
             if path.is_file():
-                found.append((f"{package}/{name}", path))
+                found.append((f'{package}/{name}', path))
     return found
 
 
@@ -319,13 +319,13 @@ def load_backgrounds() -> tuple[tuple[str, Image.Image], ...]:
     files = find_background_files()
     if not files:
         raise FileNotFoundError(
-            "no background photos found: FashionPaste needs scikit-image "
-            "(skimage/data) or scikit-learn (sklearn/datasets/images) installed"
+            'no background photos found: FashionPaste needs scikit-image '
+            '(skimage/data) or scikit-learn (sklearn/datasets/images) installed'
         )
     backgrounds = []
     for name, path in files:
         with Image.open(path) as img:
-            backgrounds.append((name, img.convert("RGB")))
+            backgrounds.append((name, img.convert('RGB')))
     return tuple(backgrounds)
 
 
@@ -464,8 +464,8 @@ def compose_image(
         else:
             if not pasted:
                 raise RuntimeError(
-                    f"could not place any item in {MAX_DRAWS} draws "
-                    f"(image_size={image_size}, scale_range={scale_range})"
+                    f'could not place any item in {MAX_DRAWS} draws '
+                    f'(image_size={image_size}, scale_range={scale_range})'
                 )
             break
 
@@ -498,7 +498,7 @@ def save_palette_png(mask: np.ndarray, path: str | Path) -> None:
     """
     img = Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8))
     img.putpalette(_PNG_PALETTE)
-    img.save(path, format="PNG")
+    img.save(path, format='PNG')
 
 
 def _coco_annotations(
@@ -514,7 +514,7 @@ def _coco_annotations(
         ys, xs = np.nonzero(mask)
         cats = np.unique(classes[mask])
         if len(cats) != 1:
-            raise RuntimeError(f"instance {inst_id} covers classes {cats.tolist()}")
+            raise RuntimeError(f'instance {inst_id} covers classes {cats.tolist()}')
         rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
         x0, y0 = int(xs.min()), int(ys.min())
         anns.append(
@@ -523,8 +523,8 @@ def _coco_annotations(
                 image_id=image_id,
                 category_id=int(cats[0]),
                 segmentation=dict(
-                    size=[int(v) for v in rle["size"]],
-                    counts=rle["counts"].decode("ascii"),
+                    size=[int(v) for v in rle['size']],
+                    counts=rle['counts'].decode('ascii'),
                 ),
                 area=int(mask.sum()),
                 bbox=[x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1],
@@ -535,11 +535,11 @@ def _coco_annotations(
 
 
 def _write_json(obj: object, path: Path, indent: int | None = None) -> None:
-    path.write_text(json.dumps(obj, indent=indent) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(obj, indent=indent) + '\n', encoding='utf-8')
 
 
 def _settings(manifest: dict) -> dict:
-    return {k: manifest.get(k) for k in ("version", "size", "seed", "source")}
+    return {k: manifest.get(k) for k in ('version', 'size', 'seed', 'source')}
 
 
 def _check_existing(out_dir: Path, wanted: dict, overwrite: bool) -> dict | None:
@@ -547,36 +547,36 @@ def _check_existing(out_dir: Path, wanted: dict, overwrite: bool) -> dict | None
     if not out_dir.exists():
         return None
     if not out_dir.is_dir():
-        raise FileExistsError(f"{out_dir} exists and is not a folder")
+        raise FileExistsError(f'{out_dir} exists and is not a folder')
     manifest_path = out_dir / MANIFEST_NAME
     reason = None
     if manifest_path.is_file():
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            manifest = json.loads(manifest_path.read_text(encoding='utf-8'))
         except (OSError, ValueError) as e:
-            reason = f"unreadable manifest {manifest_path} ({e})"
+            reason = f'unreadable manifest {manifest_path} ({e})'
         else:
-            if manifest.get("finished") is True and _settings(manifest) == wanted:
+            if manifest.get('finished') is True and _settings(manifest) == wanted:
                 return manifest
             reason = (
                 f"its manifest {manifest_path} has settings {_settings(manifest)} "
                 f"(finished={manifest.get('finished')}), wanted {wanted}"
             )
     elif any(out_dir.iterdir()):
-        reason = f"it is not empty and has no {MANIFEST_NAME}"
+        reason = f'it is not empty and has no {MANIFEST_NAME}'
     if reason is not None and not overwrite:
         raise FileExistsError(
-            f"cannot generate FashionPaste into {out_dir}: {reason}. "
-            "Choose another folder or pass overwrite=True to replace it."
+            f'cannot generate FashionPaste into {out_dir}: {reason}. '
+            'Choose another folder or pass overwrite=True to replace it.'
         )
     return None
 
 
 def generate_fashionpaste(
     out_dir: str | Path,
-    size: str = "demo",
+    size: str = 'demo',
     seed: int = 0,
-    source: str = "auto",
+    source: str = 'auto',
     progress: bool = True,
     overwrite: bool = False,
 ) -> dict:
@@ -602,9 +602,9 @@ def generate_fashionpaste(
         dict: The manifest written to ``{out_dir}/fashionpaste.json``.
     """
     if size not in SIZES:
-        raise ValueError(f"size must be one of {tuple(SIZES)}, got {size!r}")
+        raise ValueError(f'size must be one of {tuple(SIZES)}, got {size!r}')
     if not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise ValueError(f'seed must be a non-negative int, got {seed!r}')
     seed = int(seed)
     preset = SIZES[size]
     resolved = resolve_source(source)
@@ -617,33 +617,33 @@ def generate_fashionpaste(
     from tqdm import tqdm
 
     backgrounds = load_backgrounds()
-    image_size = preset["image_size"]
-    counts = {"train": preset["num_train"], "val": preset["num_val"]}
+    image_size = preset['image_size']
+    counts = {'train': preset['num_train'], 'val': preset['num_val']}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{out_dir.name}.tmp-', dir=out_dir.parent))
     try:
         for sub in (
-            "JPEGImages",
-            "SegmentationClass",
-            "SegmentationObject",
-            "ImageSets/Segmentation",
-            "annotations",
+            'JPEGImages',
+            'SegmentationClass',
+            'SegmentationObject',
+            'ImageSets/Segmentation',
+            'annotations',
         ):
             (tmp / sub).mkdir(parents=True)
         cls_labels = {}
         num_instances = {}
         bar = tqdm(
             total=sum(counts.values()),
-            desc=f"FashionPaste {size}",
+            desc=f'FashionPaste {size}',
             disable=not progress,
-            unit="img",
+            unit='img',
         )
         for split in SPLITS:
             items, item_labels = load_fashion_mnist(ITEM_SPLIT[split], resolved)
             ids = []
             coco_images, coco_anns = [], []
             for index in range(counts[split]):
-                img_id = f"fp_{split}_{index + 1:06d}"
+                img_id = f'fp_{split}_{index + 1:06d}'
                 rng = np.random.default_rng([seed, _SPLIT_CODE[split], index])
                 image, classes, instances = compose_image(
                     rng,
@@ -651,17 +651,17 @@ def generate_fashionpaste(
                     items,
                     item_labels,
                     image_size,
-                    scale_range=preset["scale_range"],
-                    min_visible_pixels=preset["min_visible_pixels"],
+                    scale_range=preset['scale_range'],
+                    min_visible_pixels=preset['min_visible_pixels'],
                 )
                 Image.fromarray(image).save(
-                    tmp / "JPEGImages" / f"{img_id}.jpg",
-                    format="JPEG",
+                    tmp / 'JPEGImages' / f'{img_id}.jpg',
+                    format='JPEG',
                     quality=JPEG_QUALITY,
                 )
-                save_palette_png(classes, tmp / "SegmentationClass" / f"{img_id}.png")
+                save_palette_png(classes, tmp / 'SegmentationClass' / f'{img_id}.png')
                 save_palette_png(
-                    instances, tmp / "SegmentationObject" / f"{img_id}.png"
+                    instances, tmp / 'SegmentationObject' / f'{img_id}.png'
                 )
                 labels = sorted(int(c) for c in np.unique(classes) if c != 0)
                 cls_labels[img_id] = labels
@@ -669,7 +669,7 @@ def generate_fashionpaste(
                 coco_images.append(
                     dict(
                         id=index + 1,
-                        file_name=f"{img_id}.jpg",
+                        file_name=f'{img_id}.jpg',
                         height=image_size,
                         width=image_size,
                     )
@@ -678,12 +678,12 @@ def generate_fashionpaste(
                     _coco_annotations(instances, classes, index + 1, len(coco_anns) + 1)
                 )
                 bar.update(1)
-            (tmp / "ImageSets/Segmentation" / f"{split}.txt").write_text(
-                "".join(f"{i}\n" for i in ids), encoding="utf-8"
+            (tmp / 'ImageSets/Segmentation' / f'{split}.txt').write_text(
+                ''.join(f'{i}\n' for i in ids), encoding='utf-8'
             )
             coco = dict(
                 info=dict(
-                    description=f"FashionPaste {size} {split} (seed {seed})",
+                    description=f'FashionPaste {size} {split} (seed {seed})',
                     version=FASHIONPASTE_VERSION,
                 ),
                 images=coco_images,
@@ -694,18 +694,18 @@ def generate_fashionpaste(
                     if i > 0
                 ],
             )
-            _write_json(coco, tmp / "annotations" / f"instances_{split}.json")
+            _write_json(coco, tmp / 'annotations' / f'instances_{split}.json')
             num_instances[split] = len(coco_anns)
         bar.close()
-        _write_json(cls_labels, tmp / "cls_labels.json", indent=0)
+        _write_json(cls_labels, tmp / 'cls_labels.json', indent=0)
         manifest = dict(
-            name="FashionPaste",
+            name='FashionPaste',
             **wanted,
             source_requested=source,
             image_size=[image_size, image_size],
             counts=counts,
             num_instances=num_instances,
-            scale_range=list(preset["scale_range"]),
+            scale_range=list(preset['scale_range']),
             classes=list(FASHIONPASTE_CLASSES),
             palette=FASHIONPASTE_PALETTE,
             backgrounds=[name for name, _ in backgrounds],

@@ -17,20 +17,20 @@ import torch
 from mmengine.registry import TASK_UTILS
 from mmengine.structures import PixelData
 
-TMP_SUFFIX = ".part"
+TMP_SUFFIX = '.part'
 
 
 def sample_stem(metainfo: dict) -> str:
     """File stem of a sample: its image file name without the extension."""
-    if "img_path" not in metainfo:
-        raise KeyError("exporting needs img_path in the data sample metainfo")
-    return osp.splitext(osp.basename(metainfo["img_path"]))[0]
+    if 'img_path' not in metainfo:
+        raise KeyError('exporting needs img_path in the data sample metainfo')
+    return osp.splitext(osp.basename(metainfo['img_path']))[0]
 
 
 def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
     """Write an ``.npz`` file under a temporary name and rename it into place."""
     tmp = path + TMP_SUFFIX
-    with open(tmp, "wb") as f:
+    with open(tmp, 'wb') as f:
         np.savez(f, **arrays)
     os.replace(tmp, path)
 
@@ -50,7 +50,7 @@ class CAMExporter:
         dtype (str): Storage dtype of the maps. Default: 'float32'.
     """
 
-    def __init__(self, out_dir: str, dtype: str = "float32") -> None:
+    def __init__(self, out_dir: str, dtype: str = 'float32') -> None:
         self.out_dir = out_dir
         self.dtype = np.dtype(dtype)
 
@@ -58,11 +58,11 @@ class CAMExporter:
         """Resolve the output folder, create it and drop stale partial files."""
         self.out_dir = self.out_dir.format(work_dir=work_dir)
         os.makedirs(self.out_dir, exist_ok=True)
-        for stale in glob.glob(osp.join(self.out_dir, "*" + TMP_SUFFIX)):
+        for stale in glob.glob(osp.join(self.out_dir, '*' + TMP_SUFFIX)):
             os.remove(stale)
 
     def path(self, metainfo: dict) -> str:
-        return osp.join(self.out_dir, sample_stem(metainfo) + ".npz")
+        return osp.join(self.out_dir, sample_stem(metainfo) + '.npz')
 
     def exists(self, metainfo: dict) -> bool:
         return osp.exists(self.path(metainfo))
@@ -79,12 +79,12 @@ class CAMExporter:
         """Fill ``cams``, ``cams_strided`` and ``cam_keys`` of ``sample`` from disk."""
         path = self.path(sample.metainfo)
         with np.load(path) as data:
-            keys = torch.from_numpy(data["keys"].astype(np.int64))
+            keys = torch.from_numpy(data['keys'].astype(np.int64))
             sample.set_data(
                 dict(
-                    cams=PixelData(data=torch.from_numpy(data["high_res"]).float()),
-                    cams_strided=PixelData(data=torch.from_numpy(data["cam"]).float()),
+                    cams=PixelData(data=torch.from_numpy(data['high_res']).float()),
+                    cams_strided=PixelData(data=torch.from_numpy(data['cam']).float()),
                 )
             )
-        sample.set_field(keys, "cam_keys")
+        sample.set_field(keys, 'cam_keys')
         return sample

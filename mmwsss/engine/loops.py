@@ -43,7 +43,7 @@ class ExportTestLoop(TestLoop):
         self.exporter.prepare(runner.work_dir)
         self.skip_existing = skip_existing
         for metric in self.evaluator.metrics:
-            out_dir = getattr(metric, "out_dir", None)
+            out_dir = getattr(metric, 'out_dir', None)
             if isinstance(out_dir, str):
                 metric.out_dir = out_dir.format(work_dir=runner.work_dir)
         self.num_reused = 0
@@ -53,16 +53,16 @@ class ExportTestLoop(TestLoop):
         self.num_reused = self.num_written = 0
         metrics = super().run()
         print_log(
-            f"{type(self.exporter).__name__}: wrote {self.num_written}, reused "
-            f"{self.num_reused} existing file(s) in {self.exporter.out_dir}",
-            logger="current",
+            f'{type(self.exporter).__name__}: wrote {self.num_written}, reused '
+            f'{self.num_reused} existing file(s) in {self.exporter.out_dir}',
+            logger='current',
         )
         return metrics
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch: dict) -> None:
-        self.runner.call_hook("before_test_iter", batch_idx=idx, data_batch=data_batch)
-        samples = data_batch["data_samples"]
+        self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
+        samples = data_batch['data_samples']
         if self.skip_existing and all(
             self.exporter.exists(s.metainfo) for s in samples
         ):
@@ -76,5 +76,5 @@ class ExportTestLoop(TestLoop):
             self.num_written += len(outputs)
         self.evaluator.process(data_samples=outputs, data_batch=data_batch)
         self.runner.call_hook(
-            "after_test_iter", batch_idx=idx, data_batch=data_batch, outputs=outputs
+            'after_test_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs
         )

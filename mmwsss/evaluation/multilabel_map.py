@@ -18,7 +18,7 @@ def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
     """
     num_pos = int(targets.sum())
     if num_pos == 0:
-        return float("nan")
+        return float('nan')
     order = np.lexsort((targets, -scores))  # by score desc, negatives first in ties
     hits = targets[order].astype(np.float64)
     precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
@@ -34,19 +34,19 @@ class MultiLabelMAPMetric(BaseMetric):
         prefix (str, optional): Metric name prefix. Default: None ('cls').
     """
 
-    default_prefix = "cls"
+    default_prefix = 'cls'
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        num_fg = len(self.dataset_meta["classes"]) - 1
+        num_fg = len(self.dataset_meta['classes']) - 1
         for sample in data_samples:
-            scores = torch.as_tensor(sample["pred_scores"]).float().cpu().numpy()
+            scores = torch.as_tensor(sample['pred_scores']).float().cpu().numpy()
             if scores.shape != (num_fg,):
                 raise ValueError(
-                    f"the model scores {scores.shape[0]} classes but the dataset has "
-                    f"{num_fg} foreground classes"
+                    f'the model scores {scores.shape[0]} classes but the dataset has '
+                    f'{num_fg} foreground classes'
                 )
             target = np.zeros(num_fg, dtype=np.int64)
-            labels = torch.as_tensor(sample["gt_img_labels"]).long().numpy()
+            labels = torch.as_tensor(sample['gt_img_labels']).long().numpy()
             target[labels - 1] = 1
             self.results.append((scores, target))
 
@@ -57,4 +57,4 @@ class MultiLabelMAPMetric(BaseMetric):
             average_precision(scores[:, c], targets[:, c])
             for c in range(scores.shape[1])
         ]
-        return {"mAP": round(float(np.nanmean(aps)) * 100, 2)}
+        return {'mAP': round(float(np.nanmean(aps)) * 100, 2)}

@@ -50,8 +50,8 @@ def sweep_confusion(
     valid = gt != ignore_index
     if valid.any() and gt[valid].max() >= num_classes:
         raise ValueError(
-            f"ground-truth value {gt[valid].max().item()} is outside the "
-            f"{num_classes} classes of the dataset"
+            f'ground-truth value {gt[valid].max().item()} is outside the '
+            f'{num_classes} classes of the dataset'
         )
     thresholds = torch.as_tensor(bg_scores, dtype=torch.float64)
     num_t = len(thresholds)
@@ -87,9 +87,9 @@ def confusion_to_iou(conf: np.ndarray) -> np.ndarray:
         torch.from_numpy(union),
         torch.from_numpy(area_pred),
         torch.from_numpy(area_label),
-        metrics=["mIoU"],
+        metrics=['mIoU'],
     )
-    return np.asarray(metrics["IoU"], dtype=np.float64)
+    return np.asarray(metrics['IoU'], dtype=np.float64)
 
 
 @METRICS.register_module()
@@ -115,16 +115,16 @@ class SeedIoUMetric(BaseMetric):
         prefix (str, optional): Metric name prefix. Default: None ('seed').
     """
 
-    default_prefix = "seed"
+    default_prefix = 'seed'
 
     def __init__(
         self,
         bg_scores: Sequence[float] = DEFAULT_BG_SCORES,
         fixed_bg_score: float = 0.15,
-        cam_key: str = "cams",
+        cam_key: str = 'cams',
         ignore_index: int = 255,
         out_dir: str | None = None,
-        collect_device: str = "cpu",
+        collect_device: str = 'cpu',
         prefix: str | None = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -136,14 +136,14 @@ class SeedIoUMetric(BaseMetric):
         self.out_dir = out_dir
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        num_classes = len(self.dataset_meta["classes"])
+        num_classes = len(self.dataset_meta['classes'])
         for sample in data_samples:
-            if "gt_sem_seg" not in sample:
+            if 'gt_sem_seg' not in sample:
                 self._accumulate(None, skipped=1)
                 continue
-            gt = sample["gt_sem_seg"]["data"].squeeze(0).cpu()
-            cams = sample[self.cam_key]["data"].float().cpu()
-            keys = torch.as_tensor(sample["cam_keys"]).cpu()
+            gt = sample['gt_sem_seg']['data'].squeeze(0).cpu()
+            cams = sample[self.cam_key]['data'].float().cpu()
+            keys = torch.as_tensor(sample['cam_keys']).cpu()
             if cams.shape[-2:] != gt.shape[-2:]:
                 raise ValueError(
                     f'{sample.get("img_path", "a sample")}: CAM size '
@@ -161,39 +161,39 @@ class SeedIoUMetric(BaseMetric):
             self.results.append(dict(conf=None, scored=0, skipped=0))
         acc = self.results[0]
         if conf is not None:
-            acc["conf"] = conf if acc["conf"] is None else acc["conf"] + conf
-            acc["scored"] += 1
-        acc["skipped"] += skipped
+            acc['conf'] = conf if acc['conf'] is None else acc['conf'] + conf
+            acc['scored'] += 1
+        acc['skipped'] += skipped
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        confs = [r["conf"] for r in results if r["conf"] is not None]
-        scored = sum(r["scored"] for r in results)
-        skipped = sum(r["skipped"] for r in results)
+        confs = [r['conf'] for r in results if r['conf'] is not None]
+        scored = sum(r['scored'] for r in results)
+        skipped = sum(r['skipped'] for r in results)
         if skipped:
             print_log(
-                f"SeedIoUMetric: {skipped} image(s) without ground truth skipped",
-                logger="current",
+                f'SeedIoUMetric: {skipped} image(s) without ground truth skipped',
+                logger='current',
             )
         if not confs:
             raise ValueError(
-                "SeedIoUMetric: no image with ground truth to score; evaluate seeds "
-                "on a split with masks (e.g. VOC train)"
+                'SeedIoUMetric: no image with ground truth to score; evaluate seeds '
+                'on a split with masks (e.g. VOC train)'
             )
         conf = np.sum(confs, axis=0)
         ious = np.stack([confusion_to_iou(c) for c in conf])  # (T, N)
         miou = np.nanmean(ious, axis=1) * 100
         best = int(np.nanargmax(miou))
         fixed = self.bg_scores.index(round(self.fixed_bg_score, 6))
-        classes = list(self.dataset_meta["classes"])
+        classes = list(self.dataset_meta['classes'])
         table = PrettyTable()
-        table.add_column("Class", classes)
+        table.add_column('Class', classes)
         table.add_column(
-            f"IoU@{self.fixed_bg_score:.2f}", np.round(ious[fixed] * 100, 2)
+            f'IoU@{self.fixed_bg_score:.2f}', np.round(ious[fixed] * 100, 2)
         )
         table.add_column(
-            f"IoU@{self.bg_scores[best]:.2f}", np.round(ious[best] * 100, 2)
+            f'IoU@{self.bg_scores[best]:.2f}', np.round(ious[best] * 100, 2)
         )
-        print_log("per class seed IoU:\n" + table.get_string(), logger="current")
+        print_log('per class seed IoU:\n' + table.get_string(), logger='current')
         curve = dict(
             bg_scores=list(self.bg_scores),
             mIoU=[round(float(v), 4) for v in miou],
@@ -210,45 +210,45 @@ class SeedIoUMetric(BaseMetric):
         if self.out_dir:
             save_sweep(curve, self.out_dir)
         return {
-            "mIoU": round(float(miou[fixed]), 2),
-            "mIoU_best": round(float(miou[best]), 2),
-            "best_bg_score": float(self.bg_scores[best]),
+            'mIoU': round(float(miou[fixed]), 2),
+            'mIoU_best': round(float(miou[best]), 2),
+            'best_bg_score': float(self.bg_scores[best]),
         }
 
 
-def save_sweep(curve: dict, out_dir: str, name: str = "seed_sweep") -> None:
+def save_sweep(curve: dict, out_dir: str, name: str = 'seed_sweep') -> None:
     """Write the sweep as ``{name}.json`` and a ``{name}.png`` plot."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     os.makedirs(out_dir, exist_ok=True)
-    with open(osp.join(out_dir, f"{name}.json"), "w") as f:
+    with open(osp.join(out_dir, f'{name}.json'), 'w') as f:
         json.dump(curve, f, indent=1)
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
-    ax.plot(curve["bg_scores"], curve["mIoU"], color="tab:blue")
-    ax.axvline(curve["fixed_bg_score"], color="gray", ls="--", lw=1)
+    ax.plot(curve['bg_scores'], curve['mIoU'], color='tab:blue')
+    ax.axvline(curve['fixed_bg_score'], color='gray', ls='--', lw=1)
     ax.plot(
-        [curve["fixed_bg_score"]],
-        [curve["mIoU_fixed"]],
-        "o",
-        color="gray",
+        [curve['fixed_bg_score']],
+        [curve['mIoU_fixed']],
+        'o',
+        color='gray',
         label=f"fixed {curve['fixed_bg_score']:.2f}: {curve['mIoU_fixed']:.1f}",
     )
     ax.plot(
-        [curve["best_bg_score"]],
-        [curve["mIoU_best"]],
-        "*",
-        color="tab:red",
+        [curve['best_bg_score']],
+        [curve['mIoU_best']],
+        '*',
+        color='tab:red',
         ms=10,
         label=f"best {curve['best_bg_score']:.2f}: {curve['mIoU_best']:.1f}",
     )
-    ax.set_xlabel("background score")
-    ax.set_ylabel("mIoU (%)")
+    ax.set_xlabel('background score')
+    ax.set_ylabel('mIoU (%)')
     ax.set_title(f"seed mIoU vs background score ({curve['num_images']} images)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc='lower right')
     fig.tight_layout()
-    fig.savefig(osp.join(out_dir, f"{name}.png"))
+    fig.savefig(osp.join(out_dir, f'{name}.png'))
     plt.close(fig)

@@ -71,7 +71,7 @@ def multiscale_cam(
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
         x = image[None]
         if size != (height, width):
-            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+            x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
         if flip:
             x = torch.cat([x, x.flip(-1)], dim=0)
         cams = F.relu(cam_fn(x))
@@ -79,7 +79,7 @@ def multiscale_cam(
             cams = cams[0:1] + cams[1:2].flip(-1)
         for i, out_size in enumerate(out_sizes):
             resized = F.interpolate(
-                cams, size=tuple(out_size), mode="bilinear", align_corners=False
+                cams, size=tuple(out_size), mode='bilinear', align_corners=False
             )[0]
             sums[i] = resized if sums[i] is None else sums[i] + resized
     return sums

@@ -20,16 +20,16 @@ def test_average_precision_matches_sklearn():
 
 def test_metric_perfect_and_reversed():
     metric = MultiLabelMAPMetric()
-    metric.dataset_meta = dict(classes=("background", "a", "b"))
+    metric.dataset_meta = dict(classes=('background', 'a', 'b'))
     samples = [
         dict(pred_scores=torch.tensor([0.9, 0.1]), gt_img_labels=torch.tensor([1])),
         dict(pred_scores=torch.tensor([0.2, 0.8]), gt_img_labels=torch.tensor([2])),
         dict(pred_scores=torch.tensor([0.7, 0.6]), gt_img_labels=torch.tensor([1, 2])),
     ]
     metric.process({}, samples)
-    assert metric.evaluate(3)["cls/mAP"] == 100.0
+    assert metric.evaluate(3)['cls/mAP'] == 100.0
     wrong = dict(
         pred_scores=torch.tensor([0.1, 0.2, 0.3]), gt_img_labels=torch.tensor([1])
     )
-    with pytest.raises(ValueError, match="2 foreground classes"):
+    with pytest.raises(ValueError, match='2 foreground classes'):
         metric.process({}, [wrong])

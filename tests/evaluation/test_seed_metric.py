@@ -8,7 +8,7 @@ from mmseg.evaluation.metrics import IoUMetric
 from mmwsss.evaluation import SeedIoUMetric, sweep_confusion
 from mmwsss.ops import cams_to_labels
 
-CLASSES = ("background", "a", "b", "c")
+CLASSES = ('background', 'a', 'b', 'c')
 
 
 def _brute_force_miou(samples, bg_scores, num_classes):
@@ -65,7 +65,7 @@ def test_sweep_confusion_exact_ties_go_to_background():
 
 
 def test_sweep_confusion_rejects_out_of_range_gt():
-    with pytest.raises(ValueError, match="outside the 4 classes"):
+    with pytest.raises(ValueError, match='outside the 4 classes'):
         sweep_confusion(
             torch.full((2, 2), 9), torch.rand(1, 2, 2), torch.tensor([1]), (0.1,), 4
         )
@@ -76,7 +76,7 @@ def _as_dict(gt, cams, keys):
         gt_sem_seg=dict(data=gt[None]),
         cams=dict(data=cams),
         cam_keys=keys,
-        img_path="x.jpg",
+        img_path='x.jpg',
     )
 
 
@@ -86,18 +86,18 @@ def test_metric_matches_brute_force_and_writes_curve(tmp_path):
     metric.dataset_meta = dict(classes=CLASSES)
     metric.process({}, [_as_dict(*s) for s in samples[:3]])
     metric.process(
-        {}, [_as_dict(*s) for s in samples[3:]] + [dict(img_path="no_gt.jpg")]
+        {}, [_as_dict(*s) for s in samples[3:]] + [dict(img_path='no_gt.jpg')]
     )
     res = metric.evaluate(6)
     expected = _brute_force_miou(samples, metric.bg_scores, 4)
     fixed = metric.bg_scores.index(0.15)
-    assert res["seed/mIoU"] == pytest.approx(expected[fixed], abs=0.01)
-    assert res["seed/mIoU_best"] == pytest.approx(expected.max(), abs=0.01)
-    assert res["seed/best_bg_score"] == metric.bg_scores[int(expected.argmax())]
-    curve = json.loads((tmp_path / "seed_sweep.json").read_text())
-    assert curve["num_images"] == 5 and curve["num_skipped"] == 1
-    assert np.allclose(curve["mIoU"], expected, atol=1e-3)
-    assert (tmp_path / "seed_sweep.png").stat().st_size > 1000
+    assert res['seed/mIoU'] == pytest.approx(expected[fixed], abs=0.01)
+    assert res['seed/mIoU_best'] == pytest.approx(expected.max(), abs=0.01)
+    assert res['seed/best_bg_score'] == metric.bg_scores[int(expected.argmax())]
+    curve = json.loads((tmp_path / 'seed_sweep.json').read_text())
+    assert curve['num_images'] == 5 and curve['num_skipped'] == 1
+    assert np.allclose(curve['mIoU'], expected, atol=1e-3)
+    assert (tmp_path / 'seed_sweep.png').stat().st_size > 1000
 
 
 def test_metric_perfect_cams_score_100():
@@ -105,15 +105,15 @@ def test_metric_perfect_cams_score_100():
     gt[2:5, 2:6] = 2
     cams = (gt == 2).float()[None]
     metric = SeedIoUMetric(bg_scores=(0.0, 0.5))
-    metric.dataset_meta = dict(classes=("background", "a", "b"))
+    metric.dataset_meta = dict(classes=('background', 'a', 'b'))
     metric.process({}, [_as_dict(gt, cams, torch.tensor([2]))])
     res = metric.evaluate(1)
-    assert res["seed/mIoU"] == 100.0
+    assert res['seed/mIoU'] == 100.0
 
 
 def test_metric_without_ground_truth_raises():
     metric = SeedIoUMetric()
     metric.dataset_meta = dict(classes=CLASSES)
-    metric.process({}, [dict(img_path="a.jpg")])
-    with pytest.raises(ValueError, match="no image with ground truth"):
+    metric.process({}, [dict(img_path='a.jpg')])
+    with pytest.raises(ValueError, match='no image with ground truth'):
         metric.evaluate(1)

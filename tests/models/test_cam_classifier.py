@@ -12,16 +12,16 @@ NUM_CLASSES = 3
 def _model(**test_cfg):
     return MODELS.build(
         dict(
-            type="CAMClassifier",
+            type='CAMClassifier',
             backbone=dict(
-                type="ResNet",
+                type='ResNet',
                 depth=18,
                 base_channels=8,
                 out_indices=(3,),
                 strides=(1, 2, 2, 1),
                 norm_eval=False,
             ),
-            head=dict(type="CAMHead", in_channels=64, num_classes=NUM_CLASSES),
+            head=dict(type='CAMHead', in_channels=64, num_classes=NUM_CLASSES),
             test_cfg=dict(scales=(1.0, 0.5), flip=True, **test_cfg),
         )
     )
@@ -29,20 +29,20 @@ def _model(**test_cfg):
 
 def _sample(labels, shape=(32, 40), **meta):
     sample = SegDataSample(
-        metainfo=dict(img_shape=shape, ori_shape=shape, img_path="im.jpg", **meta)
+        metainfo=dict(img_shape=shape, ori_shape=shape, img_path='im.jpg', **meta)
     )
     sample.gt_img_labels = torch.tensor(labels, dtype=torch.long)
     return sample
 
 
 def test_multihot_and_errors():
-    targets = labels_to_multihot([_sample([1, 3]), _sample([])], 3, torch.device("cpu"))
+    targets = labels_to_multihot([_sample([1, 3]), _sample([])], 3, torch.device('cpu'))
     assert targets.tolist() == [[1, 0, 1], [0, 0, 0]]
-    with pytest.raises(ValueError, match=r"image label 5 of im.jpg .* 1\.\.3"):
-        labels_to_multihot([_sample([5])], 3, torch.device("cpu"))
-    with pytest.raises(KeyError, match="PackWSSSInputs"):
+    with pytest.raises(ValueError, match=r'image label 5 of im.jpg .* 1\.\.3'):
+        labels_to_multihot([_sample([5])], 3, torch.device('cpu'))
+    with pytest.raises(KeyError, match='PackWSSSInputs'):
         labels_to_multihot(
-            [SegDataSample(metainfo=dict(img_path="x.jpg"))], 3, torch.device("cpu")
+            [SegDataSample(metainfo=dict(img_path='x.jpg'))], 3, torch.device('cpu')
         )
 
 
@@ -59,7 +59,7 @@ def test_loss_trains_on_a_separable_toy_problem():
     optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     losses = []
     for _ in range(30):
-        loss = model.loss(inputs, samples)["loss_cls"]
+        loss = model.loss(inputs, samples)['loss_cls']
         optim.zero_grad()
         loss.backward()
         optim.step()
@@ -90,12 +90,12 @@ def test_predict_outputs():
 
 
 def test_predict_keys_from_predictions_and_errors():
-    model = _model(cam_classes="pred", score_thr=-1.0).eval()
+    model = _model(cam_classes='pred', score_thr=-1.0).eval()
     with torch.no_grad():
         (out,) = model.predict(torch.randn(1, 3, 32, 32), [_sample([])])
     assert out.cam_keys.tolist() == [1, 2, 3]
     model = _model().eval()
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match='outside'):
         model.predict(torch.randn(1, 3, 32, 32), [_sample([4])])
     with pytest.raises(ValueError, match="cam_classes must be 'gt' or 'pred'"):
-        _model(cam_classes="all")
+        _model(cam_classes='all')

@@ -4,7 +4,7 @@ import torch
 from mmwsss.models.backbones import EfficientNetLite
 
 
-@pytest.mark.parametrize("output_stride", [16, 32])
+@pytest.mark.parametrize('output_stride', [16, 32])
 def test_levels_shapes(output_stride):
     net = EfficientNetLite(
         out_indices=(0, 1, 2, 3, 4), output_stride=output_stride, pretrained=False
@@ -31,7 +31,7 @@ def test_pretrained_weights_load_and_freeze():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="output_stride"):
+    with pytest.raises(ValueError, match='output_stride'):
         EfficientNetLite(output_stride=8, pretrained=False)
-    with pytest.raises(ValueError, match="out_indices"):
+    with pytest.raises(ValueError, match='out_indices'):
         EfficientNetLite(out_indices=(5,), pretrained=False)

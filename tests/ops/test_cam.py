@@ -35,7 +35,7 @@ def test_cams_to_labels_hand_case():
 def _pixelwise_cam(x):
     # a flip-equivariant "network": per-pixel linear map of the channels, stride 2
     weight = torch.tensor([[1.0, -1.0, 0.5], [0.2, 0.3, -0.4]])
-    return F.avg_pool2d(torch.einsum("kc,bchw->bkhw", weight, x), 2)
+    return F.avg_pool2d(torch.einsum('kc,bchw->bkhw', weight, x), 2)
 
 
 def test_multiscale_cam_single_scale_matches_direct():
@@ -43,7 +43,7 @@ def test_multiscale_cam_single_scale_matches_direct():
     image = torch.randn(3, 16, 12)
     (high,) = multiscale_cam(_pixelwise_cam, image, (1.0,), False, [(16, 12)])
     expected = F.interpolate(
-        F.relu(_pixelwise_cam(image[None])), size=(16, 12), mode="bilinear"
+        F.relu(_pixelwise_cam(image[None])), size=(16, 12), mode='bilinear'
     )[0]
     assert torch.allclose(high, expected, atol=1e-6)
 
@@ -62,7 +62,7 @@ def test_multiscale_cam_flip_and_scales():
     assert (high >= 0).all()
 
 
-@pytest.mark.parametrize("scale", [0.5, 1.5])
+@pytest.mark.parametrize('scale', [0.5, 1.5])
 def test_multiscale_cam_scale_changes_input_size(scale):
     seen = []
 

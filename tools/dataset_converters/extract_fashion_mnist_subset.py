@@ -31,16 +31,16 @@ from mmwsss.datasets.fashionpaste import (
 def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        description="Extract the Fashion-MNIST subset shipped with mmwsss."
+        description='Extract the Fashion-MNIST subset shipped with mmwsss.'
     )
     parser.add_argument(
-        "--src",
+        '--src',
         default=str(DEBIAN_FASHION_MNIST_DIR),
-        help="folder with the four Fashion-MNIST *-ubyte.gz files",
+        help='folder with the four Fashion-MNIST *-ubyte.gz files',
     )
-    parser.add_argument("--out", default=str(SUBSET_PATH), help="output .npz file")
-    parser.add_argument("--train-per-class", type=int, default=300)
-    parser.add_argument("--test-per-class", type=int, default=100)
+    parser.add_argument('--out', default=str(SUBSET_PATH), help='output .npz file')
+    parser.add_argument('--train-per-class', type=int, default=300)
+    parser.add_argument('--test-per-class', type=int, default=100)
     return parser.parse_args()
 
 
@@ -62,7 +62,7 @@ def first_per_class(
         idx = np.flatnonzero(labels == cls)
         if len(idx) < per_class:
             raise ValueError(
-                f"class {cls} has only {len(idx)} items, {per_class} requested"
+                f'class {cls} has only {len(idx)} items, {per_class} requested'
             )
         picked.append(idx[:per_class])
     return np.sort(np.concatenate(picked))
@@ -74,23 +74,23 @@ def main() -> None:
     src = Path(args.src)
     arrays = {}
     for split, prefix, per_class in (
-        ("train", "train", args.train_per_class),
-        ("test", "t10k", args.test_per_class),
+        ('train', 'train', args.train_per_class),
+        ('test', 't10k', args.test_per_class),
     ):
-        images = read_fashion_mnist_idx(src / f"{prefix}-images-idx3-ubyte.gz")
-        labels = read_fashion_mnist_idx(src / f"{prefix}-labels-idx1-ubyte.gz")
+        images = read_fashion_mnist_idx(src / f'{prefix}-images-idx3-ubyte.gz')
+        labels = read_fashion_mnist_idx(src / f'{prefix}-labels-idx1-ubyte.gz')
         keep = first_per_class(labels, per_class)
-        arrays[f"{split}_images"] = images[keep]
-        arrays[f"{split}_labels"] = labels[keep]
-        arrays[f"{split}_indices"] = keep.astype(np.int32)
+        arrays[f'{split}_images'] = images[keep]
+        arrays[f'{split}_labels'] = labels[keep]
+        arrays[f'{split}_indices'] = keep.astype(np.int32)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # numpy writes the zip members with a fixed timestamp, so the file is
     # byte-identical for identical arrays.
     np.savez_compressed(out, **arrays)
     sizes = {k: v.shape for k, v in arrays.items()}
-    print(f"wrote {out} ({out.stat().st_size} bytes): {sizes}")
+    print(f'wrote {out} ({out.stat().st_size} bytes): {sizes}')
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

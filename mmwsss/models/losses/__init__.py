@@ -1,3 +1,3 @@
 from .multilabel_soft_margin import MultiLabelSoftMarginLoss
 
-__all__ = ["MultiLabelSoftMarginLoss"]
+__all__ = ['MultiLabelSoftMarginLoss']

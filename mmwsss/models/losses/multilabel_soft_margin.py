@@ -18,7 +18,7 @@ class MultiLabelSoftMarginLoss(nn.Module):
             with ``loss_`` to be back-propagated). Default: 'loss_cls'.
     """
 
-    def __init__(self, loss_weight: float = 1.0, loss_name: str = "loss_cls") -> None:
+    def __init__(self, loss_weight: float = 1.0, loss_name: str = 'loss_cls') -> None:
         super().__init__()
         self.loss_weight = loss_weight
         self._loss_name = loss_name
@@ -27,8 +27,8 @@ class MultiLabelSoftMarginLoss(nn.Module):
         """Loss of (N, C) logits against (N, C) multi-hot targets."""
         if logits.shape != targets.shape:
             raise ValueError(
-                f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} "
-                "must have the same shape"
+                f'logits {tuple(logits.shape)} and targets {tuple(targets.shape)} '
+                'must have the same shape'
             )
         return self.loss_weight * F.multilabel_soft_margin_loss(logits, targets.float())
 

@@ -1,0 +1,37 @@
+# IRN's CAM schedule: SGD lr 0.1, wd 1e-4, poly 0.9 per iteration, classifier lr x10,
+# 5 epochs, validation (classification mAP) once at the end.
+max_epochs = 5
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
+    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10.0)}),
+)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    )
+]
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs
+)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(
+    type='ExportTestLoop',
+    exporter=dict(type='CAMExporter', out_dir='{work_dir}/cams'),
+)
+val_evaluator = dict(type='MultiLabelMAPMetric')
+test_evaluator = dict(type='SeedIoUMetric', out_dir='{work_dir}/seed_eval')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=True),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'),
+)

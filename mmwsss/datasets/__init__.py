@@ -1,0 +1,24 @@
+from . import fashionpaste
+from .coco import COCO_CLASSES, COCO_PALETTE, WSSSCOCODataset
+from .transforms import (
+    LoadImageFromFileChecked,
+    LoadImageLevelLabels,
+    LoadOptionalAnnotations,
+    PackWSSSInputs,
+)
+from .voc import VOC_CLASSES, VOC_PALETTE, FashionPasteDataset, WSSSVOCDataset
+
+__all__ = [
+    'COCO_CLASSES',
+    'COCO_PALETTE',
+    'VOC_CLASSES',
+    'VOC_PALETTE',
+    'FashionPasteDataset',
+    'LoadImageFromFileChecked',
+    'LoadImageLevelLabels',
+    'LoadOptionalAnnotations',
+    'PackWSSSInputs',
+    'WSSSCOCODataset',
+    'WSSSVOCDataset',
+    'fashionpaste',
+]

@@ -1,0 +1,13 @@
+from .formatting import PackWSSSInputs
+from .loading import (
+    LoadImageFromFileChecked,
+    LoadImageLevelLabels,
+    LoadOptionalAnnotations,
+)
+
+__all__ = [
+    'LoadImageFromFileChecked',
+    'LoadImageLevelLabels',
+    'LoadOptionalAnnotations',
+    'PackWSSSInputs',
+]

@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+from mmseg.registry import TRANSFORMS
+from PIL import Image
+
+from mmwsss.datasets.transforms import (
+    LoadImageFromFileChecked,
+    LoadImageLevelLabels,
+    LoadOptionalAnnotations,
+    PackWSSSInputs,
+)
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
+
+
+@pytest.fixture
+def image_file(tmp_path):
+    path = tmp_path / 'img.jpg'
+    Image.fromarray(np.full((10, 14, 3), 120, dtype=np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def mask_file(tmp_path):
+    path = tmp_path / 'mask.png'
+    mask = np.zeros((10, 14), dtype=np.uint8)
+    mask[2:5, 3:9] = 7
+    mask[0, :] = 255
+    img = Image.fromarray(mask, mode='P')
+    img.putpalette([0, 0, 0, 128, 0, 0] * 128)
+    img.save(path)
+    return str(path), mask
+
+
+def seg_info(**kwargs):
+    info = dict(seg_fields=[], reduce_zero_label=False, label_map=None)
+    info.update(kwargs)
+    return info
+
+
+def test_registered_in_mmseg():
+    for name in (
+        'LoadImageFromFileChecked',
+        'LoadOptionalAnnotations',
+        'LoadImageLevelLabels',
+        'PackWSSSInputs',
+    ):
+        assert TRANSFORMS.get(name) is not None, name
+    assert isinstance(TRANSFORMS.build(dict(type='PackWSSSInputs')), PackWSSSInputs)
+
+
+def test_load_image_ok(image_file):
+    out = LoadImageFromFileChecked()(dict(img_path=image_file))
+    assert out['img'].shape == (10, 14, 3)
+    assert out['ori_shape'] == (10, 14)
+
+
+def test_load_image_missing_names_file(tmp_path):
+    path = str(tmp_path / 'nope.jpg')
+    with pytest.raises(FileNotFoundError, match='nope.jpg'):
+        LoadImageFromFileChecked()(dict(img_path=path))
+    assert LoadImageFromFileChecked(ignore_empty=True)(dict(img_path=path)) is None
+
+
+@pytest.mark.parametrize('content', [b'', b'this is not a jpeg at all' * 10])
+def test_load_image_corrupt_names_file(tmp_path, content):
+    path = tmp_path / 'broken.jpg'
+    path.write_bytes(content)
+    with pytest.raises(OSError, match='broken.jpg') as error:
+        LoadImageFromFileChecked()(dict(img_path=str(path)))
+    assert not isinstance(error.value, FileNotFoundError)
+
+
+def test_optional_annotations_skip_without_mask(image_file):
+    results = LoadOptionalAnnotations()(
+        seg_info(img_path=image_file, seg_map_path=None)
+    )
+    assert 'gt_seg_map' not in results
+    assert results['seg_fields'] == []
+
+
+def test_optional_annotations_load_mask(mask_file):
+    path, mask = mask_file
+    results = LoadOptionalAnnotations()(seg_info(seg_map_path=path))
+    np.testing.assert_array_equal(results['gt_seg_map'], mask)
+    assert results['seg_fields'] == ['gt_seg_map']
+
+
+def test_optional_annotations_missing_mask_file_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match='gone.png'):
+        LoadOptionalAnnotations()(seg_info(seg_map_path=str(tmp_path / 'gone.png')))
+
+
+def test_image_labels_kept_sorted():
+    out = LoadImageLevelLabels()(dict(img_path='x.jpg', img_labels=[9, np.int64(2), 9]))
+    assert out['img_labels'] == [2, 9]
+    assert all(type(v) is int for v in out['img_labels'])
+
+
+def test_image_labels_from_seg_map(mask_file):
+    _, mask = mask_file
+    transform = LoadImageLevelLabels(from_seg_map=True)
+    assert transform(dict(img_path='x.jpg', gt_seg_map=mask))['img_labels'] == [7]
+    # labels that are present win over the mask
+    out = transform(dict(img_path='x.jpg', gt_seg_map=mask, img_labels=[3]))
+    assert out['img_labels'] == [3]
+
+
+def test_image_labels_missing_names_image():
+    with pytest.raises(KeyError, match='some/img.jpg'):
+        LoadImageLevelLabels()(dict(img_path='some/img.jpg'))
+    with pytest.raises(KeyError, match='gt_seg_map'):
+        LoadImageLevelLabels(from_seg_map=True)(dict(img_path='some/img.jpg'))
+
+
+@pytest.mark.parametrize('labels', [['1'], [1.5], [0], [-2], 'abc'])
+def test_image_labels_invalid(labels):
+    with pytest.raises((TypeError, ValueError), match='a.jpg'):
+        LoadImageLevelLabels()(dict(img_path='a.jpg', img_labels=labels))
+
+
+def test_image_labels_num_classes_bound():
+    transform = LoadImageLevelLabels(num_classes=5)
+    assert transform(dict(img_path='a.jpg', img_labels=[4]))['img_labels'] == [4]
+    with pytest.raises(ValueError, match='5'):
+        transform(dict(img_path='a.jpg', img_labels=[5]))
+
+
+def test_pack_with_labels_and_mask(image_file, mask_file):
+    path, mask = mask_file
+    results = LoadImageFromFileChecked()(
+        seg_info(img_path=image_file, seg_map_path=path, img_labels=[7])
+    )
+    results = LoadOptionalAnnotations()(results)
+    packed = PackWSSSInputs()(results)
+    assert packed['inputs'].shape == (3, 10, 14)
+    sample = packed['data_samples']
+    assert sample.gt_img_labels.dtype == torch.long
+    assert sample.gt_img_labels.tolist() == [7]
+    assert sample.gt_sem_seg.data.shape == (1, 10, 14)
+    assert sample.img_path == image_file
+
+
+def test_pack_without_labels_gives_empty_tensor(image_file):
+    packed = PackWSSSInputs()(LoadImageFromFileChecked()(dict(img_path=image_file)))
+    labels = packed['data_samples'].gt_img_labels
+    assert labels.dtype == torch.long and labels.shape == (0,)
+    assert 'gt_sem_seg' not in packed['data_samples']

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Distributed training with torchrun (torch.distributed.run), one process per device.
+#
+# Usage: bash tools/dist_train.sh CONFIG NPROC [tools/train.py options...]
+# Several nodes: run it on every node with the same NNODES / MASTER_ADDR / PORT and
+# that node's NODE_RANK, e.g.
+#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.1.1.1 PORT=29500 bash tools/dist_train.sh CONFIG 8
+# PYTHON selects the interpreter (default: python, e.g. the active virtual env's).
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+    echo "usage: $0 CONFIG NPROC [tools/train.py options...]" >&2
+    exit 2
+fi
+CONFIG=$1
+NPROC=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+PYTHON=${PYTHON:-python}
+
+exec "$PYTHON" -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --master_port="$PORT" \
+    --nproc_per_node="$NPROC" \
+    "$(dirname "$0")/train.py" \
+    "$CONFIG" \
+    --launcher pytorch \
+    "${@:3}"
