@@ -8,7 +8,7 @@ It also installs the checkpoint loader that lets torch >= 2.6 load the Runner's
 own checkpoints with ``weights_only=True`` (see :mod:`mmwsss.utils.checkpoint`).
 """
 
-from . import datasets, engine, evaluation, models, ops
+from . import datasets, engine, evaluation, models, ops, pipeline
 from .utils import register_safe_checkpoint_loader
 from .version import __version__
 
@@ -21,5 +21,6 @@ __all__ = [
     'evaluation',
     'models',
     'ops',
+    'pipeline',
     'register_safe_checkpoint_loader',
 ]
