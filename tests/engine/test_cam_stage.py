@@ -20,7 +20,9 @@ CONFIG = osp.join(ROOT, 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py')
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp('fashionpaste')
-    generate_fashionpaste(str(root), size='tiny', seed=0, source='subset', progress=False)
+    generate_fashionpaste(
+        str(root), size='tiny', seed=0, source='subset', progress=False
+    )
     return str(root)
 
 
@@ -55,7 +57,9 @@ def test_train_export_score_and_resume_export(tiny_data, tmp_path):
     metrics = runner.test()
     assert 0 <= metrics['seed/mIoU'] <= 100
     assert metrics['seed/mIoU_best'] >= metrics['seed/mIoU']
-    train_ids = open(osp.join(tiny_data, 'ImageSets/Segmentation/train.txt')).read().split()
+    train_ids = (
+        open(osp.join(tiny_data, 'ImageSets/Segmentation/train.txt')).read().split()
+    )
     labels = json.load(open(osp.join(tiny_data, 'cls_labels.json')))
     files = sorted(glob.glob(osp.join(work_dir, 'cams', '*.npz')))
     assert [osp.basename(f)[:-4] for f in files] == sorted(train_ids)

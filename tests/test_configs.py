@@ -1,0 +1,52 @@
+"""Every config under configs/ (but _base_) parses and builds its model."""
+
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import LOOPS, init_default_scope
+from mmseg.registry import DATASETS, METRICS, MODELS
+
+import mmwsss  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    p
+    for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p
+)
+
+
+def _no_pretrained(model_cfg):
+    backbone = model_cfg.get('backbone', {})
+    backbone.pop('init_cfg', None)
+    if 'pretrained' in backbone:
+        backbone['pretrained'] = False
+
+
+def test_configs_found():
+    assert CONFIGS, 'no config found'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_config_builds(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports['imports'] == ['mmwsss']
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    _no_pretrained(cfg.model)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.type)
+    # the dataset's classes include background, the head has one output per
+    # foreground class
+    assert len(dataset_cls.METAINFO['classes']) == model.num_classes + 1
+    assert LOOPS.get(cfg.test_cfg['type']) is not None
+    evaluators = cfg.test_evaluator
+    for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
+        assert METRICS.get(ev['type']) is not None
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.zeros(1, 3, 64, 64), mode='tensor')
+    assert logits.shape == (1, model.num_classes)
