@@ -8,7 +8,8 @@ import mmengine.fileio as fileio
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .voc import check_images_exist, drop_empty, map_label_indices, pascal_palette
+from .palette import voc_palette
+from .voc import check_images_exist, drop_empty, map_label_indices
 
 COCO_CLASSES = (
     'background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus',
@@ -25,7 +26,7 @@ COCO_CLASSES = (
     'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear',
     'hair drier', 'toothbrush',
 )  # fmt: skip
-COCO_PALETTE = pascal_palette(len(COCO_CLASSES))
+COCO_PALETTE = voc_palette(len(COCO_CLASSES))
 
 
 def coco_category_map(

@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .palette import voc_palette
+
 FASHIONPASTE_VERSION = '1.0'
 
 FASHIONPASTE_CLASSES = (
@@ -55,27 +57,6 @@ FASHIONPASTE_CLASSES = (
     'bag',
     'ankle-boot',
 )
-
-
-def voc_palette(num_colors: int = 256) -> list[list[int]]:
-    """The PASCAL VOC colour map (bits of the index spread over r, g, b).
-
-    Args:
-        num_colors (int): Number of colours to return. Default: 256.
-
-    Returns:
-        list[list[int]]: ``num_colors`` colours as ``[r, g, b]``.
-    """
-    palette = []
-    for index in range(num_colors):
-        rgb = [0, 0, 0]
-        code = index
-        for bit in range(8):
-            for channel in range(3):
-                rgb[channel] |= ((code >> channel) & 1) << (7 - bit)
-            code >>= 3
-        palette.append(rgb)
-    return palette
 
 
 FASHIONPASTE_PALETTE = voc_palette(len(FASHIONPASTE_CLASSES))

@@ -13,33 +13,10 @@ from mmseg.registry import DATASETS
 from tqdm import tqdm
 
 from .fashionpaste import FASHIONPASTE_CLASSES, FASHIONPASTE_PALETTE
+from .palette import voc_palette
 
 #: How many offending ids / paths an error or log message lists.
 _SHOW = 5
-
-
-def pascal_palette(num_colors: int = 256) -> list[list[int]]:
-    """Colours of the PASCAL VOC colour map.
-
-    The map spreads the bits of each index over the high bits of the three
-    channels: index 1 is dark red, index 255 (ignore) is (224, 224, 192).
-
-    Args:
-        num_colors (int): How many colours to return. Default: 256.
-
-    Returns:
-        list[list[int]]: ``num_colors`` RGB triples.
-    """
-    palette = []
-    for index in range(num_colors):
-        rgb = [0, 0, 0]
-        value = index
-        for bit in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((value >> channel) & 1) << bit
-            value >>= 3
-        palette.append(rgb)
-    return palette
 
 
 VOC_CLASSES = (
@@ -47,7 +24,7 @@ VOC_CLASSES = (
     'car', 'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike',
     'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
 )  # fmt: skip
-VOC_PALETTE = pascal_palette(len(VOC_CLASSES))
+VOC_PALETTE = voc_palette(len(VOC_CLASSES))
 
 
 def check_label_indices(

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from mmwsss.datasets import fashionpaste as fp
+from mmwsss.datasets.palette import voc_palette
 
 TINY = fp.SIZES['tiny']
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def test_classes_and_palette():
     assert fp.FASHIONPASTE_PALETTE[:3] == [[0, 0, 0], [128, 0, 0], [0, 128, 0]]
     assert fp.FASHIONPASTE_PALETTE[10] == [64, 128, 0]
     assert len({tuple(c) for c in fp.FASHIONPASTE_PALETTE}) == 11
-    assert fp.voc_palette(256)[255] == [224, 224, 192]
+    assert voc_palette(256)[255] == [224, 224, 192]
     assert set(fp.SIZES) == {'tiny', 'demo', 'bench'}
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 import mmwsss.datasets.voc as voc_module
 from mmwsss.datasets import FashionPasteDataset, WSSSVOCDataset
 from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES, generate_fashionpaste
-from mmwsss.datasets.voc import pascal_palette
+from mmwsss.datasets.palette import voc_palette
 
 TEST_PIPELINE = [
     dict(type='LoadImageFromFileChecked'),
@@ -38,7 +38,7 @@ def _write_image(path, h=24, w=32, seed=0):
 
 def _write_mask(path, mask):
     img = Image.fromarray(np.asarray(mask, dtype=np.uint8), mode='P')
-    img.putpalette(np.asarray(pascal_palette(), dtype=np.uint8).ravel().tolist())
+    img.putpalette(np.asarray(voc_palette(), dtype=np.uint8).ravel().tolist())
     img.save(path)
 
 
@@ -80,7 +80,7 @@ def test_metainfo_is_voc():
     assert classes[15] == 'person'
     assert len(palette) == 21
     assert palette[1] == [128, 0, 0] and palette[15] == [192, 128, 128]
-    assert pascal_palette()[255] == [224, 224, 192]
+    assert voc_palette()[255] == [224, 224, 192]
 
 
 def test_labels_from_masks(tmp_path):

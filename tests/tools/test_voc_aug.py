@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from scipy.io import savemat
 
-from mmwsss.datasets.voc import pascal_palette
+from mmwsss.datasets.palette import voc_palette
 
 TOOL = (
     Path(__file__).resolve().parents[2] / 'tools' / 'dataset_converters' / 'voc_aug.py'
@@ -54,7 +54,7 @@ def make_trees(tmp_path):
         )
     voc_masks = {'a': band_mask(1), 'b': band_mask(2), 'c': band_mask(3)}
     voc_masks['b'][0, :] = 255  # VOC's boundary band
-    palette = np.asarray(pascal_palette(), np.uint8).ravel().tolist()
+    palette = np.asarray(voc_palette(), np.uint8).ravel().tolist()
     for img_id, mask in voc_masks.items():
         img = Image.fromarray(mask, mode='P')
         img.putpalette(palette)

@@ -28,9 +28,9 @@ from pycocotools import mask as mask_utils
 from tqdm import tqdm
 
 from mmwsss.datasets.coco import COCO_CLASSES, coco_category_map
-from mmwsss.datasets.voc import pascal_palette
+from mmwsss.datasets.palette import voc_palette
 
-PALETTE = np.asarray(pascal_palette(256), dtype=np.uint8).ravel().tolist()
+PALETTE = np.asarray(voc_palette(256), dtype=np.uint8).ravel().tolist()
 IGNORE_INDEX = 255
 
 

@@ -27,9 +27,10 @@ from PIL import Image
 from scipy.io import loadmat
 from tqdm import tqdm
 
-from mmwsss.datasets.voc import VOC_CLASSES, labels_from_mask, pascal_palette
+from mmwsss.datasets.palette import voc_palette
+from mmwsss.datasets.voc import VOC_CLASSES, labels_from_mask
 
-PALETTE = np.asarray(pascal_palette(256), dtype=np.uint8).ravel().tolist()
+PALETTE = np.asarray(voc_palette(256), dtype=np.uint8).ravel().tolist()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
