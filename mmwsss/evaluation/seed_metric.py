@@ -18,6 +18,73 @@ from prettytable import PrettyTable
 DEFAULT_BG_SCORES = tuple(round(0.01 * i, 2) for i in range(61))
 
 
+def sweep_histogram(
+    gt: torch.Tensor,
+    cams: torch.Tensor,
+    keys: torch.Tensor,
+    bg_scores: Sequence[float],
+    num_classes: int,
+    ignore_index: int = 255,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse (bin, gt class, strongest class) pixel histogram of one image.
+
+    ``bin`` counts the background scores strictly below the pixel's strongest
+    normalised CAM, so the pixel is foreground exactly for the scores with index
+    < bin. :func:`histogram_to_confusion` turns the (summed) histogram into the
+    confusion matrix of every background score at once.
+
+    Args:
+        gt (Tensor): (H, W) ground-truth labels.
+        cams (Tensor): (K, H, W) normalised CAMs.
+        keys (Tensor): (K,) class index of each CAM.
+        bg_scores (Sequence[float]): Increasing background scores.
+        num_classes (int): Number of classes including background.
+        ignore_index (int): Ground-truth value to ignore. Default: 255.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: flat indices into the
+        (T + 1, num_classes, num_classes) histogram and their pixel counts
+        (nonzero entries only: a few hundred per image).
+    """
+    gt = gt.reshape(-1).long()
+    valid = gt != ignore_index
+    if valid.any() and gt[valid].max() >= num_classes:
+        raise ValueError(
+            f'ground-truth value {gt[valid].max().item()} is outside the '
+            f'{num_classes} classes of the dataset'
+        )
+    thresholds = torch.as_tensor(bg_scores, dtype=torch.float64)
+    if cams.shape[0] == 0:
+        bins = torch.zeros_like(gt)
+        pred_fg = torch.zeros_like(gt)
+    else:
+        fg_max, fg_arg = cams.reshape(cams.shape[0], -1).max(dim=0)
+        bins = torch.searchsorted(thresholds, fg_max.double(), right=False)
+        pred_fg = keys.long()[fg_arg]
+    gt, bins, pred_fg = gt[valid], bins[valid], pred_fg[valid]
+    flat = (bins * num_classes + gt) * num_classes + pred_fg
+    index, counts = torch.unique(flat, return_counts=True)
+    return index.numpy().astype(np.int64), counts.numpy().astype(np.int64)
+
+
+def histogram_to_confusion(
+    index: np.ndarray, counts: np.ndarray, num_thresholds: int, num_classes: int
+) -> np.ndarray:
+    """(T, N, N) confusion matrices [threshold, gt, prediction] from a histogram.
+
+    Suffix sums over the bins give, for threshold j, the pixels whose strongest
+    class beats it (labelled with that class); the rest are background.
+    """
+    size = (num_thresholds + 1) * num_classes**2
+    hist = np.bincount(index, weights=counts, minlength=size).astype(np.int64)
+    hist = hist.reshape(num_thresholds + 1, num_classes, num_classes)
+    suffix = np.cumsum(hist[::-1], axis=0)[::-1]  # suffix[b] = sum of bins >= b
+    conf = suffix[1:].copy()  # pixels with bin > j keep their class
+    per_gt = hist.sum(axis=(0, 2))
+    conf[:, :, 0] += per_gt[None, :] - conf.sum(axis=2)
+    return conf
+
+
 def sweep_confusion(
     gt: torch.Tensor,
     cams: torch.Tensor,
@@ -29,51 +96,17 @@ def sweep_confusion(
     """Confusion matrices of CAM labels for every background score at once.
 
     A pixel is labelled with its strongest class when that class's normalised CAM
-    is strictly above the background score, else background (0). Instead of one
-    argmax per background score, each pixel's maximum is binned against the
-    sorted scores and a single 3-D histogram (bin, gt, class) is accumulated;
-    suffix sums over the bins give every threshold's confusion matrix exactly.
-
-    Args:
-        gt (Tensor): (H, W) ground-truth labels.
-        cams (Tensor): (K, H, W) normalised CAMs.
-        keys (Tensor): (K,) class index of each CAM.
-        bg_scores (Sequence[float]): Increasing background scores.
-        num_classes (int): Number of classes including background.
-        ignore_index (int): Ground-truth value to ignore. Default: 255.
+    is strictly above the background score, else background (0); this equals
+    one argmax of ``[bg, cams]`` per score (ties to background).
 
     Returns:
         np.ndarray: (T, num_classes, num_classes) int64 confusion matrices,
         indexed [threshold, gt class, predicted class].
     """
-    gt = gt.reshape(-1).long()
-    valid = gt != ignore_index
-    if valid.any() and gt[valid].max() >= num_classes:
-        raise ValueError(
-            f'ground-truth value {gt[valid].max().item()} is outside the '
-            f'{num_classes} classes of the dataset'
-        )
-    thresholds = torch.as_tensor(bg_scores, dtype=torch.float64)
-    num_t = len(thresholds)
-    if cams.shape[0] == 0:
-        bins = torch.zeros_like(gt)
-        pred_fg = torch.zeros_like(gt)
-    else:
-        fg_max, fg_arg = cams.reshape(cams.shape[0], -1).max(dim=0)
-        # bins = number of thresholds strictly below the pixel's maximum: the
-        # pixel is foreground exactly for the thresholds with index < bins
-        bins = torch.searchsorted(thresholds, fg_max.double(), right=False)
-        pred_fg = keys.long()[fg_arg]
-    gt, bins, pred_fg = gt[valid], bins[valid], pred_fg[valid]
-    flat = (bins * num_classes + gt) * num_classes + pred_fg
-    hist = torch.bincount(flat, minlength=(num_t + 1) * num_classes**2)
-    hist = hist.reshape(num_t + 1, num_classes, num_classes).numpy().astype(np.int64)
-    suffix = np.cumsum(hist[::-1], axis=0)[::-1]  # suffix[b] = sum of bins >= b
-    fg = suffix[1:]  # fg[j] = pixels with bins > j, labelled with their class
-    per_gt = hist.sum(axis=(0, 2))
-    conf = fg.copy()
-    conf[:, :, 0] += per_gt[None, :] - fg.sum(axis=2)
-    return conf
+    index, counts = sweep_histogram(
+        gt, cams, keys, bg_scores, num_classes, ignore_index
+    )
+    return histogram_to_confusion(index, counts, len(bg_scores), num_classes)
 
 
 def confusion_to_iou(conf: np.ndarray) -> np.ndarray:
@@ -139,7 +172,7 @@ class SeedIoUMetric(BaseMetric):
         num_classes = len(self.dataset_meta['classes'])
         for sample in data_samples:
             if 'gt_sem_seg' not in sample:
-                self._accumulate(None, skipped=1)
+                self.results.append(None)
                 continue
             gt = sample['gt_sem_seg']['data'].squeeze(0).cpu()
             cams = sample[self.cam_key]['data'].float().cpu()
@@ -150,36 +183,34 @@ class SeedIoUMetric(BaseMetric):
                     f'{tuple(cams.shape[-2:])} differs from its ground truth '
                     f'{tuple(gt.shape[-2:])}'
                 )
-            conf = sweep_confusion(
-                gt, cams, keys, self.bg_scores, num_classes, self.ignore_index
+            # one sparse histogram per image: small to gather across ranks, and
+            # mmengine drops the duplicates a padded DDP sampler adds
+            self.results.append(
+                sweep_histogram(
+                    gt, cams, keys, self.bg_scores, num_classes, self.ignore_index
+                )
             )
-            self._accumulate(conf, skipped=0)
-
-    def _accumulate(self, conf: np.ndarray | None, skipped: int) -> None:
-        # one running sum per rank keeps memory and the cross-rank gather small
-        if not self.results:
-            self.results.append(dict(conf=None, scored=0, skipped=0))
-        acc = self.results[0]
-        if conf is not None:
-            acc['conf'] = conf if acc['conf'] is None else acc['conf'] + conf
-            acc['scored'] += 1
-        acc['skipped'] += skipped
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        confs = [r['conf'] for r in results if r['conf'] is not None]
-        scored = sum(r['scored'] for r in results)
-        skipped = sum(r['skipped'] for r in results)
+        hists = [r for r in results if r is not None]
+        scored, skipped = len(hists), len(results) - len(hists)
         if skipped:
             print_log(
                 f'SeedIoUMetric: {skipped} image(s) without ground truth skipped',
                 logger='current',
             )
-        if not confs:
+        if not hists:
             raise ValueError(
                 'SeedIoUMetric: no image with ground truth to score; evaluate seeds '
                 'on a split with masks (e.g. VOC train)'
             )
-        conf = np.sum(confs, axis=0)
+        num_classes = len(self.dataset_meta['classes'])
+        conf = histogram_to_confusion(
+            np.concatenate([h[0] for h in hists]),
+            np.concatenate([h[1] for h in hists]),
+            len(self.bg_scores),
+            num_classes,
+        )
         ious = np.stack([confusion_to_iou(c) for c in conf])  # (T, N)
         miou = np.nanmean(ious, axis=1) * 100
         best = int(np.nanargmax(miou))

@@ -117,3 +117,17 @@ def test_metric_without_ground_truth_raises():
     metric.process({}, [dict(img_path='a.jpg')])
     with pytest.raises(ValueError, match='no image with ground truth'):
         metric.evaluate(1)
+
+
+def test_metric_keeps_one_result_per_image_so_padding_duplicates_drop():
+    # a padded DDP sampler repeats the first images at the end; mmengine keeps
+    # the first `size` gathered results, which needs one result per image
+    samples = _random_samples(3, seed=5)
+    ref = SeedIoUMetric(bg_scores=(0.1, 0.3))
+    ref.dataset_meta = dict(classes=CLASSES)
+    ref.process({}, [_as_dict(*s) for s in samples])
+    padded = SeedIoUMetric(bg_scores=(0.1, 0.3))
+    padded.dataset_meta = dict(classes=CLASSES)
+    padded.process({}, [_as_dict(*s) for s in samples + samples[:1]])
+    assert len(padded.results) == 4
+    assert padded.evaluate(3) == ref.evaluate(3)
