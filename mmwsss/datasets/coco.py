@@ -9,7 +9,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .palette import voc_palette
-from .voc import check_images_exist, drop_empty, map_label_indices
+from .voc import ImageLabelMixin, check_images_exist, map_label_indices
 
 COCO_CLASSES = (
     'background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus',
@@ -64,7 +64,7 @@ def coco_category_map(
 
 
 @DATASETS.register_module()
-class WSSSCOCODataset(BaseSegDataset):
+class WSSSCOCODataset(ImageLabelMixin, BaseSegDataset):
     """COCO 2014 with image-level labels read from an instances json.
 
     The labels of an image are the categories of its non-crowd instances,
@@ -177,24 +177,3 @@ class WSSSCOCODataset(BaseSegDataset):
         if self.check_files:
             check_images_exist(data_list, self.backend_args)
         return data_list
-
-    def filter_data(self) -> list[dict]:
-        """Drop images without foreground labels when ``filter_empty``.
-
-        Returns:
-            list[dict]: The kept data infos.
-        """
-        if not self.filter_empty:
-            return self.data_list
-        return drop_empty(self.data_list, type(self).__name__)
-
-    def get_cat_ids(self, idx: int) -> list[int]:
-        """Foreground class indices of one image (for class-balanced wrappers).
-
-        Args:
-            idx (int): Index of the data info.
-
-        Returns:
-            list[int]: The image's ``img_labels``.
-        """
-        return list(self.get_data_info(idx)['img_labels'])

@@ -167,8 +167,33 @@ def drop_empty(data_list: list[dict], dataset_name: str) -> list[dict]:
     return kept
 
 
+class ImageLabelMixin:
+    """Shared behaviour of datasets whose data infos carry ``img_labels``."""
+
+    def filter_data(self) -> list[dict]:
+        """Drop images without foreground labels when ``filter_empty``.
+
+        Returns:
+            list[dict]: The kept data infos.
+        """
+        if not self.filter_empty:
+            return self.data_list
+        return drop_empty(self.data_list, type(self).__name__)
+
+    def get_cat_ids(self, idx: int) -> list[int]:
+        """Foreground class indices of one image (for class-balanced wrappers).
+
+        Args:
+            idx (int): Index of the data info.
+
+        Returns:
+            list[int]: The image's ``img_labels``.
+        """
+        return list(self.get_data_info(idx)['img_labels'])
+
+
 @DATASETS.register_module()
-class WSSSVOCDataset(BaseSegDataset):
+class WSSSVOCDataset(ImageLabelMixin, BaseSegDataset):
     """PASCAL VOC layout dataset with image-level labels.
 
     Each data info carries ``img_labels``: the sorted foreground class indices
@@ -357,27 +382,6 @@ class WSSSVOCDataset(BaseSegDataset):
         for info in data_list:
             info['img_labels'] = map_label_indices(info['img_labels'], self.label_map)
         return data_list
-
-    def filter_data(self) -> list[dict]:
-        """Drop images without foreground labels when ``filter_empty``.
-
-        Returns:
-            list[dict]: The kept data infos.
-        """
-        if not self.filter_empty:
-            return self.data_list
-        return drop_empty(self.data_list, type(self).__name__)
-
-    def get_cat_ids(self, idx: int) -> list[int]:
-        """Foreground class indices of one image (for class-balanced wrappers).
-
-        Args:
-            idx (int): Index of the data info.
-
-        Returns:
-            list[int]: The image's ``img_labels``.
-        """
-        return list(self.get_data_info(idx)['img_labels'])
 
 
 @DATASETS.register_module()
