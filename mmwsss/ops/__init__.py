@@ -1,5 +1,40 @@
 """Pure tensor / numpy algorithms of mmwsss (no registry, no file IO)."""
 
+from .affinity import (
+    affinity_from_features,
+    boundary_to_affinity,
+    neighbor_offsets,
+    neighbor_values,
+    pair_indices,
+    path_points,
+    valid_pair_mask,
+)
 from .cam import cams_to_labels, max_normalize, multiscale_cam, strided_size
+from .random_walk import (
+    apply_transition,
+    dense_random_walk,
+    dense_transition,
+    random_walk,
+    stencil_offsets,
+    transition_weights,
+)
 
-__all__ = ['cams_to_labels', 'max_normalize', 'multiscale_cam', 'strided_size']
+__all__ = [
+    'affinity_from_features',
+    'apply_transition',
+    'boundary_to_affinity',
+    'cams_to_labels',
+    'dense_random_walk',
+    'dense_transition',
+    'max_normalize',
+    'multiscale_cam',
+    'neighbor_offsets',
+    'neighbor_values',
+    'pair_indices',
+    'path_points',
+    'random_walk',
+    'stencil_offsets',
+    'strided_size',
+    'transition_weights',
+    'valid_pair_mask',
+]

@@ -1,0 +1,316 @@
+"""Random walk of AffinityNet (PSA) and IRN, without the dense HW x HW matrix.
+
+The published transition (PSA and IRN alike) is built over the ``N = H * W``
+pixels of a map from the forward-offset affinities ``a_k`` (see
+:mod:`mmwsss.ops.affinity`):
+
+* ``A[i, j] = A[j, i] = a_k(i)`` for every in-image pair ``j = i + offset_k``
+  (symmetric), ``A[i, i] = 1`` (every pixel has self-affinity 1, which stays 1
+  after the power), and 0 for pixels at distance >= radius;
+* ``T = A ** beta / colsum(A ** beta)``: the elementwise power, then each
+  *column* divided by its sum, so every column of ``T`` sums to 1;
+* the CAM channels are row vectors ``x`` of length ``N`` and the walk returns
+  ``x @ T ** t`` (PSA and IRN compute ``T ** (2 ** logt)`` by squaring the dense
+  matrix ``logt`` times; ``t = 256``).
+
+One step ``y = x @ T`` is ``y_j = sum_i x_i A[i, j] ** beta / colsum_j``: a
+weighted average of ``x`` over ``j`` and its neighbours within the radius. It is a
+stencil with one weight map per neighbour direction (self, the forward offsets,
+then the backward offsets), so :func:`random_walk` repeats ``t`` shifted
+multiply-adds over the map, in O(HW * offsets) memory and time per step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+from .affinity import (
+    _check_radius,
+    _forward_offsets,
+    _valid_range,
+    neighbor_offsets,
+    pair_indices,
+    valid_pair_mask,
+)
+
+
+def stencil_offsets(radius: int) -> list[tuple[int, int]]:
+    """Neighbour directions of one walk step, in the order of the weight maps.
+
+    Args:
+        radius (int): Pair radius (see :func:`neighbor_offsets`).
+
+    Returns:
+        list[tuple[int, int]]: ``(0, 0)``, then the forward offsets, then their
+        negations: ``2 * n_offsets + 1`` directions (69 for radius 5).
+    """
+    forward = neighbor_offsets(radius)
+    return [(0, 0), *forward, *((-dy, -dx) for dy, dx in forward)]
+
+
+def _check_affinity(affinity: torch.Tensor, radius: int) -> None:
+    _check_radius(radius)
+    n_offsets = len(_forward_offsets(radius))
+    if affinity.dim() != 3 or affinity.shape[0] != n_offsets:
+        raise ValueError(
+            f'affinity must be (n_offsets, H, W) with n_offsets = {n_offsets} for '
+            f'radius {radius}, got shape {tuple(affinity.shape)}'
+        )
+    if not affinity.is_floating_point():
+        raise TypeError(f'affinity must be floating point, got {affinity.dtype}')
+    if not (torch.isfinite(affinity).all() and (affinity >= 0).all()):
+        raise ValueError(
+            'affinity must be finite and >= 0 (a negative value raised to beta '
+            f'is undefined); its minimum is {affinity.min().item()}'
+        )
+
+
+def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """``out[..., y, x] = x[..., y + dy, x + dx]``, 0 outside the map."""
+    height, width = x.shape[-2:]
+    out = torch.zeros_like(x)
+    (y0, y1), (x0, x1) = _valid_range(height, dy), _valid_range(width, dx)
+    if y0 < y1 and x0 < x1:
+        out[..., y0:y1, x0:x1] = x[..., y0 + dy : y1 + dy, x0 + dx : x1 + dx]
+    return out
+
+
+def transition_weights(
+    affinity: torch.Tensor, radius: int, beta: float
+) -> torch.Tensor:
+    """Stencil weights of the column-normalised transition ``T``.
+
+    Args:
+        affinity (Tensor): ``(n_offsets, H, W)`` forward-offset affinities in
+            [0, 1] (entries of out-of-image neighbours are ignored).
+        radius (int): Pair radius the affinities were computed with.
+        beta (float): Power applied to the affinities.
+
+    Returns:
+        Tensor: ``(2 * n_offsets + 1, H, W)`` weights ``w`` in the order of
+        :func:`stencil_offsets`: ``w[k, y, x] = T[(y, x) + d_k, (y, x)]``, the
+        weight of the neighbour at direction ``d_k`` in the new value of
+        ``(y, x)`` (0 where that neighbour is outside the map). The weights of
+        every pixel sum to 1.
+    """
+    _check_affinity(affinity, radius)
+    height, width = affinity.shape[1:]
+    valid = valid_pair_mask(height, width, radius, device=affinity.device)
+    forward = affinity.pow(beta) * valid  # A[p, p + o] ** beta stored at p
+    # A[p - o, p] ** beta is the forward value stored at p - o
+    backward = [
+        _shift(forward[k], -dy, -dx)
+        for k, (dy, dx) in enumerate(_forward_offsets(radius))
+    ]
+    self_weight = affinity.new_ones((1, height, width))  # A[p, p] = 1
+    weights = torch.cat([self_weight, forward, *(b[None] for b in backward)])
+    return weights / weights.sum(dim=0, keepdim=True)
+
+
+def _check_walk_input(x: torch.Tensor, affinity: torch.Tensor) -> None:
+    if x.dim() not in (3, 4):
+        raise ValueError(f'x must be (K, H, W) or (B, K, H, W), got {tuple(x.shape)}')
+    if not x.is_floating_point():
+        raise TypeError(f'x must be floating point, got {x.dtype}')
+    if x.shape[-2:] != affinity.shape[-2:]:
+        raise ValueError(
+            f'x is {tuple(x.shape[-2:])} but the affinity is '
+            f'{tuple(affinity.shape[-2:])}: they must share H and W'
+        )
+
+
+def apply_transition(
+    x: torch.Tensor, weights: torch.Tensor, radius: int
+) -> torch.Tensor:
+    """One walk step ``x @ T`` with the stencil weights of ``T``.
+
+    Args:
+        x (Tensor): ``(..., H, W)`` maps, each a row vector over the pixels.
+        weights (Tensor): ``(2 * n_offsets + 1, H, W)`` from
+            :func:`transition_weights`.
+        radius (int): Pair radius of ``weights``.
+
+    Returns:
+        Tensor: ``(..., H, W)`` maps ``x @ T``.
+    """
+    n_weights = len(stencil_offsets(radius))
+    if weights.dim() != 3 or weights.shape != (n_weights, *x.shape[-2:]):
+        raise ValueError(
+            f'weights must be ({n_weights}, H, W) for radius {radius} and maps of '
+            f'size {tuple(x.shape[-2:])}, got shape {tuple(weights.shape)}'
+        )
+    return _StencilStep(x, weights, radius)(x)
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Run torch's CPU ops on one thread inside the block (restored after).
+
+    A walk is thousands of small elementwise ops (about 10 us each). Splitting
+    them over threads gains little, and when the cores are shared with another
+    busy process every op waits for a descheduled worker: on 2 shared cores a
+    125 x 94 walk took 70-150 s with 2 threads against 0.3 s with one.
+    """
+    previous = torch.get_num_threads()
+    if device.type != 'cpu' or previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class _StencilStep:
+    """``x @ T`` for maps shaped like ``like``, through a zero-bordered buffer.
+
+    The views of the buffer at every stencil offset are built once, so a step is
+    one copy into the buffer and one multiply-add per offset.
+    """
+
+    def __init__(self, like: torch.Tensor, weights: torch.Tensor, radius: int):
+        height, width = like.shape[-2:]
+        pad = radius - 1
+        self.padded = like.new_zeros(
+            (*like.shape[:-2], height + 2 * pad, width + 2 * pad)
+        )
+        self.interior = self.padded[..., pad : pad + height, pad : pad + width]
+        offsets = stencil_offsets(radius)
+        assert offsets[0] == (0, 0)
+        self.self_weight = weights[0]
+        self.terms = [
+            (
+                self.padded[
+                    ..., pad + dy : pad + dy + height, pad + dx : pad + dx + width
+                ],
+                weights[k],
+            )
+            for k, (dy, dx) in enumerate(offsets)
+            if k > 0
+        ]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.interior.copy_(x)
+        out = x * self.self_weight
+        for neighbour, weight in self.terms:
+            out.addcmul_(neighbour, weight)
+        return out
+
+
+def random_walk(
+    x: torch.Tensor,
+    affinity: torch.Tensor,
+    radius: int,
+    beta: float,
+    steps: int = 256,
+) -> torch.Tensor:
+    """Propagate ``x`` by ``steps`` steps of the walk: ``x @ T ** steps``.
+
+    Equal to :func:`dense_random_walk` with ``steps = 2 ** logt`` (up to
+    rounding), without forming the HW x HW matrix. Callers apply their method's
+    pre-processing themselves (IRN multiplies the CAMs by ``1 - boundary``).
+
+    High powers of small affinities produce denormal floats (below
+    ``finfo.tiny``), which many CPUs process far more slowly. Without touching the
+    global ``torch.set_flush_denormal`` state, each map is scaled to a maximum
+    magnitude of 1 (and scaled back at the end), and the weights (once) and the
+    map values (before every step) below ``2 * sqrt(finfo.tiny)`` (about 2e-19
+    in float32, 3e-154 in float64) are set to 0, so no product falls below
+    ``finfo.tiny``. This moves each output by at most about ``steps * 2e-19``
+    times its map's maximum magnitude in float32.
+
+    The walk is not differentiable (it runs under ``no_grad``). On CPU it runs
+    on one thread: its thousands of small ops gain little from more, and stall
+    badly when the cores are shared with another busy process.
+
+    Args:
+        x (Tensor): ``(K, H, W)`` or ``(B, K, H, W)`` maps (e.g. CAMs).
+        affinity (Tensor): ``(n_offsets, H, W)`` forward-offset affinities shared
+            by all maps of ``x`` (see :mod:`mmwsss.ops.affinity`).
+        radius (int): Pair radius of ``affinity``.
+        beta (float): Power applied to the affinities (PSA 8, IRN 10).
+        steps (int): Number of steps. Default: 256.
+
+    Returns:
+        Tensor: Same shape and dtype as ``x``.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f'steps must be an int >= 0, got {steps!r}')
+    with torch.no_grad(), _one_cpu_thread(x.device):
+        _check_affinity(affinity, radius)
+        _check_walk_input(x, affinity)
+        floor = 2 * torch.finfo(x.dtype).tiny ** 0.5
+        weights = transition_weights(affinity.to(x.dtype), radius, beta)
+        weights = weights.masked_fill(weights < floor, 0)
+        maps = x.reshape(-1, *x.shape[-2:])
+        scale = maps.abs().amax(dim=(1, 2), keepdim=True)  # [N, 1, 1]
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        out = maps / scale
+        step = _StencilStep(out, weights, radius)
+        for _ in range(steps):
+            out.masked_fill_(out.abs() < floor, 0)
+            out = step(out)
+        return (out * scale).reshape(x.shape)
+
+
+def dense_transition(affinity: torch.Tensor, radius: int, beta: float) -> torch.Tensor:
+    """The published dense transition matrix (reference implementation).
+
+    Args:
+        affinity (Tensor): ``(n_offsets, H, W)`` forward-offset affinities.
+        radius (int): Pair radius of ``affinity``.
+        beta (float): Power applied to the affinities.
+
+    Returns:
+        Tensor: ``(H * W, H * W)`` matrix ``T = A ** beta / colsum`` with
+        ``A`` symmetric, ``A[i, i] = 1``; every column sums to 1.
+    """
+    _check_affinity(affinity, radius)
+    height, width = affinity.shape[1:]
+    n_pixels = height * width
+    src, dst, ids = pair_indices(height, width, radius, device=affinity.device)
+    values = affinity.reshape(-1)[ids * n_pixels + src]
+    dense = affinity.new_zeros((n_pixels, n_pixels))
+    dense[src, dst] = values
+    dense[dst, src] = values
+    dense.fill_diagonal_(1.0)
+    dense = dense.pow(beta)
+    return dense / dense.sum(dim=0, keepdim=True)
+
+
+def dense_random_walk(
+    x: torch.Tensor,
+    affinity: torch.Tensor,
+    radius: int,
+    beta: float,
+    logt: int = 8,
+) -> torch.Tensor:
+    """The published walk: ``x @ T ** (2 ** logt)`` by repeated squaring.
+
+    O((HW) ** 2) memory and O((HW) ** 3) time; the reference for
+    :func:`random_walk`. On CPU, call ``torch.set_flush_denormal(True)`` first
+    or the squarings run on slow denormal floats.
+
+    Args:
+        x (Tensor): ``(K, H, W)`` or ``(B, K, H, W)`` maps.
+        affinity (Tensor): ``(n_offsets, H, W)`` forward-offset affinities.
+        radius (int): Pair radius of ``affinity``.
+        beta (float): Power applied to the affinities.
+        logt (int): Number of squarings. Default: 8 (256 steps).
+
+    Returns:
+        Tensor: Same shape as ``x``.
+    """
+    _check_affinity(affinity, radius)
+    _check_walk_input(x, affinity)
+    if isinstance(logt, bool) or not isinstance(logt, int) or logt < 0:
+        raise ValueError(f'logt must be an int >= 0, got {logt!r}')
+    trans = dense_transition(affinity.to(x.dtype), radius, beta)
+    for _ in range(logt):
+        trans = trans @ trans
+    height, width = x.shape[-2:]
+    return (x.reshape(-1, height * width) @ trans).reshape(x.shape)
