@@ -41,6 +41,9 @@ train_dataloader = dict(
         label_file='cls_labels.json',
         data_prefix=dict(img_path='JPEGImages', seg_map_path=None),
         pipeline=train_pipeline,
+        # an image without a foreground label teaches the classifier nothing:
+        # skip it with a log line
+        filter_empty=True,
     ),
 )
 val_dataloader = dict(
