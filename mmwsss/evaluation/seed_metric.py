@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import os.path as osp
 from collections.abc import Sequence
@@ -238,7 +239,16 @@ class SeedIoUMetric(BaseMetric):
             num_images=scored,
             num_skipped=skipped,
         )
-        if self.out_dir:
+        if self.out_dir and '{work_dir}' in self.out_dir:
+            # only ExportTestLoop fills the placeholder; do not create a folder
+            # literally named '{work_dir}'
+            print_log(
+                f'SeedIoUMetric: out_dir {self.out_dir!r} was not resolved (use '
+                'ExportTestLoop or a plain path); the sweep is not saved',
+                logger='current',
+                level=logging.WARNING,
+            )
+        elif self.out_dir:
             save_sweep(curve, self.out_dir)
         return {
             'mIoU': round(float(miou[fixed]), 2),

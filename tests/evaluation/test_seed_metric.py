@@ -131,3 +131,13 @@ def test_metric_keeps_one_result_per_image_so_padding_duplicates_drop():
     padded.process({}, [_as_dict(*s) for s in samples + samples[:1]])
     assert len(padded.results) == 4
     assert padded.evaluate(3) == ref.evaluate(3)
+
+
+def test_unresolved_work_dir_placeholder_is_not_created(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    samples = _random_samples(1)
+    metric = SeedIoUMetric(bg_scores=(0.1,), out_dir='{work_dir}/seed_eval')
+    metric.dataset_meta = dict(classes=CLASSES)
+    metric.process({}, [_as_dict(*samples[0])])
+    metric.evaluate(1)
+    assert not (tmp_path / '{work_dir}').exists()
