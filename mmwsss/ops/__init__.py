@@ -6,6 +6,7 @@ from .affinity import (
     neighbor_offsets,
     neighbor_values,
     pair_indices,
+    pair_label_masks,
     path_points,
     valid_pair_mask,
 )
@@ -31,6 +32,7 @@ __all__ = [
     'neighbor_offsets',
     'neighbor_values',
     'pair_indices',
+    'pair_label_masks',
     'path_points',
     'random_walk',
     'stencil_offsets',

@@ -269,3 +269,38 @@ def affinity_from_features(feats: torch.Tensor, radius: int) -> torch.Tensor:
         distance = (feats - neighbour).abs().mean(dim=1)  # [B, H, W]
         affinities.append(torch.exp(-distance) * valid[k])
     return torch.stack(affinities, dim=1)
+
+
+def pair_label_masks(
+    labels: torch.Tensor, radius: int, ignore_index: int = 255
+) -> dict[str, torch.Tensor]:
+    """Pair supervision of AffinityNet and IRN from a (downscaled) label map.
+
+    A pair whose two pixels carry the same known label is positive (``bg_pos`` for
+    label 0, ``fg_pos`` otherwise); a pair of two different known labels is
+    negative; a pair touching ``ignore_index`` or leaving the image is in none.
+
+    Args:
+        labels (Tensor): ``(B, H, W)`` integer labels, 0 = background.
+        radius (int): Pair radius (see :func:`neighbor_offsets`).
+        ignore_index (int): Label of unsure pixels. Default: 255.
+
+    Returns:
+        dict[str, Tensor]: ``bg_pos``, ``fg_pos`` and ``neg``, each a
+        ``(B, n_offsets, H, W)`` bool map aligned with the affinity maps.
+    """
+    if labels.dim() != 3 or labels.is_floating_point():
+        raise ValueError(
+            'pair_label_masks expects a (B, H, W) integer label map, got '
+            f'{labels.dtype} of shape {tuple(labels.shape)}'
+        )
+    labels = labels.long()
+    neighbours = neighbor_values(labels, radius, fill=ignore_index)
+    here = labels[:, None].expand_as(neighbours)
+    known = (here != ignore_index) & (neighbours != ignore_index)
+    same = known & (here == neighbours)
+    return dict(
+        bg_pos=same & (here == 0),
+        fg_pos=same & (here != 0),
+        neg=known & (here != neighbours),
+    )

@@ -7,6 +7,7 @@ from mmwsss.ops.affinity import (
     neighbor_offsets,
     neighbor_values,
     pair_indices,
+    pair_label_masks,
     path_points,
     valid_pair_mask,
 )
@@ -212,3 +213,44 @@ def test_affinity_from_features_brute_force():
     assert torch.equal(same[0], valid_pair_mask(4, 5, radius).float())
     with pytest.raises(ValueError, match=r'\(B, C, H, W\)'):
         affinity_from_features(torch.zeros(3, 4, 5), radius)
+
+
+def test_pair_label_masks_hand_case():
+    # 1 x 4 map: bg, bg, fg 3, unsure; radius 3 offsets include (0, 1) and (0, 2)
+    labels = torch.tensor([[[0, 0, 3, 255]]])
+    masks = pair_label_masks(labels, radius=3)
+    offsets = neighbor_offsets(3)
+    k1, k2 = offsets.index((0, 1)), offsets.index((0, 2))
+    assert masks['bg_pos'][0, k1, 0].tolist() == [True, False, False, False]
+    assert masks['neg'][0, k1, 0].tolist() == [False, True, False, False]
+    assert masks['neg'][0, k2, 0].tolist() == [True, False, False, False]
+    assert not masks['fg_pos'].any()
+    # pairs that leave the 1-row image are in no set
+    down = [k for k, (dy, _) in enumerate(offsets) if dy > 0]
+    for name in ('bg_pos', 'fg_pos', 'neg'):
+        assert not masks[name][0, down].any()
+
+
+def test_pair_label_masks_partition_matches_pair_indices():
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 3, (1, 6, 7), generator=gen)
+    labels[0, 2, 3] = 255
+    masks = pair_label_masks(labels, radius=4)
+    src, dst, ids = pair_indices(6, 7, 4)
+    flat = labels.reshape(-1)
+    a, b = flat[src], flat[dst]
+    known = (a != 255) & (b != 255)
+    entry = ids * 42 + src
+    for name, expect in (
+        ('bg_pos', known & (a == b) & (a == 0)),
+        ('fg_pos', known & (a == b) & (a != 0)),
+        ('neg', known & (a != b)),
+    ):
+        got = masks[name].reshape(-1)
+        assert got.sum() == expect.sum()
+        assert torch.equal(got[entry], expect)
+
+
+def test_pair_label_masks_rejects_float():
+    with pytest.raises(ValueError, match='integer label map'):
+        pair_label_masks(torch.zeros(1, 3, 3), radius=2)
