@@ -1,5 +1,18 @@
-from .exporters import CAMExporter, atomic_save_npz, sample_stem
+from .exporters import (
+    CAMExporter,
+    LabelPNGExporter,
+    atomic_save_label_png,
+    atomic_save_npz,
+    sample_stem,
+)
 from .hooks import *  # noqa: F401,F403
 from .loops import ExportTestLoop
 
-__all__ = ['CAMExporter', 'ExportTestLoop', 'atomic_save_npz', 'sample_stem']
+__all__ = [
+    'CAMExporter',
+    'ExportTestLoop',
+    'LabelPNGExporter',
+    'atomic_save_label_png',
+    'atomic_save_npz',
+    'sample_stem',
+]

@@ -16,6 +16,9 @@ import numpy as np
 import torch
 from mmengine.registry import TASK_UTILS
 from mmengine.structures import PixelData
+from PIL import Image
+
+from ..datasets.palette import voc_palette
 
 TMP_SUFFIX = '.part'
 
@@ -87,4 +90,56 @@ class CAMExporter:
                 )
             )
         sample.set_field(keys, 'cam_keys')
+        return sample
+
+
+def atomic_save_label_png(path: str, label: np.ndarray) -> None:
+    """Write a ``(H, W)`` label map as a VOC palette PNG, atomically."""
+    if label.ndim != 2:
+        raise ValueError(f'a label map must be (H, W), got shape {label.shape}')
+    if label.size and (label.min() < 0 or label.max() > 255):
+        raise ValueError(
+            f'label values must lie in 0..255 for a PNG, got {label.min()}..'
+            f'{label.max()} for {path}'
+        )
+    image = Image.fromarray(label.astype(np.uint8), mode='P')
+    image.putpalette([v for rgb in voc_palette() for v in rgb])
+    tmp = path + TMP_SUFFIX
+    with open(tmp, 'wb') as f:
+        image.save(f, format='PNG')
+    os.replace(tmp, path)
+
+
+@TASK_UTILS.register_module()
+class LabelPNGExporter(CAMExporter):
+    """Saves each image's ``pred_sem_seg`` as ``{out_dir}/{image stem}.png``.
+
+    Pseudo masks are ordinary mmseg label PNGs (VOC palette, class index per
+    pixel, 255 = unsure), so a segmentation dataset reads them with
+    ``seg_map_path`` pointing at ``out_dir``.
+
+    Args:
+        out_dir (str): Output folder; ``{work_dir}`` is replaced by the runner's
+            work dir.
+    """
+
+    def __init__(self, out_dir: str) -> None:
+        super().__init__(out_dir)
+
+    def path(self, metainfo: dict) -> str:
+        return osp.join(self.out_dir, sample_stem(metainfo) + '.png')
+
+    def save(self, sample) -> None:
+        label = sample.pred_sem_seg.data.cpu().numpy()
+        atomic_save_label_png(
+            self.path(sample.metainfo), label.reshape(label.shape[-2:])
+        )
+
+    def load(self, sample):
+        """Fill ``pred_sem_seg`` of ``sample`` from its PNG."""
+        with Image.open(self.path(sample.metainfo)) as image:
+            label = np.array(image, dtype=np.int64)
+        sample.set_data(
+            dict(pred_sem_seg=PixelData(data=torch.from_numpy(label)[None]))
+        )
         return sample

@@ -6,6 +6,7 @@ from mmseg.registry import TRANSFORMS
 from PIL import Image
 
 from mmwsss.datasets.transforms import (
+    LoadCAMs,
     LoadImageFromFileChecked,
     LoadImageLevelLabels,
     LoadOptionalAnnotations,
@@ -152,3 +153,40 @@ def test_pack_without_labels_gives_empty_tensor(image_file):
     labels = packed['data_samples'].gt_img_labels
     assert labels.dtype == torch.long and labels.shape == (0,)
     assert 'gt_sem_seg' not in packed['data_samples']
+
+
+def _write_cams(cam_dir, stem, keys, size=(10, 14)):
+    cam_dir.mkdir(exist_ok=True)
+    gen = np.random.default_rng(0)
+    strided = gen.random((len(keys), 3, 4)).astype(np.float32)
+    high_res = gen.random((len(keys), *size)).astype(np.float32)
+    np.savez(
+        cam_dir / f'{stem}.npz',
+        keys=np.array(keys, np.int16),
+        cam=strided,
+        high_res=high_res,
+    )
+    return strided, high_res
+
+
+def test_load_cams_and_pack(tmp_path, image_file):
+    strided, high_res = _write_cams(tmp_path / 'cams', 'img', [3, 7])
+    results = LoadImageFromFileChecked()(dict(img_path=image_file))
+    results = LoadCAMs(cam_dir=str(tmp_path / 'cams'), high_res=True)(results)
+    assert results['cam_keys'].tolist() == [3, 7]
+    sample = PackWSSSInputs()(results)['data_samples']
+    assert sample.cam_keys.tolist() == [3, 7]
+    assert torch.equal(sample.cams_strided.data, torch.from_numpy(strided))
+    assert torch.equal(sample.cams.data, torch.from_numpy(high_res))
+
+
+def test_load_cams_missing_file_names_it(tmp_path, image_file):
+    with pytest.raises(FileNotFoundError, match='img.npz'):
+        LoadCAMs(cam_dir=str(tmp_path / 'nowhere'))(dict(img_path=image_file))
+
+
+def test_load_cams_size_mismatch(tmp_path, image_file):
+    _write_cams(tmp_path / 'cams', 'img', [3], size=(9, 14))
+    results = LoadImageFromFileChecked()(dict(img_path=image_file))
+    with pytest.raises(ValueError, match=r'\(9, 14\).*\(10, 14\)'):
+        LoadCAMs(cam_dir=str(tmp_path / 'cams'), high_res=True)(results)

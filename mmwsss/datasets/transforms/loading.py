@@ -1,5 +1,7 @@
 """Loading transforms that fail loudly and carry image-level labels."""
 
+import os.path as osp
+
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
@@ -144,4 +146,72 @@ class LoadImageLevelLabels(BaseTransform):
         return (
             f'{type(self).__name__}(from_seg_map={self.from_seg_map}, '
             f'ignore_index={self.ignore_index}, num_classes={self.num_classes})'
+        )
+
+
+@TRANSFORMS.register_module()
+class LoadCAMs(BaseTransform):
+    """Load an image's CAMs written by the CAM stage (:class:`CAMExporter`).
+
+    Reads ``{cam_dir}/{image stem}.npz`` and sets ``results['cam_keys']`` (the
+    image's foreground class indices), ``results['cams_strided']`` (the
+    stride-4 maps, refinement's input) and, when ``high_res`` is True,
+    ``results['cams']`` (full-resolution maps). :class:`PackWSSSInputs` puts
+    them into the data sample under the same names as the CAM classifier's
+    predictions. Geometric transforms do not touch these maps: use this in
+    test pipelines without resizing.
+
+    Args:
+        cam_dir (str): Folder of the ``.npz`` files.
+        high_res (bool): Also load the full-resolution maps. Default: False.
+    """
+
+    def __init__(self, cam_dir: str, high_res: bool = False) -> None:
+        self.cam_dir = cam_dir
+        self.high_res = high_res
+
+    def transform(self, results: dict) -> dict:
+        """Load the CAMs of ``results['img_path']``.
+
+        Args:
+            results (dict): Needs ``img_path`` (and ``ori_shape`` to check
+                the full-resolution maps' size, when loaded).
+
+        Returns:
+            dict: ``results`` with ``cam_keys``, ``cams_strided`` (and
+            ``cams``).
+
+        Raises:
+            FileNotFoundError: If the image has no CAM file.
+            ValueError: If the file's maps do not match its keys or the image.
+        """
+        stem = osp.splitext(osp.basename(results['img_path']))[0]
+        path = osp.join(self.cam_dir, stem + '.npz')
+        if not osp.exists(path):
+            raise FileNotFoundError(
+                f'no CAM file for image {results["img_path"]}: {path} (run the CAM '
+                'stage export first, or fix cam_dir)'
+            )
+        with np.load(path) as data:
+            keys = data['keys'].astype(np.int64)
+            strided = data['cam'].astype(np.float32)
+            high_res = data['high_res'].astype(np.float32) if self.high_res else None
+        if strided.shape[0] != len(keys):
+            raise ValueError(f'{path}: {len(keys)} keys but {strided.shape[0]} maps')
+        if high_res is not None and 'ori_shape' in results:
+            if tuple(high_res.shape[1:]) != tuple(results['ori_shape'][:2]):
+                raise ValueError(
+                    f'{path}: maps of size {tuple(high_res.shape[1:])} for an image '
+                    f'of size {tuple(results["ori_shape"][:2])}'
+                )
+        results['cam_keys'] = keys
+        results['cams_strided'] = strided
+        if high_res is not None:
+            results['cams'] = high_res
+        return results
+
+    def __repr__(self) -> str:
+        return (
+            f'{type(self).__name__}(cam_dir={self.cam_dir!r}, '
+            f'high_res={self.high_res})'
         )
