@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 import torch
 
+from . import _walk_kernel
 from .affinity import (
     _check_radius,
     _forward_offsets,
@@ -207,6 +208,7 @@ def random_walk(
     radius: int,
     beta: float,
     steps: int = 256,
+    backend: str = 'auto',
 ) -> torch.Tensor:
     """Propagate ``x`` by ``steps`` steps of the walk: ``x @ T ** steps``.
 
@@ -223,9 +225,11 @@ def random_walk(
     ``finfo.tiny``. This moves each output by at most about ``steps * 2e-19``
     times its map's maximum magnitude in float32.
 
-    The walk is not differentiable (it runs under ``no_grad``). On CPU it runs
-    on one thread: its thousands of small ops gain little from more, and stall
-    badly when the cores are shared with another busy process.
+    The walk is not differentiable (it runs under ``no_grad``). On CPU the steps
+    run in a compiled kernel (numba, :mod:`mmwsss.ops._walk_kernel`) on
+    ``torch.get_num_threads()`` threads; elsewhere, or without numba, as one
+    torch multiply-add per stencil direction (on one CPU thread: thousands of
+    small ops gain little from more, and stall when the cores are shared).
 
     Args:
         x (Tensor): ``(K, H, W)`` or ``(B, K, H, W)`` maps (e.g. CAMs).
@@ -234,12 +238,27 @@ def random_walk(
         radius (int): Pair radius of ``affinity``.
         beta (float): Power applied to the affinities (PSA 8, IRN 10).
         steps (int): Number of steps. Default: 256.
+        backend (str): 'numba' (compiled CPU kernel), 'torch' (tensor ops, any
+            device) or 'auto' (numba for CPU tensors when it is installed).
+            Default: 'auto'.
 
     Returns:
         Tensor: Same shape and dtype as ``x``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f'steps must be an int >= 0, got {steps!r}')
+    if backend not in ('auto', 'numba', 'torch'):
+        raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
+    on_cpu = x.device.type == 'cpu'
+    if backend == 'numba' and not (on_cpu and _walk_kernel.available()):
+        raise RuntimeError(
+            'the numba backend needs numba installed and CPU tensors '
+            f'(x is on {x.device})'
+        )
+    use_numba = backend == 'numba' or (
+        backend == 'auto' and on_cpu and _walk_kernel.available()
+    )
+    threads = torch.get_num_threads()
     with torch.no_grad(), _one_cpu_thread(x.device):
         _check_affinity(affinity, radius)
         _check_walk_input(x, affinity)
@@ -250,10 +269,22 @@ def random_walk(
         scale = maps.abs().amax(dim=(1, 2), keepdim=True)  # [N, 1, 1]
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))
         out = maps / scale
-        step = _StencilStep(out, weights, radius)
-        for _ in range(steps):
-            out.masked_fill_(out.abs() < floor, 0)
-            out = step(out)
+        if use_numba and steps > 0:
+            walked = _walk_kernel.run_steps(
+                out.contiguous().numpy(),
+                weights.contiguous().numpy(),
+                stencil_offsets(radius),
+                radius - 1,
+                steps,
+                floor,
+                num_threads=threads,
+            )
+            out = torch.from_numpy(walked)
+        else:
+            step = _StencilStep(out, weights, radius)
+            for _ in range(steps):
+                out.masked_fill_(out.abs() < floor, 0)
+                out = step(out)
         return (out * scale).reshape(x.shape)
 
 

@@ -65,34 +65,40 @@ def test_stencil_transition_equals_dense(height, width, radius, beta):
     assert torch.allclose(from_stencil, expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.fixture(params=['torch', 'numba'])
+def backend(request):
+    return request.param
+
+
 @pytest.mark.parametrize('height, width, radius, beta', CASES)
-def test_random_walk_equals_dense_reference(height, width, radius, beta):
+def test_random_walk_equals_dense_reference(height, width, radius, beta, backend):
     aff = _random_affinity(height, width, radius, seed=2)
     x = torch.rand(2, 3, height, width, dtype=torch.float64)
     for logt in (0, 1, 3, 8):
-        ours = random_walk(x, aff, radius, beta, steps=2**logt)
+        ours = random_walk(x, aff, radius, beta, steps=2**logt, backend=backend)
         dense = dense_random_walk(x, aff, radius, beta, logt=logt)
         assert ours.shape == x.shape and ours.dtype == x.dtype
         assert torch.allclose(ours, dense, rtol=1e-4, atol=1e-12), logt
     # one step is x @ T with x as row vectors over the pixels (not T @ x)
     trans = dense_transition(aff, radius, beta)
-    one_step = random_walk(x[0], aff, radius, beta, steps=1)
+    one_step = random_walk(x[0], aff, radius, beta, steps=1, backend=backend)
     manual = (x[0].reshape(3, -1) @ trans).reshape(3, height, width)
     assert torch.allclose(one_step, manual)
 
 
-def test_random_walk_keeps_constants_and_walls():
+def test_random_walk_keeps_constants_and_walls(backend):
     # column normalisation + x @ T averages: a constant map stays constant
     aff = _random_affinity(9, 8, 5, seed=3)
     const = torch.full((1, 9, 8), 0.3, dtype=torch.float64)
-    assert torch.allclose(random_walk(const, aff, 5, 8.0, steps=50), const)
+    walked = random_walk(const, aff, 5, 8.0, steps=50, backend=backend)
+    assert torch.allclose(walked, const)
     # a boundary column of 1 isolates the two sides: nothing crosses it
     boundary = torch.zeros(1, 9, 8, dtype=torch.float64)
     boundary[0, :, 4] = 1.0
     wall = boundary_to_affinity(boundary, 5)[0]
     x = torch.zeros(1, 9, 8, dtype=torch.float64)
     x[0, :, :2] = 1.0
-    out = random_walk(x, wall, 5, 10.0, steps=64)
+    out = random_walk(x, wall, 5, 10.0, steps=64, backend=backend)
     assert (out[0, :, 4:] == 0).all()
     assert torch.allclose(out[0, :, :4].sum(), torch.tensor(18.0).double())
     assert torch.allclose(out, dense_random_walk(x, wall, 5, 10.0, logt=6))
@@ -115,7 +121,7 @@ def test_random_walk_identity_cases_and_errors():
         dense_random_walk(x, aff, 3, 8.0, logt=1.5)
 
 
-def test_random_walk_float32_strong_boundaries_and_threads():
+def test_random_walk_float32_strong_boundaries_and_threads(backend):
     # strong boundaries make aff ** beta and the walked values underflow
     # towards denormals; float32 must still match the float64 reference
     torch.manual_seed(4)
@@ -126,17 +132,19 @@ def test_random_walk_float32_strong_boundaries_and_threads():
     x = torch.rand(3, 12, 11)
     x[:, :6] = 0
     threads = torch.get_num_threads()
-    ours = random_walk(x, aff, 5, 10.0, steps=256)
+    ours = random_walk(x, aff, 5, 10.0, steps=256, backend=backend)
     assert torch.get_num_threads() == threads  # the one-thread block is undone
     dense = dense_random_walk(x.double(), aff.double(), 5, 10.0, logt=8)
     assert ours.dtype == torch.float32
     assert torch.allclose(ours.double(), dense, rtol=1e-4, atol=1e-6)
 
 
-def test_random_walk_moderate_size_matches_dense_labels():
+def test_random_walk_moderate_size_matches_dense_labels(backend):
     torch.manual_seed(0)
     # 64 x 64, radius 5, 256 steps: runs in well under a second
-    big = random_walk(torch.rand(3, 64, 64), torch.rand(34, 64, 64), 5, 10.0)
+    big = random_walk(
+        torch.rand(3, 64, 64), torch.rand(34, 64, 64), 5, 10.0, backend=backend
+    )
     assert big.shape == (3, 64, 64) and torch.isfinite(big).all()
     # 32 x 32: a closed box of boundary separates an inside seed from an outside
     boundary = torch.rand(1, 32, 32) * 0.3
@@ -147,9 +155,19 @@ def test_random_walk_moderate_size_matches_dense_labels():
     cams[0, 10:20, 10:20] += 1.0
     cams[1, :4] += 1.0
     cams = cams * (1 - boundary)
-    ours = random_walk(cams, aff, 5, 10.0, steps=256)
+    ours = random_walk(cams, aff, 5, 10.0, steps=256, backend=backend)
     dense = dense_random_walk(cams.double(), aff.double(), 5, 10.0, logt=8)
     labels = dense.argmax(dim=0)
     assert torch.equal(ours.argmax(dim=0), labels)
     assert labels[16, 16] == 0 and labels[0, 0] == 1 and labels[30, 30] == 1
     assert torch.allclose(ours.double(), dense, rtol=1e-4, atol=1e-5)
+
+
+def test_random_walk_backends_agree_and_check_backend():
+    aff = _random_affinity(10, 7, 5, seed=5, dtype=torch.float32)
+    x = torch.rand(2, 10, 7)
+    compiled = random_walk(x, aff, 5, 10.0, backend='numba')
+    assert torch.allclose(compiled, random_walk(x, aff, 5, 10.0, backend='torch'))
+    assert torch.equal(random_walk(x, aff, 5, 10.0), compiled)  # auto -> numba
+    with pytest.raises(ValueError, match='backend'):
+        random_walk(x, aff, 5, 10.0, backend='cuda')
