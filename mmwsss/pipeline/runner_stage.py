@@ -1,0 +1,102 @@
+"""One pipeline stage as one call: train a model, then run its export test loop.
+
+A stage writes a manifest (JSON) into its work dir; a finished stage with the
+same config is not run again, and an interrupted one resumes (training from its
+last checkpoint, the export from the files already written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import os.path as osp
+import time
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point the train, val and test datasets of ``cfg`` at ``data_root``."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(name) is not None:
+            cfg[name].dataset.data_root = data_root
+
+
+def _write_json(path: str, content: dict) -> None:
+    tmp = path + '.part'
+    with open(tmp, 'w') as f:
+        json.dump(content, f, indent=1)
+    os.replace(tmp, path)
+
+
+def run_train_test_stage(
+    config: str,
+    work_dir: str,
+    data_root: str | None = None,
+    cfg_options: dict | None = None,
+    manifest: str = 'stage.json',
+    validate: bool = False,
+) -> dict:
+    """Train the model of ``config``, optionally validate, then test (export).
+
+    Args:
+        config (str): Config file.
+        work_dir (str): Work dir of the stage.
+        data_root (str, optional): Dataset root of all dataloaders.
+            Default: None (the config's).
+        cfg_options (dict, optional): Config overrides. Default: None.
+        manifest (str): Manifest file name in ``work_dir``. Default: 'stage.json'.
+        validate (bool): Run the val loop once after training. Default: False.
+
+    Returns:
+        dict: ``test`` (and ``val``) metrics, ``train_s``, ``export_s``,
+        ``export_images_per_s``, ``num_images``, ``out_dir`` (the exporter's
+        folder), ``finished`` and ``skipped`` (True when reused from the
+        manifest).
+    """
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    cfg.work_dir = work_dir
+    if cfg.get('train_cfg') and cfg.train_cfg.get('max_epochs'):
+        # validate once, after training, instead of inside the training loop
+        cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs + 1
+    digest = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
+    manifest_path = osp.join(work_dir, manifest)
+    if osp.exists(manifest_path):
+        with open(manifest_path) as f:
+            done = json.load(f)
+        if done.get('finished') and done.get('config_digest') == digest:
+            done['skipped'] = True
+            return done
+
+    os.makedirs(work_dir, exist_ok=True)
+    cfg.resume = True  # an interrupted training continues from its last epoch
+    runner = Runner.from_cfg(cfg)
+    start = time.perf_counter()
+    runner.train()
+    train_s = time.perf_counter() - start
+    result = dict(config=config, config_digest=digest, data_root=data_root)
+    if validate:
+        result['val'] = {k: float(v) for k, v in runner.val().items()}
+    start = time.perf_counter()
+    test_metrics = runner.test()
+    export_s = time.perf_counter() - start
+    num_images = len(runner.test_dataloader.dataset)
+    exporter = getattr(runner.test_loop, 'exporter', None)
+    result.update(
+        test={k: float(v) for k, v in test_metrics.items()},
+        train_s=round(train_s, 1),
+        export_s=round(export_s, 1),
+        num_images=num_images,
+        export_images_per_s=round(num_images / export_s, 2),
+        out_dir=getattr(exporter, 'out_dir', None),
+        finished=True,
+    )
+    _write_json(manifest_path, result)
+    result['skipped'] = False
+    return result
