@@ -1,5 +1,6 @@
 from .exporters import (
     CAMExporter,
+    CompositeExporter,
     LabelPNGExporter,
     atomic_save_label_png,
     atomic_save_npz,
@@ -10,6 +11,7 @@ from .loops import ExportTestLoop
 
 __all__ = [
     'CAMExporter',
+    'CompositeExporter',
     'ExportTestLoop',
     'LabelPNGExporter',
     'atomic_save_label_png',

@@ -143,3 +143,40 @@ class LabelPNGExporter(CAMExporter):
             dict(pred_sem_seg=PixelData(data=torch.from_numpy(label)[None]))
         )
         return sample
+
+
+@TASK_UTILS.register_module()
+class CompositeExporter:
+    """Runs several exporters on every sample (e.g. pseudo masks + instances).
+
+    A sample counts as exported only when every exporter has its file, so a
+    resumed run recomputes an image whose outputs are incomplete.
+
+    Args:
+        exporters (list[dict]): Configs of the exporters.
+    """
+
+    def __init__(self, exporters: list[dict]) -> None:
+        if not exporters:
+            raise ValueError('CompositeExporter needs at least one exporter')
+        self.exporters = [TASK_UTILS.build(cfg) for cfg in exporters]
+
+    @property
+    def out_dir(self) -> str:
+        return ', '.join(str(e.out_dir) for e in self.exporters)
+
+    def prepare(self, work_dir: str) -> None:
+        for exporter in self.exporters:
+            exporter.prepare(work_dir)
+
+    def exists(self, metainfo: dict) -> bool:
+        return all(e.exists(metainfo) for e in self.exporters)
+
+    def save(self, sample) -> None:
+        for exporter in self.exporters:
+            exporter.save(sample)
+
+    def load(self, sample):
+        for exporter in self.exporters:
+            sample = exporter.load(sample)
+        return sample

@@ -24,6 +24,33 @@ def set_data_root(cfg: Config, data_root: str) -> None:
             cfg[name].dataset.data_root = data_root
 
 
+def set_transform_args(cfg: Config, transform: str, **kwargs) -> int:
+    """Set arguments of every ``transform`` in the dataloader pipelines of ``cfg``.
+
+    Config variables such as ``cam_dir`` are substituted when the file is
+    parsed, so overriding them later does not reach the pipelines; this edits
+    the transforms themselves.
+
+    Args:
+        cfg (Config): The config, edited in place.
+        transform (str): Transform type name, e.g. 'LoadCAMs'.
+        **kwargs: Arguments to set.
+
+    Returns:
+        int: How many transforms were changed.
+    """
+    changed = 0
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader is None:
+            continue
+        for step in loader.dataset.get('pipeline', []):
+            if step.get('type') == transform:
+                step.update(kwargs)
+                changed += 1
+    return changed
+
+
 def _write_json(path: str, content: dict) -> None:
     tmp = path + '.part'
     with open(tmp, 'w') as f:
@@ -38,6 +65,7 @@ def run_train_test_stage(
     cfg_options: dict | None = None,
     manifest: str = 'stage.json',
     validate: bool = False,
+    transform_args: dict | None = None,
 ) -> dict:
     """Train the model of ``config``, optionally validate, then test (export).
 
@@ -49,6 +77,9 @@ def run_train_test_stage(
         cfg_options (dict, optional): Config overrides. Default: None.
         manifest (str): Manifest file name in ``work_dir``. Default: 'stage.json'.
         validate (bool): Run the val loop once after training. Default: False.
+        transform_args (dict, optional): ``{transform type: {arg: value}}`` set
+            on the dataloader pipelines (see :func:`set_transform_args`), e.g.
+            ``{'LoadCAMs': {'cam_dir': ...}}``. Default: None.
 
     Returns:
         dict: ``test`` (and ``val``) metrics, ``train_s``, ``export_s``,
@@ -61,6 +92,9 @@ def run_train_test_stage(
         cfg.merge_from_dict(cfg_options)
     if data_root is not None:
         set_data_root(cfg, data_root)
+    for transform, kwargs in (transform_args or {}).items():
+        if not set_transform_args(cfg, transform, **kwargs):
+            raise ValueError(f'{config} has no {transform} in its dataloader pipelines')
     cfg.work_dir = work_dir
     if cfg.get('train_cfg') and cfg.train_cfg.get('max_epochs'):
         # validate once, after training, instead of inside the training loop

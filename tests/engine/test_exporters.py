@@ -7,7 +7,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from PIL import Image
 
-from mmwsss.engine import LabelPNGExporter
+from mmwsss.engine import CompositeExporter, LabelPNGExporter
 
 
 def _sample(img_path, label=None):
@@ -46,3 +46,21 @@ def test_label_png_exporter_rejects_out_of_range(tmp_path):
     with pytest.raises(ValueError, match='0..255'):
         exporter.save(_sample('a.jpg', np.array([[0, 300]])))
     assert not list(tmp_path.iterdir())
+
+
+def test_composite_exporter_needs_every_file(tmp_path):
+    exporter = CompositeExporter(
+        exporters=[
+            dict(type='LabelPNGExporter', out_dir='{work_dir}/a'),
+            dict(type='LabelPNGExporter', out_dir='{work_dir}/b'),
+        ]
+    )
+    exporter.prepare(str(tmp_path))
+    sample = _sample('x/img_1.jpg', np.array([[0, 2]]))
+    exporter.save(sample)
+    assert exporter.exists(sample.metainfo)
+    os.remove(tmp_path / 'b' / 'img_1.png')
+    assert not exporter.exists(sample.metainfo)
+    assert 'a' in exporter.out_dir and 'b' in exporter.out_dir
+    with pytest.raises(ValueError, match='at least one'):
+        CompositeExporter(exporters=[])

@@ -52,3 +52,15 @@ def test_run_cam_stage_then_skip(tmp_path):
     # another config is another stage: it runs again
     third = run_cam_stage(CONFIG, work, data, {**options, 'model.test_cfg.flip': False})
     assert not third['skipped']
+
+
+def test_set_transform_args_reaches_every_pipeline():
+    from mmengine.config import Config
+
+    from mmwsss.pipeline import set_transform_args
+
+    cfg = Config.fromfile(CONFIG)
+    assert set_transform_args(cfg, 'LoadImageFromFileChecked', to_float32=True) == 3
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[name].dataset.pipeline[0].to_float32 is True
+    assert set_transform_args(cfg, 'NoSuchTransform', x=1) == 0
