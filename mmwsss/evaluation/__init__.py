@@ -1,3 +1,16 @@
+from .instance_ap import (
+    InstanceAPMetric,
+    as_instance_list,
+    build_voc_instance_gt,
+    decode_mask,
+    encode_instances,
+    encode_mask,
+    instance_ap,
+    load_voc_instances,
+    masks_to_coco_gt,
+    voc_gt_paths,
+)
+from .label_dir import score_label_dir
 from .multilabel_map import MultiLabelMAPMetric, average_precision
 from .seed_metric import (
     SeedIoUMetric,
@@ -9,12 +22,23 @@ from .seed_metric import (
 )
 
 __all__ = [
+    'InstanceAPMetric',
     'MultiLabelMAPMetric',
     'SeedIoUMetric',
+    'as_instance_list',
     'average_precision',
+    'build_voc_instance_gt',
     'confusion_to_iou',
+    'decode_mask',
+    'encode_instances',
+    'encode_mask',
     'histogram_to_confusion',
+    'instance_ap',
+    'load_voc_instances',
+    'masks_to_coco_gt',
     'save_sweep',
+    'score_label_dir',
     'sweep_confusion',
     'sweep_histogram',
+    'voc_gt_paths',
 ]

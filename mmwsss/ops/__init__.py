@@ -11,6 +11,11 @@ from .affinity import (
     valid_pair_mask,
 )
 from .cam import cams_to_labels, max_normalize, multiscale_cam, strided_size
+from .irn_instance import (
+    cluster_centroids,
+    displacement_to_centroids,
+    instance_pseudo_labels,
+)
 from .random_walk import (
     apply_transition,
     dense_random_walk,
@@ -25,8 +30,11 @@ __all__ = [
     'apply_transition',
     'boundary_to_affinity',
     'cams_to_labels',
+    'cluster_centroids',
     'dense_random_walk',
     'dense_transition',
+    'displacement_to_centroids',
+    'instance_pseudo_labels',
     'max_normalize',
     'multiscale_cam',
     'neighbor_offsets',
