@@ -30,6 +30,16 @@ def _read_png(path: str) -> np.ndarray:
     return np.asarray(Image.open(path))
 
 
+def _areas(
+    pred: np.ndarray, gt: np.ndarray, num_classes: int, ignore_index: int
+) -> np.ndarray:
+    """(4, C) intersection, union, prediction and GT areas of one image."""
+    areas = IoUMetric.intersect_and_union(
+        torch.from_numpy(pred), torch.from_numpy(gt), num_classes, ignore_index
+    )
+    return torch.stack(areas).double().numpy()
+
+
 def _miou(areas: np.ndarray) -> tuple[float, list[float], float]:
     """(mIoU %, per-class IoU %, aAcc %) of summed (4, C) areas."""
     metrics = IoUMetric.total_area_to_metrics(
@@ -88,25 +98,10 @@ def score_label_dir(
                     f'{name} {path} holds labels {np.unique(array[bad]).tolist()} '
                     f'outside 0..{num_classes - 1} (num_classes={num_classes})'
                 )
-        pred_t, gt_t = torch.from_numpy(pred), torch.from_numpy(gt)
-        areas += np.stack(
-            [
-                a.numpy()
-                for a in IoUMetric.intersect_and_union(
-                    pred_t, gt_t, num_classes, ignore_index
-                )
-            ]
-        )
         labelled = pred != ignore_index
-        gt_labelled = torch.from_numpy(np.where(labelled, gt, ignore_index))
-        areas_labelled += np.stack(
-            [
-                a.numpy()
-                for a in IoUMetric.intersect_and_union(
-                    pred_t, gt_labelled, num_classes, ignore_index
-                )
-            ]
-        )
+        areas += _areas(pred, gt, num_classes, ignore_index)
+        gt_labelled = np.where(labelled, gt, ignore_index)
+        areas_labelled += _areas(pred, gt_labelled, num_classes, ignore_index)
         valid = gt != ignore_index
         valid_total += int(valid.sum())
         labelled_total += int((valid & labelled).sum())

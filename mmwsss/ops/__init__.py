@@ -11,6 +11,7 @@ from .affinity import (
     valid_pair_mask,
 )
 from .cam import cams_to_labels, max_normalize, multiscale_cam, strided_size
+from .crf import CRF_PRESETS, dense_crf, dense_crf_labels
 from .irn_instance import (
     cluster_centroids,
     displacement_to_centroids,
@@ -24,17 +25,23 @@ from .random_walk import (
     stencil_offsets,
     transition_weights,
 )
+from .seed_labels import crf_seed_labels, ir_labels, psa_labels
 
 __all__ = [
+    'CRF_PRESETS',
     'affinity_from_features',
     'apply_transition',
     'boundary_to_affinity',
     'cams_to_labels',
     'cluster_centroids',
+    'crf_seed_labels',
+    'dense_crf',
+    'dense_crf_labels',
     'dense_random_walk',
     'dense_transition',
     'displacement_to_centroids',
     'instance_pseudo_labels',
+    'ir_labels',
     'max_normalize',
     'multiscale_cam',
     'neighbor_offsets',
@@ -42,6 +49,7 @@ __all__ = [
     'pair_indices',
     'pair_label_masks',
     'path_points',
+    'psa_labels',
     'random_walk',
     'stencil_offsets',
     'strided_size',

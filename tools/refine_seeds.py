@@ -1,0 +1,156 @@
+"""Turn exported CAMs into CRF-refined label PNGs and optionally score them.
+
+Kinds: ``ir`` (IRN's inter-pixel relation labels, 255 = unsure), ``psa``
+(AffinityNet's labels, 255 = unsure) and ``crf`` (CAM + CRF pseudo masks).
+
+Examples:
+    IRN labels of VOC train_aug from the CAM stage's export::
+
+        python tools/refine_seeds.py ir --cam-dir work_dirs/cam/cams \\
+            --data-root data/VOCdevkit/VOC2012 --split train_aug
+
+    CAM + CRF masks of VOC train, scored against its ground truth::
+
+        python tools/refine_seeds.py crf --cam-dir work_dirs/cam/cams \\
+            --data-root data/VOCdevkit/VOC2012 --score
+
+    Other thresholds or CRF settings::
+
+        python tools/refine_seeds.py ir ... --label-options fg_thr=0.35
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os.path as osp
+
+from mmengine.config import DictAction
+
+from mmwsss.datasets.voc import VOC_CLASSES
+from mmwsss.evaluation import score_label_dir
+from mmwsss.pipeline import make_label_dir
+from mmwsss.pipeline.refine_labels import LABEL_FUNCTIONS
+
+#: Manifest of a generated dataset (FashionPaste) that lists its classes.
+MANIFEST = 'fashionpaste.json'
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line.
+
+    Args:
+        argv (list[str], optional): Arguments without the program name. Default:
+            None, meaning ``sys.argv[1:]``.
+
+    Returns:
+        argparse.Namespace: ``kind``, ``cam_dir``, ``data_root``, ``split``,
+        ``out_dir``, ``workers``, ``score``, ``num_classes`` and ``label_options``.
+    """
+    parser = argparse.ArgumentParser(description='Refine CAM seeds with a dense CRF')
+    parser.add_argument('kind', choices=sorted(LABEL_FUNCTIONS), help='label recipe')
+    parser.add_argument('--cam-dir', required=True, help='folder of {id}.npz CAMs')
+    parser.add_argument(
+        '--data-root',
+        required=True,
+        help='VOC-layout dataset root (JPEGImages, ImageSets/Segmentation, '
+        'SegmentationClass)',
+    )
+    parser.add_argument(
+        '--split', default='train', help='ImageSets/Segmentation split to label'
+    )
+    parser.add_argument(
+        '--out-dir', help='output folder; default: {kind}_labels beside --cam-dir'
+    )
+    parser.add_argument('--workers', type=int, default=2, help='worker processes')
+    parser.add_argument(
+        '--score',
+        action='store_true',
+        help='score the labels against {data_root}/SegmentationClass',
+    )
+    parser.add_argument(
+        '--num-classes',
+        type=int,
+        help='number of classes with background, for --score; default: from '
+        f'{{data_root}}/{MANIFEST} if present, else PASCAL VOC ({len(VOC_CLASSES)})',
+    )
+    parser.add_argument(
+        '--label-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='keyword arguments of the label function, e.g. fg_thr=0.35 '
+        'crf_preset=psa',
+    )
+    return parser.parse_args(argv)
+
+
+def dataset_num_classes(data_root: str) -> int:
+    """Number of classes (with background) of the dataset at ``data_root``.
+
+    Read from a generated dataset's manifest when there is one; PASCAL VOC's
+    otherwise.
+    """
+    manifest = osp.join(data_root, MANIFEST)
+    if osp.isfile(manifest):
+        with open(manifest, encoding='utf-8') as f:
+            return len(json.load(f)['classes'])
+    return len(VOC_CLASSES)
+
+
+def read_split(data_root: str, split: str) -> list[str]:
+    """Image ids listed in ``ImageSets/Segmentation/{split}.txt``."""
+    path = osp.join(data_root, 'ImageSets', 'Segmentation', f'{split}.txt')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'split file {path} not found')
+    with open(path, encoding='utf-8') as f:
+        return [line.split()[0] for line in f if line.strip()]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Write the label PNGs (resuming a previous run) and print their score.
+
+    Args:
+        argv (list[str], optional): Arguments without the program name. Default:
+            None, meaning ``sys.argv[1:]``.
+
+    Returns:
+        dict: ``out_dir``, ``written``, ``reused`` and, with ``--score``,
+        ``score`` (see :func:`~mmwsss.evaluation.score_label_dir`).
+    """
+    args = parse_args(argv)
+    out_dir = args.out_dir or osp.join(
+        osp.dirname(osp.abspath(args.cam_dir)), f'{args.kind}_labels'
+    )
+    ids = read_split(args.data_root, args.split)
+    counts = make_label_dir(
+        args.kind,
+        args.cam_dir,
+        osp.join(args.data_root, 'JPEGImages'),
+        ids,
+        out_dir,
+        workers=args.workers,
+        **args.label_options,
+    )
+    print(
+        f'{args.kind} labels in {out_dir}: {counts["written"]} written, '
+        f'{counts["reused"]} reused'
+    )
+    result = dict(out_dir=out_dir, **counts)
+    if args.score:
+        num_classes = args.num_classes or dataset_num_classes(args.data_root)
+        score = score_label_dir(
+            out_dir, osp.join(args.data_root, 'SegmentationClass'), ids, num_classes
+        )
+        print(
+            f'mIoU {score["mIoU"]:.2f} (unsure = wrong), labelled-only mIoU '
+            f'{score["mIoU_labelled"]:.2f}, coverage {score["coverage"]:.2f}, '
+            f'precision {score["precision"]:.2f} on {len(ids)} images'
+        )
+        print('per-class IoU:', ', '.join(f'{iou:.1f}' for iou in score['IoU']))
+        result['score'] = score
+    return result
+
+
+if __name__ == '__main__':
+    main()
