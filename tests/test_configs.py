@@ -39,14 +39,20 @@ def test_config_builds(path):
     model = MODELS.build(cfg.model)
     model.init_weights()
     dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.type)
-    # the dataset's classes include background, the head has one output per
-    # foreground class
-    assert len(dataset_cls.METAINFO['classes']) == model.num_classes + 1
     assert LOOPS.get(cfg.test_cfg['type']) is not None
     evaluators = cfg.test_evaluator
     for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
         assert METRICS.get(ev['type']) is not None
     model.eval()
     with torch.no_grad():
-        logits = model(torch.zeros(1, 3, 64, 64), mode='tensor')
-    assert logits.shape == (1, model.num_classes)
+        outputs = model(torch.zeros(1, 3, 64, 64), mode='tensor')
+    if cfg.model.type == 'IRNet':
+        # class-agnostic: boundary logits and displacement at stride 4
+        boundary, displacement = outputs
+        assert boundary.shape == (1, 1, 16, 16)
+        assert displacement.shape == (1, 2, 16, 16)
+        return
+    # the dataset's classes include background, the head has one output per
+    # foreground class
+    assert len(dataset_cls.METAINFO['classes']) == model.num_classes + 1
+    assert outputs.shape == (1, model.num_classes)

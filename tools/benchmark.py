@@ -169,7 +169,7 @@ def run_stages(args: argparse.Namespace, results: dict) -> dict:
         )
         results['crf']['bg_score'] = best_bg
     if 'irn' in stages:
-        ir_dir = osp.join(args.work_dir, 'ir_labels')
+        ir_dir = osp.abspath(osp.join(args.work_dir, 'ir_labels'))
         results['ir_labels'] = _label_stage(
             'ir', cam_dir, data_root, ir_dir, num_classes
         )
@@ -182,7 +182,7 @@ def run_stages(args: argparse.Namespace, results: dict) -> dict:
         )
         results['irn'] = {k: v for k, v in irn.items() if k != 'skipped'}
     if 'affinitynet' in stages:
-        psa_dir = osp.join(args.work_dir, 'psa_labels')
+        psa_dir = osp.abspath(osp.join(args.work_dir, 'psa_labels'))
         results['psa_labels'] = _label_stage(
             'psa', cam_dir, data_root, psa_dir, num_classes, **PSA_LABEL_ARGS
         )

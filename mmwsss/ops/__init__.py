@@ -12,10 +12,16 @@ from .affinity import (
 )
 from .cam import cams_to_labels, max_normalize, multiscale_cam, strided_size
 from .crf import CRF_PRESETS, dense_crf, dense_crf_labels
+from .irn import irn_pair_losses, irn_semantic_labels
 from .irn_instance import (
     cluster_centroids,
     displacement_to_centroids,
     instance_pseudo_labels,
+)
+from .psa import (
+    affinity_pair_losses,
+    downscale_labels,
+    psa_semantic_labels,
 )
 from .random_walk import (
     apply_transition,
@@ -30,6 +36,7 @@ from .seed_labels import crf_seed_labels, ir_labels, psa_labels
 __all__ = [
     'CRF_PRESETS',
     'affinity_from_features',
+    'affinity_pair_losses',
     'apply_transition',
     'boundary_to_affinity',
     'cams_to_labels',
@@ -40,8 +47,11 @@ __all__ = [
     'dense_random_walk',
     'dense_transition',
     'displacement_to_centroids',
+    'downscale_labels',
     'instance_pseudo_labels',
     'ir_labels',
+    'irn_pair_losses',
+    'irn_semantic_labels',
     'max_normalize',
     'multiscale_cam',
     'neighbor_offsets',
@@ -50,6 +60,7 @@ __all__ = [
     'pair_label_masks',
     'path_points',
     'psa_labels',
+    'psa_semantic_labels',
     'random_walk',
     'stencil_offsets',
     'strided_size',

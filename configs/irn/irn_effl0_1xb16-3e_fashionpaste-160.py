@@ -1,0 +1,59 @@
+# IRNet on the embedded FashionPaste benchmark: frozen EfficientNet-Lite0, IRN's
+# schedule (3 epochs, lr 0.1, displacement branch x10), trains on CPU in minutes.
+# Needs the CAM stage's output: CAMs in cam_dir (cam_effl0 test export) and IR
+# labels in ir_label_dir (tools/refine_seeds.py on those CAMs).
+#   python tools/train.py configs/irn/irn_effl0_1xb16-3e_fashionpaste-160.py
+#   python tools/test.py configs/irn/irn_effl0_1xb16-3e_fashionpaste-160.py \
+#       work_dirs/irn_effl0_1xb16-3e_fashionpaste-160/epoch_3.pth
+# The test writes pseudo masks to {work_dir}/pseudo_labels and instances (COCO
+# RLE json per image) to {work_dir}/pseudo_instances, and prints the masks' mIoU
+# and the instances' mask AP50 / AP on the train split. Other folders: config
+# variables are substituted at parse time, so override the keys that use them:
+#   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR \
+#       test_dataloader.dataset.pipeline.2.cam_dir=DIR
+# (mmwsss.pipeline.runner_stage.set_transform_args does the latter in code).
+_base_ = [
+    '../_base_/models/irn_effl0.py',
+    '../_base_/datasets/fashionpaste_irn.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/irn_sgd_poly.py',
+]
+cam_dir = '{{fileDirname}}/../../work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/cams'
+ir_label_dir = (
+    '{{fileDirname}}/../../work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/ir_labels'
+)
+
+# semantic and instance pseudo labels in one pass over the train split
+model = dict(
+    data_preprocessor=dict(size=(160, 160)),
+    test_cfg=dict(instance=True),
+)
+train_dataloader = dict(
+    batch_size=16, dataset=dict(data_prefix=dict(seg_map_path=ir_label_dir))
+)
+test_dataloader = dict(
+    dataset=dict(
+        pipeline=[
+            dict(type='LoadImageFromFileChecked'),
+            dict(type='LoadOptionalAnnotations'),
+            dict(type='LoadCAMs', cam_dir=cam_dir),
+            dict(type='PackWSSSInputs'),
+        ]
+    )
+)
+test_cfg = dict(
+    exporter=dict(
+        _delete_=True,
+        type='CompositeExporter',
+        exporters=[
+            dict(type='LabelPNGExporter', out_dir='{work_dir}/pseudo_labels'),
+            dict(type='InstanceExporter', out_dir='{work_dir}/pseudo_instances'),
+        ],
+    )
+)
+test_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='InstanceAPMetric', out_dir='{work_dir}/instance_eval'),
+]
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -1,0 +1,36 @@
+# IRNet with IRN's published recipe (ALGORITHMS.md): frozen ResNet-50 at output
+# stride 16, IR labels of VOC 2012 train_aug, crop 512, rescale 0.5-1.5, flip,
+# batch 32, 3 epochs, SGD lr 0.1 (displacement branch x10), wd 1e-4, poly 0.9.
+# Test: semantic pseudo masks of VOC train (walk radius 5, beta 10, 256 steps,
+# background 0.25) written to {work_dir}/pseudo_labels and scored (published:
+# 66.5 mIoU).
+#   python tools/train.py configs/irn/irn_r50_1xb32-3e_voc12aug-512.py
+#   python tools/test.py configs/irn/irn_r50_1xb32-3e_voc12aug-512.py \
+#       work_dirs/irn_r50_1xb32-3e_voc12aug-512/epoch_3.pth
+# Other folders: config variables are substituted at parse time, so override the
+# keys that use them, e.g.
+#   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR \
+#       test_dataloader.dataset.pipeline.2.cam_dir=DIR
+_base_ = [
+    '../_base_/models/irn_r50.py',
+    '../_base_/datasets/voc12_irn.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/irn_sgd_poly.py',
+]
+cam_dir = '{{fileDirname}}/../../work_dirs/cam_r50_1xb16-5e_voc12aug-512/cams'
+ir_label_dir = '{{fileDirname}}/../../work_dirs/cam_r50_1xb16-5e_voc12aug-512/ir_labels'
+
+model = dict(data_preprocessor=dict(size=(512, 512)))
+train_dataloader = dict(
+    batch_size=32, dataset=dict(data_prefix=dict(seg_map_path=ir_label_dir))
+)
+test_dataloader = dict(
+    dataset=dict(
+        pipeline=[
+            dict(type='LoadImageFromFileChecked'),
+            dict(type='LoadOptionalAnnotations'),
+            dict(type='LoadCAMs', cam_dir=cam_dir),
+            dict(type='PackWSSSInputs'),
+        ]
+    )
+)
