@@ -52,6 +52,10 @@ def test_config_builds(path):
         assert boundary.shape == (1, 1, 16, 16)
         assert displacement.shape == (1, 2, 16, 16)
         return
+    if cfg.model.type == 'AffinityNet':
+        # class-agnostic: affinity features on the stride-8 map
+        assert outputs.shape == (1, cfg.model.head.out_channels, 8, 8)
+        return
     # the dataset's classes include background, the head has one output per
     # foreground class
     assert len(dataset_cls.METAINFO['classes']) == model.num_classes + 1

@@ -40,20 +40,26 @@ def downscale_labels(
     size: Sequence[int],
     stride: int = PSA_STRIDE,
     ignore_index: int = 255,
+    mode: str = 'majority',
 ) -> torch.Tensor:
-    """Label maps on the stride-``stride`` map: the most frequent value per block.
+    """Label maps on the stride-``stride`` map.
 
     The maps are padded at the bottom and right with ``ignore_index`` to whole
-    blocks; each ``stride x stride`` block takes its most frequent value
-    (``ignore_index`` counts as a value, so a mostly unsure block stays unsure;
-    ties go to the smallest value). The result is then cropped, or padded with
-    ``ignore_index``, at the bottom and right to ``size``.
+    ``stride x stride`` blocks. With ``mode='majority'`` each block takes its
+    most frequent value (``ignore_index`` counts as a value, so a mostly unsure
+    block stays unsure; ties go to the smallest value): the hard-label analogue
+    of PSA's training labels, the argmax of CRF scores average-pooled over the
+    block. With ``mode='nearest'`` it takes its top-left pixel (PSA's variant
+    for label PNGs, ``cv2.resize(fx=1 / 8, INTER_NEAREST)``). The result is
+    then cropped, or padded with ``ignore_index``, at the bottom and right to
+    ``size``.
 
     Args:
         labels (Tensor): ``(B, H, W)`` integer labels.
         size (Sequence[int]): ``(h, w)`` of the feature map.
         stride (int): Block size. Default: 8.
         ignore_index (int): Label of unsure pixels. Default: 255.
+        mode (str): 'majority' or 'nearest'. Default: 'majority'.
 
     Returns:
         Tensor: ``(B, h, w)`` long labels.
@@ -63,6 +69,8 @@ def downscale_labels(
             'downscale_labels expects (B, H, W) integer labels, got '
             f'{labels.dtype} of shape {tuple(labels.shape)}'
         )
+    if mode not in ('majority', 'nearest'):
+        raise ValueError(f"mode must be 'majority' or 'nearest', got {mode!r}")
     labels = labels.long()
     batch, height, width = labels.shape
     rows, cols = -(-height // stride), -(-width // stride)
@@ -71,11 +79,14 @@ def downscale_labels(
         (0, cols * stride - width, 0, rows * stride - height),
         value=ignore_index,
     )
-    blocks = padded.reshape(batch, rows, stride, cols, stride).transpose(2, 3)
-    blocks = blocks.reshape(batch, rows, cols, stride * stride)
-    values = torch.unique(blocks)  # sorted: argmax ties go to the smallest
-    counts = torch.stack([(blocks == v).sum(dim=-1) for v in values])  # [V, B, h, w]
-    small = values[counts.argmax(dim=0)]  # [B, rows, cols]
+    if mode == 'nearest':
+        small = padded[:, ::stride, ::stride]
+    else:
+        blocks = padded.reshape(batch, rows, stride, cols, stride).transpose(2, 3)
+        blocks = blocks.reshape(batch, rows, cols, stride * stride)
+        values = torch.unique(blocks)  # sorted: argmax ties go to the smallest
+        counts = torch.stack([(blocks == v).sum(-1) for v in values])  # [V, B, h, w]
+        small = values[counts.argmax(dim=0)]  # [B, rows, cols]
     out_h, out_w = (int(v) for v in size)
     small = small[:, :out_h, :out_w]
     return F.pad(

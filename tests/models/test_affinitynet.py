@@ -1,10 +1,26 @@
+import os.path as osp
+
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmwsss  # noqa: F401  (registers the components)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors gain nothing from threads, and stall on busy shared cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def _model(**test_cfg):
@@ -56,7 +72,7 @@ def test_head_levels_and_errors():
         MODELS.build(dict(type='AffinityHead', in_channels=(4,), channels=(2, 3)))
 
 
-def test_loss_is_finite_and_decreases():
+def test_loss_is_finite_and_decreases(one_thread):
     torch.manual_seed(0)
     model = _model()
     # two textured objects on a flat background, unsure bands at their borders
@@ -122,3 +138,21 @@ def test_predict_needs_cams():
     sample = SegDataSample(metainfo=dict(img_shape=(32, 32), img_path='a.jpg'))
     with pytest.raises(KeyError, match='a.jpg .*LoadCAMs'):
         model.predict(torch.randn(1, 3, 32, 32), [sample])
+
+
+def test_config_lr_multipliers():
+    cfg = Config.fromfile(
+        osp.join(
+            ROOT, 'configs/affinitynet/affinitynet_effl0_1xb8-3e_fashionpaste-160.py'
+        )
+    )
+    init_default_scope('mmseg')
+    cfg.model.backbone.pretrained = False
+    model = MODELS.build(cfg.model)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    names = {id(p): n for n, p in model.named_parameters()}
+    lrs = {names[id(g['params'][0])]: g['lr'] for g in optim.param_groups}
+    base = cfg.optim_wrapper.optimizer.lr
+    # the backbone's own conv head stays at the base lr, the affinity head x10
+    assert lrs['backbone.head.0.weight'] == pytest.approx(base)
+    assert lrs['head.fuse.weight'] == pytest.approx(10 * base)

@@ -117,3 +117,11 @@ def test_pair_losses_values_and_empty_sets():
     assert all(v.item() == 0 for v in unsure.values())
     with pytest.raises(ValueError, match='does not match'):
         affinity_pair_losses(affinity, labels[:, :5])
+
+
+def test_downscale_labels_nearest():
+    labels = torch.arange(16 * 12).reshape(1, 16, 12) % 7
+    small = downscale_labels(labels, (2, 2), stride=8, mode='nearest')
+    assert torch.equal(small, labels[:, ::8, ::8])
+    with pytest.raises(ValueError, match='mode'):
+        downscale_labels(labels, (2, 2), mode='mean')

@@ -18,7 +18,7 @@ from mmwsss.ops.psa import (
     psa_semantic_labels,
 )
 
-DEFAULT_TRAIN_CFG = dict(radius=5, ignore_index=255)
+DEFAULT_TRAIN_CFG = dict(radius=5, ignore_index=255, label_downscale='majority')
 DEFAULT_TEST_CFG = dict(radius=5, beta=8, steps=256, alpha=16, flip=False)
 
 #: Weights of PSA's loss terms: bg_pos / 4 + fg_pos / 4 + neg / 2.
@@ -44,7 +44,9 @@ class AffinityNet(BaseSegmentor):
     Training reads PSA labels from ``gt_sem_seg`` (0 background, classes, 255
     unsure) at the input size. They are downscaled to the feature map by the most
     frequent label of each 8 x 8 block (PSA average-pools its CRF scores over the
-    block, see :func:`~mmwsss.ops.psa.downscale_labels`); the losses over pairs
+    block; ``train_cfg.label_downscale='nearest'`` takes every 8th pixel, PSA's
+    variant for label PNGs; see :func:`~mmwsss.ops.psa.downscale_labels`); the
+    losses over pairs
     within ``train_cfg.radius`` (:func:`~mmwsss.ops.psa.affinity_pair_losses`)
     are returned as ``loss_bg_pos``, ``loss_fg_pos`` and ``loss_neg``, weighted
     so that their sum is PSA's ``bg_pos / 4 + fg_pos / 4 + neg / 2``.
@@ -60,9 +62,9 @@ class AffinityNet(BaseSegmentor):
     Args:
         backbone (dict): Backbone config.
         head (dict): Affinity head config (:class:`AffinityHead`).
-        train_cfg (dict, optional): ``radius`` (pair radius, PSA: 5) and
-            ``ignore_index`` (255), merged into ``DEFAULT_TRAIN_CFG``.
-            Default: None.
+        train_cfg (dict, optional): ``radius`` (pair radius, PSA: 5),
+            ``ignore_index`` (255) and ``label_downscale`` ('majority' or
+            'nearest'), merged into ``DEFAULT_TRAIN_CFG``. Default: None.
         test_cfg (dict, optional): ``radius`` (5), ``beta`` (8), ``steps``
             (256), ``alpha`` (16, the background exponent) and ``flip``
             (False), merged into ``DEFAULT_TEST_CFG``. Default: None.
@@ -109,7 +111,11 @@ class AffinityNet(BaseSegmentor):
             [s.gt_sem_seg.data.reshape(inputs.shape[-2:]) for s in data_samples]
         )  # [B, H, W]
         labels = downscale_labels(
-            labels.long(), feats.shape[-2:], PSA_STRIDE, cfg.ignore_index
+            labels.long(),
+            feats.shape[-2:],
+            PSA_STRIDE,
+            cfg.ignore_index,
+            mode=cfg.label_downscale,
         )
         terms = affinity_pair_losses(
             affinity_from_features(feats, cfg.radius),
