@@ -126,7 +126,6 @@ def _label_stage(kind, cam_dir, data_root, out_dir, num_classes, **kwargs) -> di
         out_dir=out_dir,
         seconds=round(seconds, 1),
         images_per_s=round(len(ids) / seconds, 2) if not counts['reused'] else None,
-        num_images=len(ids),
         **{k: v for k, v in scores.items() if not isinstance(v, list | dict)},
     )
 

@@ -1,5 +1,8 @@
 import importlib.util
+import os
 import os.path as osp
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +22,12 @@ def tool():
     return module
 
 
-def test_cli_writes_scores_and_resumes(tool, tmp_path, capsys):
+def _fabricate_cams(tool, tmp_path):
+    """Tiny data and CAMs equal to the GT masks of the val split."""
     data_root = str(tmp_path / 'data')
     generate_fashionpaste(
         data_root, size='tiny', seed=0, source='subset', progress=False
     )
-    assert tool.dataset_num_classes(data_root) == 11
     ids = tool.read_split(data_root, 'val')
     cam_dir = tmp_path / 'cams'
     cam_dir.mkdir()
@@ -37,6 +40,12 @@ def test_cli_writes_scores_and_resumes(tool, tmp_path, capsys):
         np.savez(
             cam_dir / f'{image_id}.npz', keys=keys, cam=cams[:, ::4, ::4], high_res=cams
         )
+    return data_root, ids, cam_dir
+
+
+def test_cli_writes_scores_and_resumes(tool, tmp_path, capsys):
+    data_root, ids, cam_dir = _fabricate_cams(tool, tmp_path)
+    assert tool.dataset_num_classes(data_root) == 11
     argv = ['ir', '--cam-dir', str(cam_dir), '--data-root', data_root, '--split', 'val']
     argv += ['--workers', '1', '--score', '--label-options', 'fg_thr=0.5']
     result = tool.main(argv)
@@ -48,3 +57,48 @@ def test_cli_writes_scores_and_resumes(tool, tmp_path, capsys):
     assert again['written'] == 0 and again['reused'] == len(ids)
     with pytest.raises(SystemExit):
         tool.parse_args(['walk', '--cam-dir', 'x', '--data-root', 'y'])
+
+
+# Dies by SIGKILL just before the third finished label file is renamed into
+# place: two complete PNGs and one partial file are left behind.
+KILLED_RUN = """
+import os, signal, sys
+import mmwsss.engine.exporters as exporters
+real_replace, done = os.replace, []
+def replace(src, dst):
+    if dst.endswith('.png'):
+        done.append(dst)
+        if len(done) == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+exporters.os.replace = replace
+sys.argv = ['refine_seeds.py'] + sys.argv[1:]
+exec(compile(open({tool!r}).read(), {tool!r}, 'exec'), {{'__name__': '__main__'}})
+"""
+
+
+def test_killed_run_resumes_without_truncated_files(tool, tmp_path):
+    data_root, ids, cam_dir = _fabricate_cams(tool, tmp_path)
+    out_dir = tmp_path / 'labels'
+    argv = ['crf', '--cam-dir', str(cam_dir), '--data-root', data_root]
+    argv += ['--split', 'val', '--workers', '1', '--out-dir', str(out_dir)]
+    proc = subprocess.run(
+        [sys.executable, '-c', KILLED_RUN.format(tool=str(TOOL)), *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    left = sorted(os.listdir(out_dir))
+    assert len([f for f in left if f.endswith('.png')]) == 2
+    assert len([f for f in left if f.endswith('.part')]) == 1
+
+    result = tool.main(argv)
+    assert result['reused'] == 2 and result['written'] == len(ids) - 2
+    assert sorted(os.listdir(out_dir)) == sorted(f'{i}.png' for i in ids)
+    clean = tmp_path / 'clean'
+    tool.main([*argv[:-1], str(clean)])
+    for image_id in ids:
+        with Image.open(out_dir / f'{image_id}.png') as resumed:
+            with Image.open(clean / f'{image_id}.png') as fresh:
+                assert np.array_equal(np.asarray(resumed), np.asarray(fresh))
