@@ -27,7 +27,11 @@ cam_dir = 'work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/cams'
 psa_label_dir = 'work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/psa_labels'
 
 max_epochs = 3
-model = dict(data_preprocessor=dict(size=(160, 160)))
+# PSA's background (1 - max CAM) ** alpha equals the CAM score at 0.13 for its
+# alpha 16 on VOC, about where VOC CAMs' best background score lies (~0.15).
+# The benchmark CAMs' best background score is ~0.47: alpha 1.2 puts the
+# crossing there ((1 - 0.47) ** 1.2 = 0.47). The VOC config keeps 16.
+model = dict(data_preprocessor=dict(size=(160, 160)), test_cfg=dict(alpha=1.2))
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(data_prefix=dict(seg_map_path=repo_root + psa_label_dir)),

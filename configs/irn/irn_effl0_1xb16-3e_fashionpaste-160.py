@@ -48,11 +48,21 @@ test_cfg = dict(
         exporters=[
             dict(type='LabelPNGExporter', out_dir='{work_dir}/pseudo_labels'),
             dict(type='InstanceExporter', out_dir='{work_dir}/pseudo_instances'),
+            dict(type='ScoreMapExporter', out_dir='{work_dir}/walk_scores'),
         ],
     )
 )
 test_evaluator = [
     dict(type='IoUMetric', iou_metrics=['mIoU']),
+    # the walked scores over a background sweep (the benchmark's CAMs are
+    # calibrated differently from VOC's, see tools/benchmark.py)
+    dict(
+        type='SeedIoUMetric',
+        cam_key='walk_scores',
+        fixed_bg_score=0.25,
+        prefix='walk',
+        out_dir='{work_dir}/walk_eval',
+    ),
     dict(type='InstanceAPMetric', out_dir='{work_dir}/instance_eval'),
 ]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -180,3 +180,41 @@ class CompositeExporter:
         for exporter in self.exporters:
             sample = exporter.load(sample)
         return sample
+
+
+@TASK_UTILS.register_module()
+class ScoreMapExporter(CAMExporter):
+    """Saves a per-class score map of each image (e.g. IRN's ``walk_scores``).
+
+    ``{out_dir}/{image stem}.npz`` holds ``keys`` (the sample's ``cam_keys``)
+    and ``scores`` (K, H, W); ``load`` restores both, so a metric that sweeps
+    the background score (``SeedIoUMetric(cam_key=key)``) also scores a
+    resumed export.
+
+    Args:
+        out_dir (str): Output folder; ``{work_dir}`` is replaced by the runner's
+            work dir.
+        key (str): Data-sample field of the maps. Default: 'walk_scores'.
+        dtype (str): Storage dtype. Default: 'float16' (scores in [0, 1]).
+    """
+
+    def __init__(
+        self, out_dir: str, key: str = 'walk_scores', dtype: str = 'float16'
+    ) -> None:
+        super().__init__(out_dir, dtype=dtype)
+        self.key = key
+
+    def save(self, sample) -> None:
+        atomic_save_npz(
+            self.path(sample.metainfo),
+            keys=sample.cam_keys.cpu().numpy().astype(np.int16),
+            scores=sample.get(self.key).data.cpu().numpy().astype(self.dtype),
+        )
+
+    def load(self, sample):
+        with np.load(self.path(sample.metainfo)) as data:
+            keys = torch.from_numpy(data['keys'].astype(np.int64))
+            scores = torch.from_numpy(data['scores'].astype(np.float32))
+        sample.set_data({self.key: PixelData(data=scores)})
+        sample.set_field(keys, 'cam_keys')
+        return sample

@@ -114,7 +114,7 @@ def _align_to(cams: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return cams
 
 
-def irn_semantic_labels(
+def irn_walk_scores(
     cams_strided: torch.Tensor,
     keys: torch.Tensor | Sequence[int],
     boundary: torch.Tensor,
@@ -122,17 +122,15 @@ def irn_semantic_labels(
     radius: int = 5,
     beta: float = 10,
     steps: int = 256,
-    bg_score: float = 0.25,
     stride: int = 4,
 ) -> torch.Tensor:
-    """IRN's semantic pseudo label of one image.
+    """IRN's propagated class scores of one image, before the background cut.
 
     The CAMs are multiplied by ``1 - boundary``, propagated by
     :func:`~mmwsss.ops.random_walk` with the affinities of the boundary
     (:func:`~mmwsss.ops.boundary_to_affinity`, ``beta``, ``steps``),
     upsampled by ``stride`` (bilinear), cropped to ``image_size`` and divided
-    by their global maximum; a constant ``bg_score`` channel is prepended and
-    each pixel takes the class of the argmax (ties go to background).
+    by their global maximum.
 
     CAM maps whose size differs from the boundary map by at most
     :data:`MAX_SIZE_MISMATCH` pixels per side (another rounding of the
@@ -150,12 +148,11 @@ def irn_semantic_labels(
         radius (int): Walk radius. Default: 5.
         beta (float): Power of the affinities. Default: 10.
         steps (int): Walk steps. Default: 256.
-        bg_score (float): Background score after normalisation. Default: 0.25.
         stride (int): Upsampling factor from the map to the image. Default: 4.
 
     Returns:
-        Tensor: ``(H, W)`` long class indices (0 = background); all background
-        when ``K == 0`` or the walked maps are nowhere positive.
+        Tensor: ``(K, H, W)`` scores in [0, 1] (all 0 when the walked maps are
+        nowhere positive).
     """
     cams = torch.as_tensor(cams_strided)
     if not cams.is_floating_point():
@@ -186,9 +183,8 @@ def irn_semantic_labels(
             f'a {height}x{width} map at stride {stride} does not cover an image '
             f'of {img_h}x{img_w}'
         )
-    labels = torch.zeros((img_h, img_w), dtype=torch.long, device=cams.device)
     if keys.numel() == 0:
-        return labels
+        return cams.new_zeros((0, img_h, img_w))
     cams = _align_to(cams, (height, width))
     affinity = boundary_to_affinity(boundary[None], radius)[0]
     walked = random_walk(cams * (1 - boundary), affinity, radius, beta, steps)
@@ -200,7 +196,63 @@ def irn_semantic_labels(
     )[0, :, :img_h, :img_w]  # [K, H, W]
     peak = up.max()
     if not peak > 0:
-        return labels
-    scores = F.pad(up / peak, (0, 0, 0, 0, 1, 0), value=bg_score)  # [1 + K, H, W]
+        return torch.zeros_like(up)
+    return up / peak
+
+
+def scores_to_labels(
+    scores: torch.Tensor, keys: torch.Tensor | Sequence[int], bg_score: float
+) -> torch.Tensor:
+    """Prepend a constant background score, argmax, map to class indices.
+
+    Args:
+        scores (Tensor): ``(K, H, W)`` class scores.
+        keys (Tensor | Sequence[int]): ``(K,)`` class index of each map.
+        bg_score (float): Background score; ties go to background.
+
+    Returns:
+        Tensor: ``(H, W)`` long class indices (0 = background).
+    """
+    keys = torch.as_tensor(keys, dtype=torch.long, device=scores.device).reshape(-1)
+    padded = F.pad(scores, (0, 0, 0, 0, 1, 0), value=bg_score)  # [1 + K, H, W]
     lookup = F.pad(keys, (1, 0))  # [0, *keys]
-    return lookup[scores.argmax(dim=0)]
+    return lookup[padded.argmax(dim=0)]
+
+
+def irn_semantic_labels(
+    cams_strided: torch.Tensor,
+    keys: torch.Tensor | Sequence[int],
+    boundary: torch.Tensor,
+    image_size: Sequence[int],
+    radius: int = 5,
+    beta: float = 10,
+    steps: int = 256,
+    bg_score: float = 0.25,
+    stride: int = 4,
+) -> torch.Tensor:
+    """IRN's semantic pseudo label of one image.
+
+    :func:`irn_walk_scores`, then a constant ``bg_score`` channel is prepended
+    and each pixel takes the class of the argmax (ties go to background).
+
+    Args:
+        cams_strided (Tensor): ``(K, h', w')`` stride-``stride`` CAMs of the
+            image's classes (the CAM stage's ``cam``).
+        keys (Tensor | Sequence[int]): ``(K,)`` class index (1..C) of each map.
+        boundary (Tensor): ``(h, w)`` boundary probabilities in [0, 1].
+        image_size (Sequence[int]): ``(H, W)`` of the image; ``stride * (h,
+            w)`` must cover it.
+        radius (int): Walk radius. Default: 5.
+        beta (float): Power of the affinities. Default: 10.
+        steps (int): Walk steps. Default: 256.
+        bg_score (float): Background score after normalisation. Default: 0.25.
+        stride (int): Upsampling factor from the map to the image. Default: 4.
+
+    Returns:
+        Tensor: ``(H, W)`` long class indices (0 = background); all background
+        when ``K == 0`` or the walked maps are nowhere positive.
+    """
+    scores = irn_walk_scores(
+        cams_strided, keys, boundary, image_size, radius, beta, steps, stride
+    )
+    return scores_to_labels(scores, keys, bg_score)

@@ -11,9 +11,11 @@ import hashlib
 import json
 import os
 import os.path as osp
+import shutil
 import time
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 
@@ -49,6 +51,48 @@ def set_transform_args(cfg: Config, transform: str, **kwargs) -> int:
                 step.update(kwargs)
                 changed += 1
     return changed
+
+
+def _exporter_dirs(exporter) -> list[str]:
+    if hasattr(exporter, 'exporters'):  # CompositeExporter
+        return [d for e in exporter.exporters for d in _exporter_dirs(e)]
+    return [exporter.out_dir] if getattr(exporter, 'out_dir', None) else []
+
+
+def _drop_stale_exports(runner: Runner, work_dir: str, digest: str) -> None:
+    """Empty the export folders when they were written under another config.
+
+    The export loop reuses every file already there, which is right for an
+    interrupted run of the same config and wrong after a change (another
+    checkpoint, other test settings): files of another digest are removed.
+    """
+    stamp = osp.join(work_dir, 'export_digest.txt')
+    exporter = getattr(runner.test_loop, 'exporter', None)
+    if exporter is None:
+        return
+    previous = open(stamp).read().strip() if osp.exists(stamp) else None
+    if previous is not None and previous != digest:
+        for folder in _exporter_dirs(exporter):
+            if osp.isdir(folder):
+                print_log(
+                    f'{folder}: written under another config, starting afresh',
+                    logger='current',
+                )
+                shutil.rmtree(folder)
+                os.makedirs(folder)
+    with open(stamp, 'w') as f:
+        f.write(digest + '\n')
+
+
+TRAIN_TIME = 'train_time.json'
+
+
+def _previous_train_s(work_dir: str) -> float:
+    path = osp.join(work_dir, TRAIN_TIME)
+    if not osp.exists(path):
+        return 0.0
+    with open(path) as f:
+        return float(json.load(f).get('train_s', 0.0))
 
 
 def _write_json(path: str, content: dict) -> None:
@@ -113,10 +157,13 @@ def run_train_test_stage(
     runner = Runner.from_cfg(cfg)
     start = time.perf_counter()
     runner.train()
-    train_s = time.perf_counter() - start
+    # summed over resumed runs (a run that finds training finished adds ~1 s)
+    train_s = time.perf_counter() - start + _previous_train_s(work_dir)
+    _write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
     result = dict(config=config, config_digest=digest, data_root=data_root)
     if validate:
         result['val'] = {k: float(v) for k, v in runner.val().items()}
+    _drop_stale_exports(runner, work_dir, digest)
     start = time.perf_counter()
     test_metrics = runner.test()
     export_s = time.perf_counter() - start

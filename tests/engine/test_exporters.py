@@ -7,7 +7,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from PIL import Image
 
-from mmwsss.engine import CompositeExporter, LabelPNGExporter
+from mmwsss.engine import CompositeExporter, LabelPNGExporter, ScoreMapExporter
 
 
 def _sample(img_path, label=None):
@@ -64,3 +64,16 @@ def test_composite_exporter_needs_every_file(tmp_path):
     assert 'a' in exporter.out_dir and 'b' in exporter.out_dir
     with pytest.raises(ValueError, match='at least one'):
         CompositeExporter(exporters=[])
+
+
+def test_score_map_exporter_round_trip(tmp_path):
+    exporter = ScoreMapExporter(out_dir=str(tmp_path))
+    exporter.prepare(str(tmp_path))
+    sample = _sample('x/img_7.jpg')
+    scores = torch.rand(2, 5, 6)
+    sample.walk_scores = PixelData(data=scores)
+    sample.cam_keys = torch.tensor([3, 9])
+    exporter.save(sample)
+    loaded = exporter.load(_sample('x/img_7.jpg'))
+    assert loaded.cam_keys.tolist() == [3, 9]
+    assert torch.allclose(loaded.walk_scores.data, scores, atol=1e-3)  # float16

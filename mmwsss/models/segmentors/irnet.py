@@ -11,7 +11,12 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmwsss.ops import strided_size
-from mmwsss.ops.irn import _align_to, irn_pair_losses, irn_semantic_labels
+from mmwsss.ops.irn import (
+    _align_to,
+    irn_pair_losses,
+    irn_walk_scores,
+    scores_to_labels,
+)
 from mmwsss.ops.irn_instance import instance_pseudo_labels
 
 #: Stride of IRNet's outputs (and of the CAM stage's strided CAMs).
@@ -55,7 +60,10 @@ class IRNet(BaseSegmentor):
       the mean of both fields, the flipped one flipped back with ``dx`` negated;
     - ``pred_sem_seg`` (PixelData, (1, H, W)): the semantic pseudo label from
       the sample's ``cams_strided`` and ``cam_keys`` (:class:`LoadCAMs`) by
-      :func:`~mmwsss.ops.irn.irn_semantic_labels`, at ``ori_shape``;
+      :func:`~mmwsss.ops.irn.irn_semantic_labels`, at ``ori_shape``, and
+      ``walk_scores`` (PixelData, (K, H, W)), the propagated class scores it
+      cuts at ``test_cfg.bg_score`` (for a background sweep with
+      ``SeedIoUMetric(cam_key='walk_scores')``);
     - with ``test_cfg.instance`` True, ``pred_instances`` (InstanceData with
       ``masks`` (N, H, W) bool, ``labels`` and ``scores``): IRN's instance
       pseudo labels (:func:`~mmwsss.ops.irn_instance.instance_pseudo_labels`)
@@ -182,7 +190,7 @@ class IRNet(BaseSegmentor):
             img_h, img_w = sample.metainfo.get('img_shape', image.shape[-2:])[:2]
             ori_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w))[:2])
             boundary, displacement = self._predict_maps(image[:, :img_h, :img_w])
-            labels = irn_semantic_labels(
+            scores = irn_walk_scores(
                 sample.cams_strided.data.to(boundary),
                 sample.cam_keys,
                 boundary[0],
@@ -190,18 +198,19 @@ class IRNet(BaseSegmentor):
                 radius=cfg.radius,
                 beta=cfg.beta,
                 steps=cfg.steps,
-                bg_score=cfg.bg_score,
                 stride=STRIDE,
             )
             if ori_size != (img_h, img_w):
-                labels = F.interpolate(
-                    labels[None, None].float(), size=ori_size, mode='nearest'
-                )[0, 0].long()
+                scores = F.interpolate(
+                    scores[None], size=ori_size, mode='bilinear', align_corners=False
+                )[0]
+            labels = scores_to_labels(scores, sample.cam_keys, cfg.bg_score)
             sample.set_data(
                 dict(
                     boundary=PixelData(data=boundary),
                     displacement=PixelData(data=displacement),
                     pred_sem_seg=PixelData(data=labels[None]),
+                    walk_scores=PixelData(data=scores),
                 )
             )
             if cfg.instance:
