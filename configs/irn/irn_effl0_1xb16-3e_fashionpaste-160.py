@@ -23,10 +23,17 @@ ir_label_dir = (
     '{{fileDirname}}/../../work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/ir_labels'
 )
 
-# semantic and instance pseudo labels in one pass over the train split
+# Semantic and instance pseudo labels in one pass over the train split.
+# 32 walk steps instead of 256: the benchmark's stride-4 maps (40 x 40) have 1/7
+# of the pixels of a VOC map (~125 x 94), and a walk spreads over an area that
+# grows with the number of steps, so 256 / 7 keeps its reach relative to the
+# image. On 150 train images: best mIoU over the background sweep 46.6 with 32
+# steps, 39.5 with 256, 30.1 without walking. Background 0.6: the benchmark's
+# CAMs are calibrated higher than VOC's (best CAM background 0.47 vs ~0.15), and
+# 0.6 was the best point of the same probe; `walk/mIoU` reports IRN's 0.25.
 model = dict(
     data_preprocessor=dict(size=(160, 160)),
-    test_cfg=dict(instance=True),
+    test_cfg=dict(steps=32, bg_score=0.6, instance=True),
 )
 train_dataloader = dict(
     batch_size=16, dataset=dict(data_prefix=dict(seg_map_path=ir_label_dir))
@@ -59,6 +66,7 @@ test_evaluator = [
     dict(
         type='SeedIoUMetric',
         cam_key='walk_scores',
+        bg_scores=[i / 100 for i in range(101)],
         fixed_bg_score=0.25,
         prefix='walk',
         out_dir='{work_dir}/walk_eval',
