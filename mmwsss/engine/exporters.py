@@ -70,12 +70,23 @@ class CAMExporter:
     def exists(self, metainfo: dict) -> bool:
         return osp.exists(self.path(metainfo))
 
+    def _store(self, sample, key: str) -> np.ndarray:
+        """The ``key`` maps of ``sample`` in the storage dtype.
+
+        The sample's field is replaced by the stored values read back as
+        float32, so that a metric scores exactly what a resumed run loads from
+        the file (float16 storage rounds the maps).
+        """
+        stored = sample.get(key).data.cpu().numpy().astype(self.dtype)
+        sample.set_data({key: PixelData(data=torch.from_numpy(stored).float())})
+        return stored
+
     def save(self, sample) -> None:
         atomic_save_npz(
             self.path(sample.metainfo),
             keys=sample.cam_keys.cpu().numpy().astype(np.int16),
-            cam=sample.cams_strided.data.cpu().numpy().astype(self.dtype),
-            high_res=sample.cams.data.cpu().numpy().astype(self.dtype),
+            cam=self._store(sample, 'cams_strided'),
+            high_res=self._store(sample, 'cams'),
         )
 
     def load(self, sample):
@@ -208,7 +219,7 @@ class ScoreMapExporter(CAMExporter):
         atomic_save_npz(
             self.path(sample.metainfo),
             keys=sample.cam_keys.cpu().numpy().astype(np.int16),
-            scores=sample.get(self.key).data.cpu().numpy().astype(self.dtype),
+            scores=self._store(sample, self.key),
         )
 
     def load(self, sample):

@@ -77,3 +77,7 @@ def test_score_map_exporter_round_trip(tmp_path):
     loaded = exporter.load(_sample('x/img_7.jpg'))
     assert loaded.cam_keys.tolist() == [3, 9]
     assert torch.allclose(loaded.walk_scores.data, scores, atol=1e-3)  # float16
+    # the saved sample holds the stored (rounded) values, so a metric scores a
+    # fresh export exactly as it scores a resumed one
+    assert torch.equal(sample.walk_scores.data, loaded.walk_scores.data)
+    assert not torch.equal(sample.walk_scores.data, scores)
