@@ -4,14 +4,14 @@ import torch
 from mmwsss.models.backbones import EfficientNetLite
 
 
-@pytest.mark.parametrize('output_stride', [16, 32])
+@pytest.mark.parametrize('output_stride', [8, 16, 32])
 def test_levels_shapes(output_stride):
     net = EfficientNetLite(
         out_indices=(0, 1, 2, 3, 4), output_stride=output_stride, pretrained=False
     )
     net.init_weights()
     outs = net(torch.randn(1, 3, 64, 96))
-    strides = (2, 4, 8, 16, output_stride)
+    strides = (2, 4, 8, min(16, output_stride), output_stride)
     assert [o.shape[1] for o in outs] == list(net.out_channels)
     for out, stride in zip(outs, strides):
         assert out.shape[-2:] == (64 // stride, 96 // stride)
@@ -32,6 +32,27 @@ def test_pretrained_weights_load_and_freeze():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match='output_stride'):
-        EfficientNetLite(output_stride=8, pretrained=False)
+        EfficientNetLite(output_stride=4, pretrained=False)
     with pytest.raises(ValueError, match='out_indices'):
         EfficientNetLite(out_indices=(5,), pretrained=False)
+
+
+@pytest.mark.parametrize('coarse, fine', [(32, 16), (16, 8)])
+def test_dilation_is_the_atrous_algorithm(coarse, fine):
+    """A dilated network computes the strided one's features on a finer grid.
+
+    The package pads stride-2 convs TF-style ("same", less on the top / left),
+    so a strided output i looks at the input around 2i + 1: the odd positions
+    of the finer map hold exactly the coarser network's values.
+    """
+    nets = []
+    for stride in (coarse, fine):
+        net = EfficientNetLite(out_indices=(4,), output_stride=stride, pretrained=True)
+        net.init_weights()  # ImageNet weights: a random net's outputs vanish
+        nets.append(net.eval())
+    x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        (a,), (b,) = (net(x) for net in nets)
+    assert b.shape[-2:] == (2 * a.shape[-2], 2 * a.shape[-1])
+    assert a.std() > 0.1
+    assert torch.allclose(b[..., 1::2, 1::2], a, atol=1e-4 * a.abs().max().item())

@@ -43,13 +43,15 @@ class EfficientNetLite(BaseModule):
 
     Outputs are taken after the stages that end a resolution level: stride 2
     (16 ch), 4 (24 ch), 8 (40 ch), 16 (112 ch) and the 1x1 head conv at stride 32
-    (1280 ch), or at stride 16 when ``output_stride=16``.
+    (1280 ch); no level is coarser than ``output_stride``.
 
     Args:
         out_indices (Sequence[int]): Which of the five levels to return.
             Default: (4,).
-        output_stride (int): 32 (as pretrained) or 16 (the last strided stage runs
-            with stride 1 and dilation 2, as CAM methods use). Default: 16.
+        output_stride (int): 32 (as pretrained), 16 (the last strided stage runs
+            with stride 1 and dilation 2, as CAM methods use) or 8 (also the
+            stride-16 stages run with stride 1 and dilation 2, the last ones with
+            dilation 4, as DeepLab uses). Default: 16.
         frozen_stages (int): Freeze the stem and this many of the five levels
             (-1: nothing frozen, 0: the stem only). Default: -1.
         norm_eval (bool): Keep batch norm layers in eval mode while training.
@@ -74,8 +76,8 @@ class EfficientNetLite(BaseModule):
         super().__init__(init_cfg=init_cfg)
         from efficientnet_lite_pytorch import EfficientNet
 
-        if output_stride not in (16, 32):
-            raise ValueError(f'output_stride must be 16 or 32, got {output_stride}')
+        if output_stride not in (8, 16, 32):
+            raise ValueError(f'output_stride must be 8, 16 or 32, got {output_stride}')
         if any(i not in range(5) for i in out_indices):
             raise ValueError(f'out_indices must be within 0..4, got {out_indices}')
         self.out_indices = tuple(out_indices)
@@ -103,20 +105,31 @@ class EfficientNetLite(BaseModule):
             _LITE0_STAGE_CHANNELS[4],
             _HEAD_CHANNELS,
         )
-        if output_stride == 16:
-            self._dilate_last_stage()
+        # the atrous algorithm: a stride-2 conv runs with stride 1 and every conv
+        # after it with twice the dilation, so the pretrained filters see the
+        # same inputs as before, on a finer grid (stage 3 halves the resolution
+        # from stride 8 to 16, stage 5 from 16 to 32)
+        if output_stride == 8:
+            self._dilate(_LITE0_STAGE_ENDS[2] + 1, _LITE0_STAGE_ENDS[4] + 1, 2)
+        if output_stride <= 16:
+            self._dilate(
+                _LITE0_STAGE_ENDS[4] + 1, len(self.blocks), 32 // output_stride
+            )
 
-    def _dilate_last_stage(self) -> None:
-        """Turn the stride-2 stage 5 (and stage 6 after it) into dilated convs."""
-        first = _LITE0_STAGE_ENDS[4] + 1
-        for block in self.blocks[first:]:
+    def _dilate(self, first: int, stop: int, dilation: int) -> None:
+        """Run blocks ``first .. stop - 1`` with stride 1: block ``first`` (the
+        strided one) keeps the dilation of the blocks before it, the others
+        get ``dilation``."""
+        for idx in range(first, stop):
+            block = self.blocks[idx]
             conv = block._depthwise_conv
+            d = dilation // 2 if idx == first else dilation
             k = conv.kernel_size[0]
             conv.stride = (1, 1)
-            conv.dilation = (2, 2)
+            conv.dilation = (d, d)
             # the package pads statically ("same" for 224 px inputs); with stride 1
             # the symmetric padding of a dilated kernel keeps the size exact
-            conv.static_padding = nn.ZeroPad2d(k - 1)
+            conv.static_padding = nn.ZeroPad2d(d * (k - 1) // 2)
             block._block_args = block._block_args._replace(stride=1)
 
     def init_weights(self) -> None:
