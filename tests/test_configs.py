@@ -7,6 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import LOOPS, init_default_scope
+from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS, METRICS, MODELS
 
 import mmwsss  # noqa: F401
@@ -20,6 +21,7 @@ CONFIGS = sorted(
 
 
 def _no_pretrained(model_cfg):
+    model_cfg.pop('pretrained', None)
     backbone = model_cfg.get('backbone', {})
     backbone.pop('init_cfg', None)
     if 'pretrained' in backbone:
@@ -39,6 +41,7 @@ def test_config_builds(path):
     model = MODELS.build(cfg.model)
     model.init_weights()
     dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.type)
+    assert DATASETS.get(cfg.train_dataloader.dataset.type) is not None
     assert LOOPS.get(cfg.test_cfg['type']) is not None
     evaluators = cfg.test_evaluator
     for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
@@ -55,6 +58,18 @@ def test_config_builds(path):
     if cfg.model.type == 'AffinityNet':
         # class-agnostic: affinity features on the stride-8 map
         assert outputs.shape == (1, cfg.model.head.out_channels, 8, 8)
+        return
+    if 'decode_head' in cfg.model:
+        # a pixel segmentor (the final stage): one output per class, background
+        # included, at a stride of the input; its metric is mmseg's IoUMetric
+        assert outputs.shape[:2] == (1, model.num_classes)
+        assert 64 % outputs.shape[-1] == 0
+        if 'tta_model' in cfg:
+            assert MODELS.get(cfg.tta_model.type) is not None
+        if issubclass(dataset_cls, BaseSegDataset) and 'classes' in (
+            dataset_cls.METAINFO
+        ):
+            assert len(dataset_cls.METAINFO['classes']) == model.num_classes
         return
     # the dataset's classes include background, the head has one output per
     # foreground class

@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     Returns:
         argparse.Namespace: ``config``, ``checkpoint``, ``work_dir``, ``out``,
-        ``cfg_options``, ``launcher`` and ``local_rank``.
+        ``tta``, ``cfg_options``, ``launcher`` and ``local_rank``.
     """
     parser = argparse.ArgumentParser(description='Test (and evaluate) a checkpoint')
     parser.add_argument('config', help='test config file path')
@@ -46,6 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--out',
         help='directory where the test metrics write their per-image predictions '
         "(sets `output_dir` of every test metric, e.g. mmseg's IoUMetric)",
+    )
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test with the config's tta_pipeline and tta_model (multi-scale + "
+        'flip; a CRFSegTTAModel adds the dense CRF)',
     )
     parser.add_argument(
         '--cfg-options',
@@ -88,6 +94,26 @@ def set_output_dir(evaluator_cfg: dict | list, out_dir: str) -> None:
         metric['output_dir'] = out_dir
 
 
+def use_tta(cfg: Config) -> None:
+    """Swap in the config's test-time augmentation (mmseg's ``--tta``).
+
+    The test pipeline becomes ``tta_pipeline`` and the model is wrapped by
+    ``tta_model``, which merges the augmented views' predictions.
+
+    Args:
+        cfg (Config): The test config; changed in place.
+
+    Raises:
+        KeyError: If the config has no ``tta_pipeline`` or ``tta_model``.
+    """
+    missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
+    if missing:
+        raise KeyError(f'--tta needs {" and ".join(missing)} in the config')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build a runner from the config, load the checkpoint and test.
 
@@ -114,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
 
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if args.tta:
+        use_tta(cfg)
     if args.out is not None:
         set_output_dir(cfg.test_evaluator, args.out)
 

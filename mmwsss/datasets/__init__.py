@@ -1,5 +1,6 @@
 from . import fashionpaste
 from .coco import COCO_CLASSES, COCO_PALETTE, WSSSCOCODataset
+from .pseudo_label import PseudoLabelDataset
 from .transforms import (
     LoadImageFromFileChecked,
     LoadImageLevelLabels,
@@ -18,6 +19,7 @@ __all__ = [
     'LoadImageLevelLabels',
     'LoadOptionalAnnotations',
     'PackWSSSInputs',
+    'PseudoLabelDataset',
     'WSSSCOCODataset',
     'WSSSVOCDataset',
     'fashionpaste',

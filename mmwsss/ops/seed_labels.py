@@ -9,7 +9,9 @@ an (H, W) uint8 label map with 0 = background and, for the confidence labels,
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from .cam import cams_to_labels
 from .crf import dense_crf, dense_crf_labels
 
 IGNORE_INDEX = 255
@@ -156,3 +158,30 @@ def crf_seed_labels(
         return np.zeros(cams.shape[1:], dtype=np.uint8)
     bg = np.full(cams.shape[1:], bg_score, dtype=np.float32)
     return _bg_crf_classes(image, cams, keys, bg, crf_preset)
+
+
+def cam_seed_labels(
+    image: np.ndarray, cams: np.ndarray, keys: np.ndarray, bg_score: float = 0.15
+) -> np.ndarray:
+    """Plain CAM pseudo mask: a constant background score and the argmax.
+
+    The seed that the evaluation protocol scores (no CRF, the same rule as
+    :func:`mmwsss.ops.cam.cams_to_labels`), as a label map to train on.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 RGB image; only its size is checked.
+        cams (np.ndarray): (K, H, W) full-resolution CAMs in [0, 1].
+        keys (np.ndarray): (K,) class index of each map.
+        bg_score (float): Background score. Default: 0.15.
+
+    Returns:
+        np.ndarray: (H, W) uint8 class indices (no 255).
+    """
+    cams, keys = _check_cams(cams, keys)
+    if np.asarray(image).shape[:2] != cams.shape[1:]:
+        raise ValueError(
+            f'image size {np.asarray(image).shape[:2]} differs from the CAM size '
+            f'{cams.shape[1:]}'
+        )
+    labels = cams_to_labels(torch.from_numpy(cams), torch.from_numpy(keys), bg_score)
+    return labels.numpy().astype(np.uint8)

@@ -20,9 +20,14 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..engine.exporters import TMP_SUFFIX, atomic_save_label_png
-from ..ops.seed_labels import crf_seed_labels, ir_labels, psa_labels
+from ..ops.seed_labels import cam_seed_labels, crf_seed_labels, ir_labels, psa_labels
 
-LABEL_FUNCTIONS = {'ir': ir_labels, 'psa': psa_labels, 'crf': crf_seed_labels}
+LABEL_FUNCTIONS = {
+    'ir': ir_labels,
+    'psa': psa_labels,
+    'crf': crf_seed_labels,
+    'cam': cam_seed_labels,
+}
 
 
 def _limit_threads() -> None:
@@ -71,8 +76,9 @@ def make_label_dir(
 
     Args:
         kind (str): 'ir' (:func:`~mmwsss.ops.seed_labels.ir_labels`), 'psa'
-            (:func:`~mmwsss.ops.seed_labels.psa_labels`) or 'crf'
-            (:func:`~mmwsss.ops.seed_labels.crf_seed_labels`).
+            (:func:`~mmwsss.ops.seed_labels.psa_labels`), 'crf'
+            (:func:`~mmwsss.ops.seed_labels.crf_seed_labels`) or 'cam'
+            (:func:`~mmwsss.ops.seed_labels.cam_seed_labels`, no CRF).
         cam_dir (str): Folder of ``{id}.npz`` CAM files.
         img_dir (str): Folder of ``{id}.jpg`` images.
         ids (list[str]): Image ids to label.

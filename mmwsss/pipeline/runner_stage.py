@@ -140,9 +140,11 @@ def run_train_test_stage(
         if not set_transform_args(cfg, transform, **kwargs):
             raise ValueError(f'{config} has no {transform} in its dataloader pipelines')
     cfg.work_dir = work_dir
-    if cfg.get('train_cfg') and cfg.train_cfg.get('max_epochs'):
-        # validate once, after training, instead of inside the training loop
-        cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs + 1
+    train_cfg = cfg.get('train_cfg') or {}
+    train_len = train_cfg.get('max_epochs') or train_cfg.get('max_iters')
+    if train_len:
+        # validate once, after training (validate=True), not inside the loop
+        cfg.train_cfg.val_interval = train_len + 1
     digest = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
     manifest_path = osp.join(work_dir, manifest)
     if osp.exists(manifest_path):

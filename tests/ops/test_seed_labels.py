@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from mmwsss.ops.seed_labels import crf_seed_labels, ir_labels, psa_labels
+from mmwsss.ops.seed_labels import (
+    cam_seed_labels,
+    crf_seed_labels,
+    ir_labels,
+    psa_labels,
+)
 
 H, BAND = 12, 10
 COLOURS = [(220, 30, 30), (30, 220, 30), (30, 30, 220), (128, 128, 128)]
@@ -49,7 +54,22 @@ def test_crf_seed_labels_hand_case():
     assert _bands(crf_seed_labels(image, cams, keys, bg_score=0.05)) == [3, 7, 3, 0]
 
 
-@pytest.mark.parametrize('fn', [ir_labels, psa_labels, crf_seed_labels])
+def test_cam_seed_labels_hand_case():
+    image, cams, keys = _case()
+    labels = cam_seed_labels(image, cams, keys, bg_score=0.15)
+    assert labels.dtype == np.uint8
+    assert _bands(labels) == [3, 7, 0, 0]
+    assert _bands(cam_seed_labels(image, cams, keys, bg_score=0.1)) == [3, 7, 3, 0]
+    # no CRF: a single strong pixel keeps its class inside the background band
+    cams[1, 5, 35] = 0.5
+    assert cam_seed_labels(image, cams, keys)[5, 35] == 7
+    with pytest.raises(ValueError, match='image size'):
+        cam_seed_labels(image[:, :-1], cams, keys)
+
+
+@pytest.mark.parametrize(
+    'fn', [ir_labels, psa_labels, crf_seed_labels, cam_seed_labels]
+)
 def test_image_without_classes_is_background(fn):
     image = _case()[0]
     labels = fn(image, np.zeros((0, H, 4 * BAND), np.float32), np.zeros(0, np.int16))

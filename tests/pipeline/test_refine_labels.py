@@ -60,7 +60,7 @@ def test_labels_beat_the_all_background_floor(data):
             floor_dir / f'{image_id}.png'
         )
     floor = _score(data, str(floor_dir))['mIoU']
-    for kind, workers in (('ir', 2), ('psa', 1), ('crf', 1)):
+    for kind, workers in (('ir', 2), ('psa', 1), ('crf', 1), ('cam', 1)):
         out_dir = str(data['root'] / kind)
         counts = make_label_dir(
             kind,
@@ -76,7 +76,7 @@ def test_labels_beat_the_all_background_floor(data):
         assert label.mode == 'P'
         result = _score(data, out_dir)
         assert result['mIoU_labelled'] > floor + 20, (kind, result, floor)
-        if kind == 'crf':
+        if kind in ('crf', 'cam'):
             assert result['coverage'] == 100 and result['mIoU'] > floor + 20
         else:
             # confidence labels leave some pixels unsure and are precise elsewhere

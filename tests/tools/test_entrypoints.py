@@ -162,6 +162,26 @@ def test_test_parse_args() -> None:
     assert (args.config, args.checkpoint, args.out) == ('cfg.py', 'ckpt.pth', 'preds')
     assert args.cfg_options == {'a.b': 1}
     assert args.work_dir is None
+    assert not args.tta and test.parse_args(['cfg.py', 'ckpt.pth', '--tta']).tta
+
+
+def test_use_tta_wraps_the_model() -> None:
+    from mmengine.config import Config
+
+    test = load_tool('test')
+    cfg = Config(
+        dict(
+            model=dict(type='M'),
+            test_dataloader=dict(dataset=dict(pipeline=['plain'])),
+            tta_model=dict(type='CRFSegTTAModel'),
+            tta_pipeline=['multi-scale'],
+        )
+    )
+    test.use_tta(cfg)
+    assert cfg.model == dict(type='CRFSegTTAModel', module=dict(type='M'))
+    assert cfg.test_dataloader.dataset.pipeline == ['multi-scale']
+    with pytest.raises(KeyError, match='tta_pipeline and tta_model'):
+        test.use_tta(Config(dict(model=dict(type='M'))))
 
 
 def test_set_output_dir_rejects_unknown_evaluator() -> None:

@@ -9,11 +9,14 @@ from mmengine.registry import HOOKS
 
 @HOOKS.register_module()
 class WSSSClassNumCheckHook(Hook):
-    """Check ``len(dataset classes) - 1 == model.num_classes`` before each loop.
+    """Check that the dataset and the model count the same classes, before each loop.
 
-    Image-level label models have one output per foreground class; the dataset's
-    ``classes`` include background. A mismatch would silently train or score the
-    wrong classes, so it raises with both numbers.
+    Image-level label models have one output per foreground class
+    (``num_classes == len(classes) - 1``: the dataset's ``classes`` include
+    background); mmseg's pixel segmentors (models with a ``decode_head``) have
+    one per class, background included (``num_classes == len(classes)``). A
+    mismatch would silently train or score the wrong classes, so it raises with
+    both numbers.
     """
 
     priority = 'VERY_HIGH'
@@ -26,12 +29,15 @@ class WSSSClassNumCheckHook(Hook):
         classes = getattr(dataset, 'metainfo', {}).get('classes')
         if num_model is None or classes is None:
             return
-        if len(classes) - 1 != num_model:
+        with_bg = hasattr(model, 'decode_head')
+        expected = len(classes) if with_bg else len(classes) - 1
+        if num_model != expected:
+            what = 'classes' if with_bg else 'foreground classes'
             raise ValueError(
                 f'the {mode} dataset {type(dataset).__name__} has {len(classes) - 1} '
                 f'foreground classes ({len(classes)} with background) but the model '
                 f"has num_classes={num_model}; set the head's num_classes to "
-                f'{len(classes) - 1} or fix the dataset metainfo'
+                f'{expected} ({what}) or fix the dataset metainfo'
             )
 
     def before_train(self, runner) -> None:

@@ -1,8 +1,10 @@
 from .affinity_head import AffinityHead
+from .aspp_v2_head import ASPPV2Head
 from .cam_head import CAMHead
 from .irn_heads import IRNBoundaryHead, IRNDisplacementHead, MeanShift
 
 __all__ = [
+    'ASPPV2Head',
     'AffinityHead',
     'CAMHead',
     'IRNBoundaryHead',

@@ -1,4 +1,5 @@
 from .affinitynet import AffinityNet
+from .crf_tta import CRFSegTTAModel
 from .irnet import IRNet
 
-__all__ = ['AffinityNet', 'IRNet']
+__all__ = ['AffinityNet', 'CRFSegTTAModel', 'IRNet']

@@ -1,0 +1,18 @@
+# An existing mmseg experiment trained on pseudo masks: mmseg's stock DeepLabV3
+# VOC train_aug config with its training masks swapped for a pseudo-label folder.
+# Only the plugin import and the train dataset change; validation stays on VOC
+# val ground truth. Set pseudo_dir to the folder of {image id}.png written by a
+# refinement stage (IRN, PtReCl, ...); gt_fraction=0.1 would keep 10% of the
+# images on their ground truth (each sample records its label_source).
+_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py']
+custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
+pseudo_dir = 'work_dirs/irn_r50_1xb32-3e_voc12aug-512/pseudo_labels'
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='PseudoLabelDataset',
+        pseudo_dir=pseudo_dir,
+        gt_fraction=0.0,
+        dataset={{_base_.train_dataloader.dataset}},
+    )
+)
