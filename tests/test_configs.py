@@ -16,8 +16,9 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     p
     for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-    if '_base_' not in p
+    if '_base_' not in p and '/pipelines/' not in p
 )
+PIPELINES = sorted(glob.glob(osp.join(ROOT, 'configs', 'pipelines', '*.py')))
 
 
 def _no_pretrained(model_cfg):
@@ -75,3 +76,19 @@ def test_config_builds(path):
     # foreground class
     assert len(dataset_cls.METAINFO['classes']) == model.num_classes + 1
     assert outputs.shape == (1, model.num_classes)
+
+
+@pytest.mark.parametrize('path', PIPELINES, ids=lambda p: osp.relpath(p, ROOT))
+def test_pipeline_config_is_valid(path):
+    """Stage types and references check out and every stage config exists."""
+    from mmwsss.pipeline.stage_runner import STAGE_TYPES, _check_stages
+
+    cfg = Config.fromfile(path)
+    _check_stages([dict(s) for s in cfg.stages])
+    names = {s['name'] for s in cfg.stages}
+    assert set(cfg.get('stage_options', {})) <= names
+    for stage in cfg.stages:
+        assert stage['type'] in STAGE_TYPES
+        if 'config' in stage:
+            assert osp.isfile(stage['config']), stage['config']
+            Config.fromfile(stage['config'])

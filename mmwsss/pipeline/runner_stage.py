@@ -19,11 +19,23 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 
+def _set_dataset_root(dataset: dict, data_root: str) -> None:
+    """Set ``data_root`` of a dataset config, inside dataset wrappers too."""
+    if 'dataset' in dataset:  # PseudoLabelDataset, RepeatDataset, ...
+        _set_dataset_root(dataset['dataset'], data_root)
+    elif 'datasets' in dataset:  # ConcatDataset
+        for child in dataset['datasets']:
+            _set_dataset_root(child, data_root)
+    else:
+        dataset['data_root'] = data_root
+
+
 def set_data_root(cfg: Config, data_root: str) -> None:
-    """Point the train, val and test datasets of ``cfg`` at ``data_root``."""
+    """Point the train, val and test datasets of ``cfg`` at ``data_root``
+    (the wrapped datasets of wrappers such as ``PseudoLabelDataset``)."""
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(name) is not None:
-            cfg[name].dataset.data_root = data_root
+            _set_dataset_root(cfg[name].dataset, data_root)
 
 
 def set_transform_args(cfg: Config, transform: str, **kwargs) -> int:

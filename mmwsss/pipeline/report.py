@@ -1,0 +1,195 @@
+"""The report at the end of a pipeline run: table, charts and sample overlays.
+
+``{work_dir}/report/`` receives ``report.md`` (per-stage mIoU and time),
+``miou_per_stage.png`` (bar chart), the background-sweep curves the stages
+saved (``{stage}_sweep.png``) and ``samples.png``: for a few training images,
+the image, its ground truth and every stage's output for it (CAM seeds, label
+PNGs, the final network's prediction) as overlays.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from PIL import Image
+
+from ..ops.cam import cams_to_labels
+from ..visualization import overlay_labels, save_bar_chart, save_grid
+
+
+def stage_miou(result: dict) -> tuple[float | None, str]:
+    """The headline mIoU of a stage's result and a note on how it was read."""
+    metrics = result.get('metrics') or {}
+    if 'seed/mIoU_best' in metrics:
+        return metrics['seed/mIoU_best'], (
+            f"best of the bg sweep ({metrics['seed/best_bg_score']:.2f}); "
+            f"{metrics['seed/mIoU']:.1f} at the fixed score"
+        )
+    if 'mIoU' in metrics:
+        note = ''
+        if 'walk/mIoU_best' in metrics:
+            note = (
+                f"bg sweep best {metrics['walk/mIoU_best']:.1f} "
+                f"({metrics['walk/best_bg_score']:.2f})"
+            )
+        return float(metrics['mIoU']), note
+    return None, ''
+
+
+def stage_table(results: dict[str, dict]) -> list[str]:
+    """Markdown rows: each stage's kind, scored split, mIoU, notes and time."""
+    rows = [
+        '| stage | what | scored on | mIoU | notes | time (s) |',
+        '|---|---|---|---|---|---|',
+    ]
+    for name, result in results.items():
+        if not result:
+            rows.append(f'| {name} | not run | - | - | - | - |')
+            continue
+        miou, note = stage_miou(result)
+        miou_text = '-' if miou is None else f'{miou:.1f}'
+        rows.append(
+            f"| {name} | {result.get('kind', result.get('type', '-'))} | "
+            f"{result.get('scored_on', '-')} | {miou_text} | {note or '-'} | "
+            f"{result.get('seconds', 0):.0f} |"
+        )
+    return rows
+
+
+def _read_rgb(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path).convert('RGB'))
+
+
+def _predictor(result: dict, stage_dir: str):
+    """``predict(img_path) -> labels`` of a stage's final checkpoint, or None."""
+    pointer = osp.join(stage_dir, 'last_checkpoint')
+    config = result.get('config')
+    if not config or not osp.exists(pointer):
+        return None
+    cfg = Config.fromfile(config)
+    if 'decode_head' not in cfg.model:
+        return None  # not a pixel segmentor
+    from mmseg.apis import inference_model, init_model
+
+    with open(pointer) as f:
+        checkpoint = f.read().strip()
+    if 'pretrained' in cfg.model.backbone:
+        cfg.model.backbone.pretrained = False  # the checkpoint has the weights
+    model = init_model(cfg, checkpoint, device='cpu')
+
+    def predict(img_path: str) -> np.ndarray:
+        sample = inference_model(model, img_path)
+        return sample.pred_sem_seg.data[0].cpu().numpy()
+
+    return predict
+
+
+def _sample_columns(results: dict[str, dict], work_dir: str) -> list[tuple]:
+    """(title, function(image id, img_path) -> label map) per stage output."""
+    columns = []
+    for name, result in results.items():
+        folder = (result.get('out_dir') or '').split(', ')[0]
+        if not folder or not osp.isdir(folder):
+            continue
+        if glob.glob(osp.join(folder, '*.npz')) and 'seed/best_bg_score' in (
+            result.get('metrics') or {}
+        ):
+            bg = result['metrics']['seed/best_bg_score']
+
+            def seeds(image_id, img_path, folder=folder, bg=bg):
+                with np.load(osp.join(folder, image_id + '.npz')) as data:
+                    cams = torch.from_numpy(data['high_res'].astype(np.float32))
+                    keys = torch.from_numpy(data['keys'].astype(np.int64))
+                return cams_to_labels(cams, keys, bg).numpy()
+
+            columns.append((f'{name} seeds (bg {bg:.2f})', seeds))
+        elif glob.glob(osp.join(folder, '*.png')):
+
+            def labels(image_id, img_path, folder=folder):
+                return np.asarray(Image.open(osp.join(folder, image_id + '.png')))
+
+            columns.append((name, labels))
+        else:
+            predict = _predictor(result, osp.join(work_dir, name))
+            if predict is not None:
+                columns.append(
+                    (f'{name} prediction', lambda i, path, p=predict: p(path))
+                )
+    return columns
+
+
+def write_sample_grid(
+    results: dict[str, dict], data_root: str, work_dir: str, ids: list[str], path: str
+) -> None:
+    """Overlays of every stage's output on the images ``ids`` (one row each)."""
+    columns = _sample_columns(results, work_dir)
+    rows = []
+    for image_id in ids:
+        img_path = osp.join(data_root, 'JPEGImages', image_id + '.jpg')
+        image = _read_rgb(img_path)
+        row = [image]
+        gt_path = osp.join(data_root, 'SegmentationClass', image_id + '.png')
+        row.append(
+            overlay_labels(image, np.asarray(Image.open(gt_path)))
+            if osp.exists(gt_path)
+            else None
+        )
+        for _, labels_of in columns:
+            row.append(overlay_labels(image, labels_of(image_id, img_path)))
+        rows.append(row)
+    titles = ['image', 'ground truth', *[title for title, _ in columns]]
+    save_grid(rows, path, col_titles=titles, row_titles=ids)
+
+
+def write_report(cfg: Config, results: dict[str, dict]) -> str:
+    """Write ``{work_dir}/report`` for a pipeline run and return report.md's path."""
+    out_dir = osp.join(cfg.work_dir, 'report')
+    os.makedirs(out_dir, exist_ok=True)
+    options = dict(num_samples=4, split='train')
+    options.update(cfg.get('report', {}))
+    lines = ['# Pipeline report', '', f'Config work dir: `{cfg.work_dir}`', '']
+    lines += [*stage_table(results), '']
+
+    named = [(n, stage_miou(r)[0]) for n, r in results.items() if r]
+    named = [(n, m) for n, m in named if m is not None]
+    if named:
+        save_bar_chart(
+            [n for n, _ in named],
+            [m for _, m in named],
+            osp.join(out_dir, 'miou_per_stage.png'),
+        )
+        lines += ['![mIoU per stage](miou_per_stage.png)', '']
+    for name in results:
+        for curve in sorted(
+            glob.glob(osp.join(cfg.work_dir, name, '*', 'seed_sweep.png'))
+        ):
+            target = f'{name}_{osp.basename(osp.dirname(curve))}_sweep.png'
+            shutil.copyfile(curve, osp.join(out_dir, target))
+            lines += [f'![{name} background sweep]({target})', '']
+
+    split_file = osp.join(
+        cfg.data_root, 'ImageSets/Segmentation', f"{options['split']}.txt"
+    )
+    if options['num_samples'] > 0 and osp.exists(split_file):
+        with open(split_file) as f:
+            ids = f.read().split()[: options['num_samples']]
+        write_sample_grid(
+            results, cfg.data_root, cfg.work_dir, ids, osp.join(out_dir, 'samples.png')
+        )
+        lines += [
+            f"![samples]({'samples.png'})",
+            '',
+            f"Sample {options['split']} images: ground truth and each stage's "
+            'output (seeds, pseudo masks, final prediction).',
+            '',
+        ]
+    path = osp.join(out_dir, 'report.md')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+    return path

@@ -1,0 +1,253 @@
+"""The stage runner on a tiny pipeline: CAM -> IR labels -> IRN -> DeepLabV2."""
+
+import glob
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from PIL import Image
+
+import mmwsss  # noqa: F401
+from mmwsss.pipeline.stage_runner import MissingInputError, run_pipeline
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(ROOT, 'configs')
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _loader_options(names=LOADERS):
+    options = {}
+    for name in names:
+        options[f'{name}.num_workers'] = 0
+        options[f'{name}.persistent_workers'] = False
+    return options
+
+
+def tiny_pipeline(data_root, work_dir, irn_options=None):
+    """The demo pipeline's stages, shrunk to the tiny benchmark and 1 epoch."""
+    short = {'train_cfg.max_epochs': 1, 'param_scheduler.0.end': 1}
+    cam = {
+        **_loader_options(),
+        **short,
+        'model.backbone.pretrained': False,
+        'model.test_cfg.scales': (1.0,),
+        'train_dataloader.batch_size': 4,
+    }
+    irn = {
+        **_loader_options(('train_dataloader', 'test_dataloader')),
+        **short,
+        'model.backbone.pretrained': False,
+        'model.data_preprocessor.size': (64, 64),
+        'train_dataloader.batch_size': 4,
+        'train_dataloader.dataset.pipeline.2.scale': (64, 64),
+        'train_dataloader.dataset.pipeline.4.crop_size': (64, 64),
+        **(irn_options or {}),
+    }
+    seg = {
+        **_loader_options(),
+        **short,
+        'model.backbone.pretrained': False,
+        'model.data_preprocessor.size': (64, 64),
+        'train_dataloader.batch_size': 4,
+        'train_dataloader.dataset.dataset.pipeline.2.scale': (64, 64),
+        'train_dataloader.dataset.dataset.pipeline.3.crop_size': (64, 64),
+    }
+    return Config(
+        dict(
+            data_root=data_root,
+            work_dir=work_dir,
+            stages=[
+                dict(name='data', type='FashionPaste', size='tiny', source='subset'),
+                dict(
+                    name='cam',
+                    type='TrainTest',
+                    config=f'{CONFIGS}/cam/cam_effl0_1xb16-8e_fashionpaste-160.py',
+                    validate=True,
+                    cfg_options=cam,
+                ),
+                dict(
+                    name='ir_labels',
+                    type='Labels',
+                    kind='ir',
+                    cams='cam',
+                    workers=1,
+                    label_options=dict(fg_thr=0.5, bg_thr=0.15),
+                ),
+                dict(
+                    name='irn',
+                    type='TrainTest',
+                    config=f'{CONFIGS}/irn/irn_effl0_1xb16-3e_fashionpaste-160.py',
+                    cams='cam',
+                    train_labels='ir_labels',
+                    cfg_options=irn,
+                ),
+                dict(
+                    name='deeplabv2',
+                    type='TrainTest',
+                    config=f'{CONFIGS}/deeplabv2/'
+                    'deeplabv2_effl0-d16_1xb16-4e_fashionpaste-160.py',
+                    train_labels='irn',
+                    cfg_options=seg,
+                ),
+            ],
+            report=dict(num_samples=2),
+        )
+    )
+
+
+def _manifest(work_dir, stage):
+    with open(osp.join(work_dir, stage, 'stage.json')) as f:
+        return json.load(f)
+
+
+def _ids(data_root, split='train'):
+    with open(osp.join(data_root, 'ImageSets/Segmentation', f'{split}.txt')) as f:
+        return f.read().split()
+
+
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory):
+    root = tmp_path_factory.mktemp('pipeline')
+    cfg = tiny_pipeline(str(root / 'data'), str(root / 'work'))
+    return cfg, run_pipeline(cfg)
+
+
+@pytest.mark.slow
+def test_every_stage_runs_and_the_report_is_written(finished):
+    cfg, results = finished
+    assert list(results) == ['data', 'cam', 'ir_labels', 'irn', 'deeplabv2']
+    assert all(r['finished'] for r in results.values())
+    ids = _ids(cfg.data_root)
+    # each stage's output feeds the next: CAMs, IR labels, IRN pseudo masks
+    assert len(glob.glob(osp.join(results['cam']['out_dir'], '*.npz'))) == len(ids)
+    assert results['ir_labels']['written'] == len(ids)
+    pseudo = results['irn']['out_dir'].split(', ')[0]
+    assert sorted(os.listdir(pseudo)) == sorted(i + '.png' for i in ids)
+    assert results['deeplabv2']['scored_on'] == 'val'
+    for name in ('cam', 'ir_labels', 'irn', 'deeplabv2'):
+        manifest = _manifest(cfg.work_dir, name)
+        assert manifest['finished'] and manifest['digest']
+    assert _manifest(cfg.work_dir, 'irn')['inputs'] == dict(
+        cams='cam', train_labels='ir_labels'
+    )
+    report = osp.join(cfg.work_dir, 'report')
+    text = open(osp.join(report, 'report.md')).read()
+    for name in ('cam', 'ir_labels', 'irn', 'deeplabv2'):
+        assert f'| {name} |' in text
+    for png in ('miou_per_stage.png', 'samples.png', 'cam_seed_eval_sweep.png'):
+        assert osp.getsize(osp.join(report, png)) > 1000, png
+    # image, GT, seeds, IR labels, IRN masks, DeepLabV2 prediction; 2 rows
+    width, height = Image.open(osp.join(report, 'samples.png')).size
+    assert width > 2.5 * height
+
+
+@pytest.mark.slow
+def test_rerun_skips_and_only_reruns_one_stage(finished):
+    cfg, results = finished
+    stamps = {
+        name: os.stat(osp.join(cfg.work_dir, name, 'stage.json')).st_mtime_ns
+        for name in ('cam', 'ir_labels', 'irn', 'deeplabv2')
+    }
+    again = run_pipeline(cfg, report=False)
+    assert {k: v['digest'] for k, v in again.items() if k != 'data'} == {
+        k: v['digest'] for k, v in results.items() if k != 'data'
+    }
+    for name, stamp in stamps.items():
+        assert os.stat(osp.join(cfg.work_dir, name, 'stage.json')).st_mtime_ns == stamp
+
+    run_pipeline(cfg, only='ir_labels', report=False)
+    kept = glob.glob(osp.join(cfg.work_dir, 'ir_labels.old-*'))
+    assert len(kept) == 1 and osp.exists(osp.join(kept[0], 'stage.json'))
+    assert (
+        os.stat(osp.join(cfg.work_dir, 'ir_labels', 'stage.json')).st_mtime_ns
+        > (stamps['ir_labels'])
+    )
+    for name in ('cam', 'irn', 'deeplabv2'):
+        path = osp.join(cfg.work_dir, name, 'stage.json')
+        assert os.stat(path).st_mtime_ns == stamps[name]
+
+
+@pytest.mark.slow
+def test_missing_input_names_the_stage_that_makes_it(finished, tmp_path):
+    cfg, _ = finished
+    cfg = cfg.copy()
+    cfg.work_dir = str(tmp_path / 'empty')
+    with pytest.raises(MissingInputError, match="needs the CAMs of stage 'cam'"):
+        run_pipeline(cfg, only='irn', report=False)
+
+
+def test_bad_pipeline_configs(tmp_path):
+    base = tiny_pipeline(str(tmp_path / 'd'), str(tmp_path / 'w'))
+    cases = [
+        (dict(name='cam', type='Nope'), KeyError, 'unknown type'),
+        (dict(name='data', type='FashionPaste'), ValueError, 'unique name'),
+        (dict(name='x', type='Labels', kind='ir', cams='later'), ValueError, 'earlier'),
+    ]
+    for stage, error, message in cases:
+        cfg = base.copy()
+        cfg.stages = [*base.stages[:1], stage]
+        with pytest.raises(error, match=message):
+            run_pipeline(cfg, report=False)
+    cfg = base.copy()
+    cfg.stage_options = dict(nope=dict(size='demo'))
+    with pytest.raises(KeyError, match='nope'):
+        run_pipeline(cfg, report=False)
+    with pytest.raises(KeyError, match='no stage named'):
+        run_pipeline(base, only='nope', report=False)
+
+
+@pytest.mark.slow
+def test_killed_pseudo_label_export_resumes_without_loss(finished, tmp_path):
+    """SIGKILL during IRN's pseudo-mask export; the rerun completes the folder,
+    keeps every file written before the kill and writes each missing one once."""
+    data_root = finished[0].data_root
+    slow = {
+        'custom_hooks': [
+            dict(type='WSSSClassNumCheckHook'),
+            dict(type='SlowTestIterHook'),
+        ],
+    }
+    cfg = tiny_pipeline(data_root, str(tmp_path / 'work'), irn_options=slow)
+    cfg.stages = cfg.stages[:4]  # up to IRN
+    # the pipeline config's imports are made when the runner reads it
+    cfg.custom_imports = dict(imports=['slow_test_hook'], allow_failed_imports=False)
+    config = str(tmp_path / 'pipeline.py')
+    cfg.dump(config)
+    env = dict(os.environ, PYTHONPATH=osp.dirname(osp.abspath(__file__)))
+    command = [sys.executable, osp.join(ROOT, 'tools/run_pipeline.py'), config]
+    pseudo = tmp_path / 'work' / 'irn' / 'pseudo_labels'
+    proc = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if pseudo.is_dir() and len(list(pseudo.glob('*.png'))) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, 'the run ended before the kill'
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in pseudo.glob('*.png')}
+    ids = _ids(data_root)
+    assert 3 <= len(before) < len(ids)
+    assert not _manifest(str(tmp_path / 'work'), 'irn')['finished']
+
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f'wrote {len(ids) - len(before)}, reused {len(before)}' in done.stdout
+    after = {p.name: p.stat().st_mtime_ns for p in pseudo.glob('*.png')}
+    assert sorted(after) == sorted(i + '.png' for i in ids)
+    assert all(after[name] == stamp for name, stamp in before.items())
+    assert not list(pseudo.glob('*.part'))
+    labels = json.load(open(osp.join(data_root, 'cls_labels.json')))
+    for path in pseudo.glob('*.png'):
+        mask = np.array(Image.open(path))  # a complete, valid PNG
+        assert set(np.unique(mask).tolist()) <= {0, *labels[path.stem]}
+    assert _manifest(str(tmp_path / 'work'), 'irn')['finished']
