@@ -19,10 +19,10 @@ IGNORE_INDEX = 255
 def overlay_labels(
     image: np.ndarray, labels: np.ndarray, alpha: float = 0.6
 ) -> np.ndarray:
-    """Blend a label map's VOC colours into an image.
+    """Blend a label map's VOC colours into a greyed copy of an image.
 
-    Background (0) leaves the image as it is; 255 (unsure) is drawn in the VOC
-    ignore colour.
+    The image is greyed so that the label colours read unambiguously;
+    background (0) shows the grey image, 255 (unsure) the VOC ignore colour.
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.
@@ -42,8 +42,9 @@ def overlay_labels(
             f'image size {image.shape[:2]} differs from the label size {labels.shape}'
         )
     colours = np.asarray(voc_palette(256), dtype=np.float32)[labels.astype(np.int64)]
-    blended = (1 - alpha) * image.astype(np.float32) + alpha * colours
-    out = np.where((labels == 0)[..., None], image.astype(np.float32), blended)
+    grey = np.repeat(image.astype(np.float32).mean(axis=2, keepdims=True), 3, axis=2)
+    blended = (1 - alpha) * grey + alpha * colours
+    out = np.where((labels == 0)[..., None], grey, blended)
     return out.round().clip(0, 255).astype(np.uint8)
 
 
@@ -83,7 +84,8 @@ def save_grid(
 
     Args:
         rows (Sequence[Sequence[np.ndarray]]): ``rows[r][c]`` is an (H, W, 3)
-            uint8 image; ``None`` leaves a cell empty.
+            uint8 image or an ``(image, title)`` pair; ``None`` leaves a cell
+            empty.
         path (str): Output PNG.
         col_titles (Sequence[str], optional): A title per column.
         row_titles (Sequence[str], optional): A label per row.
@@ -110,8 +112,13 @@ def save_grid(
             ax = axes[r][c]
             ax.set_xticks([])
             ax.set_yticks([])
+            if isinstance(cell, tuple):
+                cell, title = cell
+                ax.set_xlabel(title, fontsize=7)
             if cell is not None:
                 ax.imshow(cell)
+            else:
+                ax.axis('off')
             if r == 0 and col_titles:
                 ax.set_title(col_titles[c], fontsize=8)
             if c == 0 and row_titles:

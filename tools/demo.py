@@ -1,8 +1,10 @@
 """Run the main job on the embedded demo benchmark (README's quick start).
 
-Generates the demo-size FashionPaste dataset, trains the CAM classifier,
-exports multi-scale seeds for the train split and prints their mIoU next to the
-all-background floor. Finished steps are skipped on a rerun.
+Runs the demo pipeline (configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-demo.py):
+generate the demo-size FashionPaste dataset, train the CAM classifier and export
+its seeds, make IR labels, train IRN and write its pseudo masks, train
+DeepLabV2 on them; then prints the per-stage mIoU next to the all-background
+floor and writes the report. Finished stages are skipped on a rerun.
 """
 
 from __future__ import annotations
@@ -10,46 +12,40 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
-from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES, generate_fashionpaste
-from mmwsss.pipeline import all_background_miou, run_cam_stage
+from mmengine.config import Config
 
-CAM_CONFIG = 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
+from mmwsss.datasets import dataset_classes
+from mmwsss.pipeline import all_background_miou
+from mmwsss.pipeline.report import stage_table
+from mmwsss.pipeline.stage_runner import run_pipeline
+
+PIPELINE = 'configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-demo.py'
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='mmwsss demo: CAM seeds on FashionPaste'
-    )
-    parser.add_argument('--data-root', default='data/fashionpaste_demo')
-    parser.add_argument('--size', default='demo', help='FashionPaste size preset')
-    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser = argparse.ArgumentParser(description='mmwsss demo: the whole pipeline')
+    parser.add_argument('--config', default=PIPELINE, help='pipeline config')
+    parser.add_argument('--work-dir', help="override the pipeline's work_dir")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    print(f'[demo] dataset: {args.data_root} ({args.size})')
-    generate_fashionpaste(args.data_root, size=args.size, seed=0)
-    print('[demo] CAM stage: train, export seeds, score (skipped when finished)')
-    result = run_cam_stage(CAM_CONFIG, osp.join(args.work_dir, 'cam'), args.data_root)
-    split = osp.join(args.data_root, 'ImageSets/Segmentation/train.txt')
+    cfg = Config.fromfile(args.config)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    results = run_pipeline(cfg)
+    split = osp.join(cfg.data_root, 'ImageSets/Segmentation/train.txt')
     with open(split) as f:
         masks = [
-            osp.join(args.data_root, 'SegmentationClass', f'{i}.png')
+            osp.join(cfg.data_root, 'SegmentationClass', f'{i}.png')
             for i in f.read().split()
         ]
-    floor = all_background_miou(masks, len(FASHIONPASTE_CLASSES))
-    test = result['test']
-    print(
-        '\n| stage | mIoU @ bg 0.15 | best mIoU (bg) | val mAP |\n|---|---|---|---|\n'
-        f'| all background | {floor:.1f} | - | - |\n'
-        f"| CAM seeds (train) | {test['seed/mIoU']:.1f} | "
-        f"{test['seed/mIoU_best']:.1f} ({test['seed/best_bg_score']:.2f}) | "
-        f"{result['val']['cls/mAP']:.1f} |\n"
-    )
-    print(f"[demo] seeds: {result['seed_dir']}")
-    print(f"[demo] sweep curve: {osp.join(args.work_dir, 'cam', 'seed_eval')}")
-    return result
+    floor = all_background_miou(masks, len(dataset_classes(cfg.data_root)))
+    print('\n'.join(['', *stage_table(results), '']))
+    print(f'all-background floor on train: {floor:.1f} mIoU')
+    print(f'report: {osp.join(cfg.work_dir, "report", "report.md")}')
+    return results
 
 
 if __name__ == '__main__':

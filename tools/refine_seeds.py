@@ -22,12 +22,11 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmwsss.datasets.voc import VOC_CLASSES
+from mmwsss.datasets.voc import VOC_CLASSES, dataset_classes
 from mmwsss.evaluation import score_label_dir
 from mmwsss.pipeline import make_label_dir
 from mmwsss.pipeline.refine_labels import LABEL_FUNCTIONS
@@ -91,11 +90,7 @@ def dataset_num_classes(data_root: str) -> int:
     Read from a generated dataset's manifest when there is one; PASCAL VOC's
     otherwise.
     """
-    manifest = osp.join(data_root, MANIFEST)
-    if osp.isfile(manifest):
-        with open(manifest, encoding='utf-8') as f:
-            return len(json.load(f)['classes'])
-    return len(VOC_CLASSES)
+    return len(dataset_classes(data_root))
 
 
 def read_split(data_root: str, split: str) -> list[str]:

@@ -7,7 +7,13 @@ from .transforms import (
     LoadOptionalAnnotations,
     PackWSSSInputs,
 )
-from .voc import VOC_CLASSES, VOC_PALETTE, FashionPasteDataset, WSSSVOCDataset
+from .voc import (
+    VOC_CLASSES,
+    VOC_PALETTE,
+    FashionPasteDataset,
+    WSSSVOCDataset,
+    dataset_classes,
+)
 
 __all__ = [
     'COCO_CLASSES',
@@ -22,5 +28,6 @@ __all__ = [
     'PseudoLabelDataset',
     'WSSSCOCODataset',
     'WSSSVOCDataset',
+    'dataset_classes',
     'fashionpaste',
 ]

@@ -1,5 +1,6 @@
 """PASCAL VOC style datasets that carry image-level labels."""
 
+import json
 import os.path as osp
 from collections.abc import Iterable, Sequence
 
@@ -398,3 +399,16 @@ class FashionPasteDataset(WSSSVOCDataset):
 
     def __init__(self, ann_file: str, img_suffix: str = '.jpg', **kwargs) -> None:
         super().__init__(ann_file=ann_file, img_suffix=img_suffix, **kwargs)
+
+
+def dataset_classes(data_root: str) -> list[str]:
+    """Class names (background first) of the VOC-layout dataset at ``data_root``.
+
+    Read from a generated dataset's manifest (``fashionpaste.json``) when there
+    is one; PASCAL VOC's otherwise.
+    """
+    manifest = osp.join(data_root, 'fashionpaste.json')
+    if osp.isfile(manifest):
+        with open(manifest, encoding='utf-8') as f:
+            return list(json.load(f)['classes'])
+    return list(VOC_CLASSES)

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from ..datasets import dataset_classes
 from ..datasets.fashionpaste import generate_fashionpaste
 from ..evaluation import score_label_dir
 from .refine_labels import make_label_dir
@@ -75,15 +76,6 @@ def _split_ids(data_root: str, split: str) -> list[str]:
         raise FileNotFoundError(f'split file {path} not found')
     with open(path) as f:
         return f.read().split()
-
-
-def _num_classes(data_root: str) -> int:
-    manifest = _read_json(osp.join(data_root, 'fashionpaste.json'))
-    if manifest is None:
-        from ..datasets import VOC_CLASSES
-
-        return len(VOC_CLASSES)
-    return len(manifest['classes'])
 
 
 class PipelineContext:
@@ -155,7 +147,8 @@ def _labels_stage(
     result['seconds'] = round(time.perf_counter() - start, 1)
     gt_dir = osp.join(ctx.data_root, 'SegmentationClass')
     if osp.isdir(gt_dir):
-        scores = score_label_dir(out_dir, gt_dir, ids, _num_classes(ctx.data_root))
+        num_classes = len(dataset_classes(ctx.data_root))
+        scores = score_label_dir(out_dir, gt_dir, ids, num_classes)
         result['metrics'] = {
             k: v for k, v in scores.items() if not isinstance(v, list | dict)
         }

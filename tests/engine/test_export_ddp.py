@@ -98,3 +98,58 @@ def test_two_process_export_matches_one_process(tmp_path):
     assert sweep_two['num_images'] == sweep_one['num_images'] == 7
     assert np.allclose(sweep_one['mIoU'], sweep_two['mIoU'], atol=0.05)
     assert single['seed/mIoU'] == pytest.approx(sweep_two['mIoU_fixed'], abs=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason='one GPU per process there')
+def test_two_process_pseudo_labels_are_byte_identical(tmp_path):
+    """IRN pseudo-mask export with torchrun: 2 processes write the same PNG bytes
+    as 1 process (one thread each, so the kernels sum in the same order)."""
+    from test_irn_stage import CONFIG as IRN_CONFIG
+    from test_irn_stage import _cfg, _fabricate_stage_inputs
+
+    data = str(tmp_path / 'data')
+    generate_fashionpaste(data, size='tiny', seed=0, source='subset', progress=False)
+    ids, ir_dir, cam_dir = _fabricate_stage_inputs(data, str(tmp_path / 'inputs'))
+    cfg = _cfg(data, str(tmp_path / 'train'), ir_dir, cam_dir)
+    Runner.from_cfg(cfg).train()
+    ckpt = osp.join(cfg.work_dir, 'epoch_1.pth')
+
+    options = [
+        f'{name}.{key}={value}'
+        for name in ('train_dataloader', 'test_dataloader')
+        for key, value in (
+            ('dataset.data_root', data),
+            ('num_workers', 0),
+            ('persistent_workers', False),
+        )
+    ]
+    options += [
+        f'train_dataloader.dataset.data_prefix.seg_map_path={ir_dir}',
+        f'test_dataloader.dataset.pipeline.2.cam_dir={cam_dir}',
+        'model.backbone.pretrained=False',
+        'model.data_preprocessor.size=[64,64]',
+    ]
+    outputs = {}
+    for nproc in (1, 2):
+        work_dir = str(tmp_path / f'p{nproc}')
+        env = dict(
+            os.environ,
+            PYTHON=sys.executable,
+            PORT=str(_free_port()),
+            OMP_NUM_THREADS='1',
+        )
+        proc = subprocess.run(
+            ['bash', osp.join(ROOT, 'tools/dist_test.sh'), IRN_CONFIG, ckpt, str(nproc)]
+            + ['--work-dir', work_dir, '--cfg-options', *options],
+            env=env,
+            cwd=str(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        files = sorted(glob.glob(osp.join(work_dir, 'pseudo_labels', '*.png')))
+        outputs[nproc] = {osp.basename(f): open(f, 'rb').read() for f in files}
+    assert sorted(outputs[1]) == sorted(f'{i}.png' for i in ids)
+    assert outputs[1] == outputs[2]
