@@ -39,7 +39,7 @@ DEEPLAB_GT_CONFIG = (
 STAGES = 'cam,crf,irn,affinitynet,walk,deeplabv2'
 # DeepLabV2 training sources: results key of the pseudo-label stage -> its name
 DEEPLAB_SOURCES = {
-    'cam_labels': 'CAM seeds',
+    'cam_labels': 'CAM seed',
     'irn': 'IRN',
     'affinitynet': 'AffinityNet',
 }
