@@ -96,12 +96,6 @@ class PseudoLabelDataset:
         if not 0.0 <= gt_fraction <= 1.0:
             raise ValueError(f'gt_fraction must lie in [0, 1], got {gt_fraction}')
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
-        self._index = _flat_index(self.dataset)  # (leaf dataset, index) per sample
-        if any(leaf.test_mode for leaf, _ in self._index):
-            raise ValueError(
-                'PseudoLabelDataset is for training sets; validate and test on '
-                'ground truth (the wrapped dataset has test_mode=True)'
-            )
         self.pseudo_dir = pseudo_dir
         self.gt_ids = gt_ids
         self.gt_fraction = float(gt_fraction)
@@ -127,6 +121,12 @@ class PseudoLabelDataset:
         """Assign every image its label source and check the pseudo masks."""
         if self._fully_initialized:
             return
+        self._index = _flat_index(self.dataset)  # (leaf dataset, index) per sample
+        if any(leaf.test_mode for leaf, _ in self._index):
+            raise ValueError(
+                'PseudoLabelDataset is for training sets; validate and test on '
+                'ground truth (the wrapped dataset has test_mode=True)'
+            )
         stems = [image_stem(leaf.get_data_info(i)) for leaf, i in self._index]
         gt = self._read_gt_ids()
         unknown = sorted(gt - set(stems))
@@ -193,6 +193,7 @@ class PseudoLabelDataset:
         return info
 
     def get_cat_ids(self, idx: int) -> list[int]:
+        self.full_init()
         leaf, i = self._index[idx]
         return leaf.get_cat_ids(i)
 

@@ -19,6 +19,7 @@ from mmengine.structures import PixelData
 from PIL import Image
 
 from ..datasets.palette import voc_palette
+from ..datasets.pseudo_label import image_stem
 
 TMP_SUFFIX = '.part'
 
@@ -27,7 +28,7 @@ def sample_stem(metainfo: dict) -> str:
     """File stem of a sample: its image file name without the extension."""
     if 'img_path' not in metainfo:
         raise KeyError('exporting needs img_path in the data sample metainfo')
-    return osp.splitext(osp.basename(metainfo['img_path']))[0]
+    return image_stem(metainfo)
 
 
 def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
