@@ -20,6 +20,7 @@ import time
 import benchmark_walk
 import torch
 
+from mmwsss.datasets import split_ids
 from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES, generate_fashionpaste
 from mmwsss.evaluation import score_label_dir
 from mmwsss.pipeline import (
@@ -111,14 +112,9 @@ def machine_info() -> dict:
     )
 
 
-def _train_ids(data_root: str) -> list[str]:
-    with open(osp.join(data_root, 'ImageSets/Segmentation/train.txt')) as f:
-        return f.read().split()
-
-
 def _label_stage(kind, cam_dir, data_root, out_dir, num_classes, **kwargs) -> dict:
     """Refine seeds into label PNGs (CRF / IR / PSA labels) and score them."""
-    ids = _train_ids(data_root)
+    ids = split_ids(data_root, 'train')
     start = time.perf_counter()
     counts = make_label_dir(
         kind,
@@ -152,7 +148,7 @@ def run_stages(args: argparse.Namespace, results: dict) -> dict:
         gen_s = None if reused else round(time.perf_counter() - start, 1)
         masks = [
             osp.join(data_root, 'SegmentationClass', f'{i}.png')
-            for i in _train_ids(data_root)
+            for i in split_ids(data_root, 'train')
         ]
         results['dataset'] = dict(
             size=args.size,

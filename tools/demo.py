@@ -14,7 +14,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from mmwsss.datasets import dataset_classes
+from mmwsss.datasets import dataset_classes, split_ids
 from mmwsss.pipeline import all_background_miou
 from mmwsss.pipeline.report import stage_table
 from mmwsss.pipeline.stage_runner import run_pipeline
@@ -35,12 +35,10 @@ def main(argv: list[str] | None = None) -> dict:
     if args.work_dir:
         cfg.work_dir = args.work_dir
     results = run_pipeline(cfg)
-    split = osp.join(cfg.data_root, 'ImageSets/Segmentation/train.txt')
-    with open(split) as f:
-        masks = [
-            osp.join(cfg.data_root, 'SegmentationClass', f'{i}.png')
-            for i in f.read().split()
-        ]
+    masks = [
+        osp.join(cfg.data_root, 'SegmentationClass', f'{i}.png')
+        for i in split_ids(cfg.data_root, 'train')
+    ]
     floor = all_background_miou(masks, len(dataset_classes(cfg.data_root)))
     print('\n'.join(['', *stage_table(results), '']))
     print(f'all-background floor on train: {floor:.1f} mIoU')

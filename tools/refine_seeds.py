@@ -26,7 +26,7 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmwsss.datasets.voc import VOC_CLASSES, dataset_classes
+from mmwsss.datasets.voc import VOC_CLASSES, dataset_classes, split_ids
 from mmwsss.evaluation import score_label_dir
 from mmwsss.pipeline import make_label_dir
 from mmwsss.pipeline.refine_labels import LABEL_FUNCTIONS
@@ -93,15 +93,6 @@ def dataset_num_classes(data_root: str) -> int:
     return len(dataset_classes(data_root))
 
 
-def read_split(data_root: str, split: str) -> list[str]:
-    """Image ids listed in ``ImageSets/Segmentation/{split}.txt``."""
-    path = osp.join(data_root, 'ImageSets', 'Segmentation', f'{split}.txt')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'split file {path} not found')
-    with open(path, encoding='utf-8') as f:
-        return [line.split()[0] for line in f if line.strip()]
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Write the label PNGs (resuming a previous run) and print their score.
 
@@ -117,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     out_dir = args.out_dir or osp.join(
         osp.dirname(osp.abspath(args.cam_dir)), f'{args.kind}_labels'
     )
-    ids = read_split(args.data_root, args.split)
+    ids = split_ids(args.data_root, args.split)
     counts = make_label_dir(
         args.kind,
         args.cam_dir,

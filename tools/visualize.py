@@ -25,7 +25,7 @@ import numpy as np
 from mmengine.config import DictAction
 from PIL import Image
 
-from mmwsss.datasets import dataset_classes
+from mmwsss.datasets import dataset_classes, split_ids
 from mmwsss.visualization import cam_heatmap, overlay_labels, save_grid
 
 
@@ -63,9 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def image_ids(args: argparse.Namespace) -> list[str]:
     if args.ids:
         return list(args.ids)
-    split = osp.join(args.data_root, 'ImageSets/Segmentation', f'{args.split}.txt')
-    with open(split) as f:
-        return f.read().split()[: args.num]
+    return split_ids(args.data_root, args.split)[: args.num]
 
 
 def _cam_cells(path: str, image: np.ndarray, names: list[str], max_cams: int):

@@ -13,6 +13,7 @@ from .voc import (
     FashionPasteDataset,
     WSSSVOCDataset,
     dataset_classes,
+    split_ids,
 )
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     'WSSSCOCODataset',
     'WSSSVOCDataset',
     'dataset_classes',
+    'split_ids',
     'fashionpaste',
 ]

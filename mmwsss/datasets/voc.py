@@ -401,6 +401,19 @@ class FashionPasteDataset(WSSSVOCDataset):
         super().__init__(ann_file=ann_file, img_suffix=img_suffix, **kwargs)
 
 
+def split_ids(data_root: str, split: str) -> list[str]:
+    """Image ids listed in ``{data_root}/ImageSets/Segmentation/{split}.txt``.
+
+    Raises:
+        FileNotFoundError: If the split file does not exist.
+    """
+    path = osp.join(data_root, 'ImageSets', 'Segmentation', f'{split}.txt')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'split file {path} not found')
+    with open(path, encoding='utf-8') as f:
+        return [line.split()[0] for line in f if line.strip()]
+
+
 def dataset_classes(data_root: str) -> list[str]:
     """Class names (background first) of the VOC-layout dataset at ``data_root``.
 

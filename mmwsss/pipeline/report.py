@@ -19,6 +19,7 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
+from ..datasets import split_ids
 from ..ops.cam import cams_to_labels
 from ..visualization import overlay_labels, save_bar_chart, save_grid
 
@@ -173,12 +174,8 @@ def write_report(cfg: Config, results: dict[str, dict]) -> str:
             shutil.copyfile(curve, osp.join(out_dir, target))
             lines += [f'![{name} background sweep]({target})', '']
 
-    split_file = osp.join(
-        cfg.data_root, 'ImageSets/Segmentation', f"{options['split']}.txt"
-    )
-    if options['num_samples'] > 0 and osp.exists(split_file):
-        with open(split_file) as f:
-            ids = f.read().split()[: options['num_samples']]
+    if options['num_samples'] > 0:
+        ids = split_ids(cfg.data_root, options['split'])[: options['num_samples']]
         write_sample_grid(
             results, cfg.data_root, cfg.work_dir, ids, osp.join(out_dir, 'samples.png')
         )

@@ -107,7 +107,7 @@ def _previous_train_s(work_dir: str) -> float:
         return float(json.load(f).get('train_s', 0.0))
 
 
-def _write_json(path: str, content: dict) -> None:
+def write_json(path: str, content: dict) -> None:
     tmp = path + '.part'
     with open(tmp, 'w') as f:
         json.dump(content, f, indent=1)
@@ -173,7 +173,7 @@ def run_train_test_stage(
     runner.train()
     # summed over resumed runs (a run that finds training finished adds ~1 s)
     train_s = time.perf_counter() - start + _previous_train_s(work_dir)
-    _write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
+    write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
     result = dict(config=config, config_digest=digest, data_root=data_root)
     if validate:
         result['val'] = {k: float(v) for k, v in runner.val().items()}
@@ -192,6 +192,6 @@ def run_train_test_stage(
         out_dir=getattr(exporter, 'out_dir', None),
         finished=True,
     )
-    _write_json(manifest_path, result)
+    write_json(manifest_path, result)
     result['skipped'] = False
     return result

@@ -38,11 +38,11 @@ from collections.abc import Callable
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..datasets import dataset_classes
+from ..datasets import dataset_classes, split_ids
 from ..datasets.fashionpaste import generate_fashionpaste
 from ..evaluation import score_label_dir
 from .refine_labels import make_label_dir
-from .runner_stage import run_train_test_stage
+from .runner_stage import run_train_test_stage, write_json
 
 MANIFEST = 'stage.json'
 
@@ -58,24 +58,9 @@ def _read_json(path: str) -> dict | None:
         return json.load(f)
 
 
-def _write_json(path: str, content: dict) -> None:
-    tmp = path + '.part'
-    with open(tmp, 'w') as f:
-        json.dump(content, f, indent=1)
-    os.replace(tmp, path)
-
-
 def _digest(settings: dict) -> str:
     text = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _split_ids(data_root: str, split: str) -> list[str]:
-    path = osp.join(data_root, 'ImageSets/Segmentation', f'{split}.txt')
-    if not osp.exists(path):
-        raise FileNotFoundError(f'split file {path} not found')
-    with open(path) as f:
-        return f.read().split()
 
 
 class PipelineContext:
@@ -132,7 +117,7 @@ def _labels_stage(
     """CRF / CAM label PNGs from a stage's CAMs (``make_label_dir``), scored."""
     cam_dir = ctx.output_of(name, cams, 'CAMs')
     out_dir = osp.abspath(osp.join(ctx.stage_dir(name), 'labels'))
-    ids = _split_ids(ctx.data_root, split)
+    ids = split_ids(ctx.data_root, split)
     start = time.perf_counter()
     counts = make_label_dir(
         kind,
@@ -317,11 +302,11 @@ def run_pipeline(
             _keep_old(ctx.stage_dir(name))
         print_log(f'[{position}/{len(stages)}] {name} ({kind})', logger='current')
         os.makedirs(ctx.stage_dir(name), exist_ok=True)
-        _write_json(manifest_path, dict(name=name, digest=digest, finished=False))
+        write_json(manifest_path, dict(name=name, digest=digest, finished=False))
         result = STAGE_TYPES[kind](ctx, name, **stage)
         result.update(name=name, type=kind, digest=digest, finished=True)
         result['inputs'] = {arg: stage[arg] for arg in INPUT_ARGS if arg in stage}
-        _write_json(manifest_path, result)
+        write_json(manifest_path, result)
         ctx.results[name] = result
     if report:
         from .report import write_report

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmwsss.datasets import split_ids
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'refine_seeds.py'
@@ -28,7 +29,7 @@ def _fabricate_cams(tool, tmp_path):
     generate_fashionpaste(
         data_root, size='tiny', seed=0, source='subset', progress=False
     )
-    ids = tool.read_split(data_root, 'val')
+    ids = split_ids(data_root, 'val')
     cam_dir = tmp_path / 'cams'
     cam_dir.mkdir()
     for image_id in ids:
