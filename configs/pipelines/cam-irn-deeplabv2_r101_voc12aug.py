@@ -20,7 +20,14 @@ stages = [
         validate=True,
         cfg_options={'test_dataloader.dataset.' + k: v for k, v in train_aug.items()},
     ),
-    dict(name='ir_labels', type='Labels', kind='ir', cams='cam', split='train_aug'),
+    dict(
+        name='ir_labels',
+        type='Labels',
+        kind='ir',
+        cams='cam',
+        split='train_aug',
+        gt_dir='SegmentationClassAug',
+    ),
     dict(
         name='irn',
         type='TrainTest',

@@ -113,8 +113,10 @@ def _labels_stage(
     split: str = 'train',
     label_options: dict | None = None,
     workers: int = 2,
+    gt_dir: str | None = 'SegmentationClass',
 ) -> dict:
-    """CRF / CAM label PNGs from a stage's CAMs (``make_label_dir``), scored."""
+    """CRF / CAM label PNGs from a stage's CAMs (``make_label_dir``), scored
+    against ``{data_root}/{gt_dir}`` (None: not scored)."""
     cam_dir = ctx.output_of(name, cams, 'CAMs')
     out_dir = osp.abspath(osp.join(ctx.stage_dir(name), 'labels'))
     ids = split_ids(ctx.data_root, split)
@@ -130,8 +132,8 @@ def _labels_stage(
     )
     result = dict(kind=f'{kind} labels', out_dir=out_dir, scored_on=split, **counts)
     result['seconds'] = round(time.perf_counter() - start, 1)
-    gt_dir = osp.join(ctx.data_root, 'SegmentationClass')
-    if osp.isdir(gt_dir):
+    if gt_dir is not None:
+        gt_dir = osp.join(ctx.data_root, gt_dir)
         num_classes = len(dataset_classes(ctx.data_root))
         scores = score_label_dir(out_dir, gt_dir, ids, num_classes)
         result['metrics'] = {
