@@ -39,10 +39,10 @@ DEEPLAB_GT_CONFIG = (
 )
 STAGES = 'cam,crf,irn,affinitynet,walk,deeplabv2'
 # DeepLabV2 training sources: results key of the pseudo-label stage -> its name
+# (the CAM and IRN; 'affinitynet' may be added, ~9 more minutes)
 DEEPLAB_SOURCES = {
     'cam_labels': 'CAM seed',
     'irn': 'IRN',
-    'affinitynet': 'AffinityNet',
 }
 # The benchmark's CAMs are calibrated differently from VOC's ResNet-50 ones: their
 # best background score is ~0.47 (VOC: ~0.15). IRN's VOC thresholds (fg 0.30 /

@@ -10,7 +10,11 @@
 # iteration takes 3x as long here: 3.0 vs 0.95 s at batch 16), so the feature
 # map of a 160 px image is 10 x 10 instead of VOC's 41 x 41 and the rates
 # 6/12/18/24 shrink by the same factor of 4 (rounded: 2/3/5/6); 4 epochs (500
-# iterations) at lr 0.01 from the ImageNet backbone instead of 20k at 2.5e-4.
+# iterations) instead of 20k, with AdamW (head lr 1e-3, backbone x0.05) instead of
+# SGD 2.5e-4: on the demo set (200 images, 52 iterations, ground truth) SGD at
+# 0.01 (head x10) diverged (loss 3.6 -> 25.7), SGD at 2.5e-3 and 0.01 without
+# the head factor stayed at the all-background 7.2 mIoU, this AdamW reached 9.1
+# (loss 0.68, still falling).
 _base_ = [
     '../_base_/models/deeplabv2_effl0.py',
     '../_base_/datasets/fashionpaste_seg.py',
@@ -34,7 +38,12 @@ train_dataloader = dict(
         dataset={{_base_.train_dataloader.dataset}},
     )
 )
-optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=1e-4),
+    paramwise_cfg=dict(
+        custom_keys={'backbone': dict(lr_mult=0.05), 'decode_head': dict(lr_mult=1.0)}
+    ),
+)
 param_scheduler = [
     dict(
         type='PolyLR',

@@ -155,8 +155,10 @@ def run_train_test_stage(
     train_cfg = cfg.get('train_cfg') or {}
     train_len = train_cfg.get('max_epochs') or train_cfg.get('max_iters')
     if train_len:
-        # validate once, after training (validate=True), not inside the loop
-        cfg.train_cfg.val_interval = train_len + 1
+        # no validation inside the training loop (mmengine's loops also validate
+        # after the last epoch / iteration whatever val_interval says); the
+        # stage validates once afterwards when asked to (validate=True)
+        cfg.train_cfg.val_begin = train_len + 1
     digest = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
     manifest_path = osp.join(work_dir, manifest)
     if osp.exists(manifest_path):

@@ -3,6 +3,8 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
 from PIL import Image
 
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
@@ -25,6 +27,14 @@ def test_all_background_miou_hand_case(tmp_path):
     assert all_background_miou(paths, 4) == pytest.approx(100 * (8 / 12) / 3)
 
 
+@HOOKS.register_module(force=True)
+class _CountValRuns(Hook):
+    runs = 0
+
+    def before_val(self, runner):
+        type(self).runs += 1
+
+
 @pytest.mark.slow
 def test_run_cam_stage_then_skip(tmp_path):
     data = str(tmp_path / 'data')
@@ -35,6 +45,10 @@ def test_run_cam_stage_then_skip(tmp_path):
         'train_cfg.max_epochs': 1,
         'param_scheduler.0.end': 1,
         'train_dataloader.batch_size': 4,
+        'custom_hooks': [
+            dict(type='WSSSClassNumCheckHook'),
+            dict(type='_CountValRuns'),
+        ],
     }
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options[f'{name}.num_workers'] = 0
@@ -42,6 +56,7 @@ def test_run_cam_stage_then_skip(tmp_path):
     work = str(tmp_path / 'work')
     first = run_cam_stage(CONFIG, work, data, options)
     assert first['finished'] and not first['skipped']
+    assert _CountValRuns.runs == 1  # validated once, not also inside training
     assert first['num_images'] == 8
     assert 0 <= first['test']['seed/mIoU'] <= first['test']['seed/mIoU_best'] <= 100
     assert 'cls/mAP' in first['val']
