@@ -45,6 +45,21 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def _dist_test(config, ckpt, nproc, work_dir, options, cwd, **env):
+    """tools/dist_test.sh with ``nproc`` CPU processes; fails with its output."""
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()), **env)
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/dist_test.sh'), config, ckpt, str(nproc)]
+        + ['--work-dir', work_dir, '--cfg-options', *options],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason='one GPU per process there')
 def test_two_process_export_matches_one_process(tmp_path):
@@ -68,17 +83,7 @@ def test_two_process_export_matches_one_process(tmp_path):
         f'{k}={list(v) if isinstance(v, tuple) else v}'.replace(' ', '')
         for k, v in _options(data).items()
     ]
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()))
-    proc = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools/dist_test.sh'), CONFIG, ckpt, '2']
-        + ['--work-dir', two, '--cfg-options', *cli_options],
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _dist_test(CONFIG, ckpt, 2, two, cli_options, str(tmp_path))
 
     one_files = sorted(glob.glob(osp.join(tmp_path, 'one', 'cams', '*.npz')))
     two_files = sorted(glob.glob(osp.join(two, 'cams', '*.npz')))
@@ -133,22 +138,15 @@ def test_two_process_pseudo_labels_are_byte_identical(tmp_path):
     outputs = {}
     for nproc in (1, 2):
         work_dir = str(tmp_path / f'p{nproc}')
-        env = dict(
-            os.environ,
-            PYTHON=sys.executable,
-            PORT=str(_free_port()),
+        _dist_test(
+            IRN_CONFIG,
+            ckpt,
+            nproc,
+            work_dir,
+            options,
+            str(tmp_path),
             OMP_NUM_THREADS='1',
         )
-        proc = subprocess.run(
-            ['bash', osp.join(ROOT, 'tools/dist_test.sh'), IRN_CONFIG, ckpt, str(nproc)]
-            + ['--work-dir', work_dir, '--cfg-options', *options],
-            env=env,
-            cwd=str(tmp_path),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         files = sorted(glob.glob(osp.join(work_dir, 'pseudo_labels', '*.png')))
         outputs[nproc] = {osp.basename(f): open(f, 'rb').read() for f in files}
     assert sorted(outputs[1]) == sorted(f'{i}.png' for i in ids)
