@@ -63,6 +63,10 @@ def _digest(settings: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+#: Arguments that name other stages, and what they provide.
+INPUT_ARGS = {'cams': 'CAMs', 'train_labels': 'training masks'}
+
+
 class PipelineContext:
     """What the stages share: data root, work dir and finished stages' results."""
 
@@ -117,7 +121,7 @@ def _labels_stage(
 ) -> dict:
     """CRF / CAM label PNGs from a stage's CAMs (``make_label_dir``), scored
     against ``{data_root}/{gt_dir}`` (None: not scored)."""
-    cam_dir = ctx.output_of(name, cams, 'CAMs')
+    cam_dir = ctx.output_of(name, cams, INPUT_ARGS['cams'])
     out_dir = osp.abspath(osp.join(ctx.stage_dir(name), 'labels'))
     ids = split_ids(ctx.data_root, split)
     start = time.perf_counter()
@@ -161,12 +165,15 @@ def _train_test_stage(
 ) -> dict:
     """Train a config's model and run its test loop (export + metrics)."""
     options = dict(cfg_options or {})
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
     transform_args = {}
     if cams is not None:
-        transform_args['LoadCAMs'] = dict(cam_dir=ctx.output_of(name, cams, 'CAMs'))
+        cam_dir = ctx.output_of(name, cams, INPUT_ARGS['cams'])
+        transform_args['LoadCAMs'] = dict(cam_dir=cam_dir)
     if train_labels is not None:
-        label_dir = ctx.output_of(name, train_labels, 'training masks')
-        options.update(_train_labels_options(Config.fromfile(config), label_dir))
+        label_dir = ctx.output_of(name, train_labels, INPUT_ARGS['train_labels'])
+        options.update(_train_labels_options(cfg, label_dir))
     result = run_train_test_stage(
         config,
         ctx.stage_dir(name),
@@ -177,7 +184,7 @@ def _train_test_stage(
         transform_args=transform_args,
     )
     result.pop('skipped', None)
-    cfg = Config.fromfile(config)
+    # the split the test loop scored, after cfg_options (e.g. VOC's train_aug)
     split = osp.splitext(osp.basename(cfg.test_dataloader.dataset.ann_file))[0]
     result.update(
         kind=osp.basename(osp.dirname(config)),
@@ -195,9 +202,6 @@ STAGE_TYPES: dict[str, Callable[..., dict]] = {
     'Labels': _labels_stage,
     'TrainTest': _train_test_stage,
 }
-
-#: Arguments that name other stages, and what they provide.
-INPUT_ARGS = {'cams': 'CAMs', 'train_labels': 'training masks'}
 
 
 def _check_stages(stages: list[dict]) -> None:
