@@ -78,6 +78,31 @@ def test_config_builds(path):
     assert outputs.shape == (1, model.num_classes)
 
 
+def _pipelines(dataset):
+    """Pipelines of a dataset config, through the dataset wrappers."""
+    if 'pipeline' in dataset:
+        yield dataset.pipeline
+    if 'dataset' in dataset:
+        yield from _pipelines(dataset.dataset)
+    for inner in dataset.get('datasets', []):
+        yield from _pipelines(inner)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_training_reads_checked_masks_and_labels(path):
+    """Training masks (pseudo masks, IR / PSA labels) are loaded with their
+    size and values checked; image labels are packed only where loaded."""
+    cfg = Config.fromfile(path)
+    pipelines = list(_pipelines(cfg.train_dataloader.dataset))
+    assert pipelines
+    for pipeline in pipelines:
+        types = [step['type'] for step in pipeline]
+        assert 'LoadAnnotations' not in types, types
+        for step in pipeline:
+            if step['type'] == 'PackWSSSInputs' and step.get('require_labels', True):
+                assert 'LoadImageLevelLabels' in types, types
+
+
 @pytest.mark.parametrize('path', PIPELINES, ids=lambda p: osp.relpath(p, ROOT))
 def test_pipeline_config_is_valid(path):
     """Stage types and references check out and every stage config exists."""

@@ -1,10 +1,16 @@
-"""Regenerate BENCHMARKS.md from real runs on the embedded FashionPaste benchmark.
+"""Regenerate BENCHMARKS.md from a run of the benchmark pipeline.
 
-    python tools/benchmark.py                 # generate data, run, write the report
-    python tools/benchmark.py --render-only   # rewrite BENCHMARKS.md from the JSON
+    python tools/benchmark.py                   # run the bench pipeline, render
+    python tools/benchmark.py --seed 1          # the same on another generator seed
+    python tools/benchmark.py --render-only     # rewrite BENCHMARKS.md from the JSON
 
-Every number in BENCHMARKS.md comes from ``benchmarks/results.json``, which this
-script writes from the runs it makes; the Markdown is never edited by hand.
+One orchestrator: this script runs the pipeline config
+(``configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py``) through
+the stage runner, exactly as ``tools/run_pipeline.py`` does, copies the stage
+manifests into ``benchmarks/results.json`` and renders BENCHMARKS.md from that
+file; every number in the Markdown is a stage's recorded result, never typed in.
+Finished stages of an earlier run with the same settings are reused (the stage
+runner's provenance rules), so an interrupted benchmark continues.
 """
 
 from __future__ import annotations
@@ -15,72 +21,53 @@ import os
 import os.path as osp
 import platform
 import subprocess
+import sys
 import time
 
-import benchmark_walk
 import torch
+from mmengine.config import Config
 
-from mmwsss.datasets import split_ids
-from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES, generate_fashionpaste
-from mmwsss.evaluation import score_label_dir
-from mmwsss.pipeline import (
-    all_background_miou,
-    make_label_dir,
-    run_cam_stage,
-    run_train_test_stage,
-)
-
-CAM_CONFIG = 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
-IRN_CONFIG = 'configs/irn/irn_effl0_1xb16-3e_fashionpaste-160.py'
-AFFINITY_CONFIG = 'configs/affinitynet/affinitynet_effl0_1xb8-3e_fashionpaste-160.py'
-DEEPLAB_CONFIG = 'configs/deeplabv2/deeplabv2_effl0-d16_1xb16-4e_fashionpaste-160.py'
-DEEPLAB_GT_CONFIG = (
-    'configs/deeplabv2/deeplabv2_effl0-d16_1xb16-4e_fashionpaste-160_gt.py'
-)
-STAGES = 'cam,crf,irn,affinitynet,walk,deeplabv2'
-# DeepLabV2 training sources: results key of the pseudo-label stage -> its name
-# (the issue's CAM and IRN; 'affinitynet' may be added, ~9 more minutes)
-DEEPLAB_SOURCES = {
-    'cam_labels': 'CAM seed',
-    'irn': 'IRN',
-}
-# The benchmark's CAMs are calibrated differently from VOC's ResNet-50 ones: their
-# best background score is ~0.47 (VOC: ~0.15). IRN's VOC thresholds (fg 0.30 /
-# bg 0.05) then label much background as foreground: 56% of the labelled pixels
-# right on 60 train images. fg 0.5 (about the best bg score) / bg 0.15 (a third
-# of it, IRN's ratio) gave 94%, 46% of pixels labelled. PSA's alpha pair 1 / 8
-# (HFPL's low alpha is 1) gave 97%, 51% labelled. VOC configs keep the published
-# values.
-IR_LABEL_ARGS = dict(fg_thr=0.5, bg_thr=0.15)
-PSA_LABEL_ARGS = dict(alpha_low=1, alpha_high=8)
+PIPELINE = 'configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py'
 PUBLISHED = {
-    'CAM': 'CAM R50: 48.3 (IRN paper, VOC train)',
-    'CRF': '-',
-    'AffinityNet': 'AffinityNet R38: 61.0 (train) / 61.7 (val, final net)',
-    'IRN': 'IRN R50: 66.5 (train), +18 over CAM',
-    'IRN instances': 'IRN: 37.7 AP50 (VOC train)',
-    'DeepLabV2': 'IRN -> DeepLabV2-R50: 63.5 val, ~83% of fully supervised',
+    'cam': 'CAM R50: 48.3 (IRN paper, VOC train, bg 0.15)',
+    'irn': 'IRN R50: 66.5 (train), +18 over CAM',
+    'affinitynet': 'AffinityNet R38: 61.0 (train)',
+    'instances': 'IRN: 37.7 AP50 (VOC train)',
+    'deeplabv2': 'IRN -> DeepLabV2-R50: 63.5 val, ~83% of fully supervised',
+}
+#: DeepLabV2 stages of the bench pipeline: stage -> what it trained on.
+DEEPLAB_STAGES = {
+    'deeplabv2_cam': 'CAM seed masks',
+    'deeplabv2_crf': 'CAM + CRF masks',
+    'deeplabv2_affinitynet': 'AffinityNet masks',
+    'deeplabv2_irn': 'IRN masks',
+    'deeplabv2_irn_crf': 'IRN + CRF masks',
 }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='regenerate BENCHMARKS.md')
-    parser.add_argument('--size', default='bench', help='FashionPaste size preset')
+    parser.add_argument('--pipeline', default=PIPELINE, help='pipeline config')
     parser.add_argument(
-        '--data-root', default=None, help='default: data/fashionpaste_SIZE'
+        '--seed', type=int, default=0, help='FashionPaste generator seed (default 0)'
     )
-    parser.add_argument('--work-dir', default='work_dirs/benchmark')
+    parser.add_argument(
+        '--source',
+        default='auto',
+        choices=['auto', 'debian', 'subset'],
+        help='Fashion-MNIST source of the generator (default auto)',
+    )
+    parser.add_argument(
+        '--work-dir', help="default: the pipeline's work_dir (-seed{N} if N != 0)"
+    )
     parser.add_argument('--results', default='benchmarks/results.json')
     parser.add_argument('--out', default='BENCHMARKS.md')
     parser.add_argument(
         '--render-only', action='store_true', help='only rewrite the Markdown from JSON'
     )
-    parser.add_argument(
-        '--stages',
-        default=STAGES,
-        help='comma-separated stages to (re)run; the others keep their numbers '
-        f'from --results (default: {STAGES})',
-    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--from', dest='from_stage', help='rerun from this stage')
+    group.add_argument('--only', help='rerun only this stage')
     return parser.parse_args(argv)
 
 
@@ -112,259 +99,176 @@ def machine_info() -> dict:
     )
 
 
-def _label_stage(kind, cam_dir, data_root, out_dir, num_classes, **kwargs) -> dict:
-    """Refine seeds into label PNGs (CRF / IR / PSA labels) and score them."""
-    ids = split_ids(data_root, 'train')
-    start = time.perf_counter()
-    counts = make_label_dir(
-        kind,
-        cam_dir,
-        osp.join(data_root, 'JPEGImages'),
-        ids,
-        out_dir,
-        workers=2,
-        **kwargs,
-    )
-    seconds = time.perf_counter() - start
-    scores = score_label_dir(
-        out_dir, osp.join(data_root, 'SegmentationClass'), ids, num_classes
-    )
+def pipeline_config(args: argparse.Namespace) -> Config:
+    """The pipeline config with the generator ``--seed`` / ``--source``."""
+    cfg = Config.fromfile(args.pipeline)
+    options = dict(cfg.get('stage_options') or {})
+    data = [s for s in cfg.stages if s['type'] == 'FashionPaste']
+    if data:
+        name = data[0]['name']
+        options[name] = dict(options.get(name, {}), seed=args.seed, source=args.source)
+        cfg.stage_options = options
+    if args.seed != 0:
+        cfg.data_root = f'{cfg.data_root}-seed{args.seed}'
+        cfg.work_dir = f'{cfg.work_dir}-seed{args.seed}'
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    return cfg
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the pipeline and collect what BENCHMARKS.md shows."""
+    from mmwsss.pipeline.stage_runner import run_pipeline
+
+    cfg = pipeline_config(args)
+    stages = run_pipeline(cfg, from_stage=args.from_stage, only=args.only)
+    command = f'python tools/benchmark.py --seed {args.seed} --source {args.source}'
     return dict(
-        out_dir=out_dir,
-        seconds=round(seconds, 1),
-        images_per_s=round(len(ids) / seconds, 2) if not counts['reused'] else None,
-        **{k: v for k, v in scores.items() if not isinstance(v, list | dict)},
+        pipeline=args.pipeline,
+        seed=args.seed,
+        source=args.source,
+        work_dir=cfg.work_dir,
+        stages={k: v for k, v in stages.items() if v},
+        machine=machine_info(),
+        command=command,
     )
 
 
-def run_stages(args: argparse.Namespace, results: dict) -> dict:
-    data_root = args.data_root or f'data/fashionpaste_{args.size}'
-    stages = set(args.stages.split(','))
-    num_classes = len(FASHIONPASTE_CLASSES)
-    if 'cam' in stages:
-        reused = osp.exists(osp.join(data_root, 'fashionpaste.json'))
-        start = time.perf_counter()
-        manifest = generate_fashionpaste(data_root, size=args.size, seed=0)
-        gen_s = None if reused else round(time.perf_counter() - start, 1)
-        masks = [
-            osp.join(data_root, 'SegmentationClass', f'{i}.png')
-            for i in split_ids(data_root, 'train')
-        ]
-        results['dataset'] = dict(
-            size=args.size,
-            source=manifest['source'],
-            counts=manifest['counts'],
-            image_size=manifest['image_size'],
-            generate_s=gen_s,
-        )
-        results['all_background_miou'] = round(
-            all_background_miou(masks, num_classes), 2
-        )
-        cam = run_cam_stage(CAM_CONFIG, osp.join(args.work_dir, 'cam'), data_root)
-        results['cam'] = {k: v for k, v in cam.items() if k != 'skipped'}
-    cam_dir = results['cam']['seed_dir']
-    if 'crf' in stages:
-        best_bg = results['cam']['test']['seed/best_bg_score']
-        results['crf'] = _label_stage(
-            'crf',
-            cam_dir,
-            data_root,
-            osp.join(args.work_dir, 'crf_labels'),
-            num_classes,
-            bg_score=best_bg,
-        )
-        results['crf']['bg_score'] = best_bg
-    if 'irn' in stages:
-        ir_dir = osp.abspath(osp.join(args.work_dir, 'ir_labels'))
-        results['ir_labels'] = _label_stage(
-            'ir', cam_dir, data_root, ir_dir, num_classes
-        )
-        irn = run_train_test_stage(
-            IRN_CONFIG,
-            osp.join(args.work_dir, 'irn'),
-            data_root,
-            cfg_options={'train_dataloader.dataset.data_prefix.seg_map_path': ir_dir},
-            transform_args={'LoadCAMs': dict(cam_dir=cam_dir)},
-        )
-        results['irn'] = {k: v for k, v in irn.items() if k != 'skipped'}
-    if 'affinitynet' in stages:
-        psa_dir = osp.abspath(osp.join(args.work_dir, 'psa_labels'))
-        results['psa_labels'] = _label_stage(
-            'psa', cam_dir, data_root, psa_dir, num_classes, **PSA_LABEL_ARGS
-        )
-        results['psa_labels']['args'] = PSA_LABEL_ARGS
-        aff = run_train_test_stage(
-            AFFINITY_CONFIG,
-            osp.join(args.work_dir, 'affinitynet'),
-            data_root,
-            cfg_options={'train_dataloader.dataset.data_prefix.seg_map_path': psa_dir},
-            transform_args={'LoadCAMs': dict(cam_dir=cam_dir)},
-        )
-        results['affinitynet'] = {k: v for k, v in aff.items() if k != 'skipped'}
-    if 'walk' in stages:
-        results['walk'] = benchmark_walk.compare()
-    if 'deeplabv2' in stages:
-        results['cam_labels'] = _label_stage(
-            'cam',
-            cam_dir,
-            data_root,
-            osp.abspath(osp.join(args.work_dir, 'cam_labels')),
-            num_classes,
-            bg_score=results['cam']['test']['seed/best_bg_score'],
-        )
-        results['deeplabv2'] = _deeplab_stages(args.work_dir, data_root, results)
-    results['machine'] = machine_info()
-    results['command'] = f'python tools/benchmark.py --size {args.size}'
-    return results
+# ---------------------------------------------------------------- rendering
 
 
-def _pseudo_dir(results: dict, key: str) -> str:
-    """Folder of the pseudo-mask PNGs that stage ``key`` wrote."""
-    if key == 'cam_labels':
-        return results[key]['out_dir']
-    # the IRN / AffinityNet exporters' folders, the label PNGs first
-    return results[key]['out_dir'].split(', ')[0]
+def _m(stage: dict | None, key: str) -> float | None:
+    if not stage or not stage.get('finished'):
+        return None
+    value = (stage.get('metrics') or {}).get(key)
+    return None if value is None else float(value)
 
 
-def _deeplab_stages(work_dir: str, data_root: str, results: dict) -> dict:
-    """Train DeepLabV2 on each source of pseudo masks and on ground truth."""
-    runs = {}
-    for key in (*DEEPLAB_SOURCES, 'gt'):
-        if key != 'gt' and key not in results:
-            continue
-        options = {}
-        if key != 'gt':
-            options['train_dataloader.dataset.pseudo_dir'] = _pseudo_dir(results, key)
-        run = run_train_test_stage(
-            DEEPLAB_GT_CONFIG if key == 'gt' else DEEPLAB_CONFIG,
-            osp.join(work_dir, f'deeplabv2_{key}'),
-            data_root,
-            cfg_options=options,
-        )
-        runs[key] = {k: v for k, v in run.items() if k != 'skipped'}
-    return runs
+def _f(value, fmt='.1f', none='not run') -> str:
+    return none if value is None else format(value, fmt)
 
 
-def _deeplab_rows(results: dict) -> list[str]:
-    runs = results.get('deeplabv2', {})
-    if 'gt' not in runs:
-        return []
-    gt = runs['gt']['test']['mIoU']
+def _labels_note(stage: dict | None) -> str:
+    if not stage or not stage.get('finished'):
+        return ''
+    m = stage['metrics']
+    return f"{m['coverage']:.0f}% of pixels labelled, {m['precision']:.1f}% right"
+
+
+def _quality_rows(s: dict) -> list[str]:
     rows = []
-    for key, name in DEEPLAB_SOURCES.items():
-        if key not in runs:
-            continue
-        miou = runs[key]['test']['mIoU']
-        train_miou = results[key].get('mIoU', results[key].get('test', {}).get('mIoU'))
-        rows.append(
-            f"| DeepLabV2 on {name} masks | `{osp.basename(runs[key]['config'])}` | "
-            f'val {miou:.1f} ({100 * miou / gt:.0f}% of ground truth) | trained on '
-            f'masks of {train_miou:.1f} train mIoU | {PUBLISHED["DeepLabV2"]} |'
-        )
+    data, cam = s.get('data'), s.get('cam')
     rows.append(
-        f"| DeepLabV2 on ground truth | `{osp.basename(runs['gt']['config'])}` | "
-        f'val {gt:.1f} | the fully supervised upper bound | - |'
+        f"| all background | `data` | - | {_f(_m(data, 'all_background_mIoU'))} "
+        '| - | the floor | - |'
     )
+    labels = s.get('cam_labels')
+    if labels and labels.get('finished'):
+        bg = labels['label_options']['bg_score']
+        oracle = (
+            f"{_m(cam, 'seed/mIoU_best'):.1f} (bg {_m(cam, 'seed/best_bg_score'):.2f})"
+        )
+        rows.append(
+            f"| CAM seeds | `cam_labels` | bg {bg:.2f} | {_f(_m(labels, 'mIoU'))} | "
+            f"{oracle} | {_m(cam, 'seed/mIoU'):.1f} at IRN's fixed 0.15; val cls "
+            f"mAP {cam['val']['cls/mAP']:.1f} | {PUBLISHED['cam']} |"
+        )
+    crf, crf_oracle = s.get('crf_labels'), s.get('crf_labels_oracle')
+    if crf and crf.get('finished'):
+        oracle = '-'
+        if crf_oracle and crf_oracle.get('finished'):
+            oracle = (
+                f"{_m(crf_oracle, 'mIoU'):.1f} (bg "
+                f"{crf_oracle['label_options']['bg_score']:.2f})"
+            )
+        rows.append(
+            f"| CAM + CRF | `crf_labels` | bg {crf['label_options']['bg_score']:.2f} "
+            f"| {_f(_m(crf, 'mIoU'))} | {oracle} | dense CRF (PSA preset) | - |"
+        )
+    aff, psa = s.get('affinitynet'), s.get('psa_labels')
+    if aff and aff.get('finished'):
+        opts = psa['label_options']
+        rows.append(
+            f"| AffinityNet | `affinitynet` | walk alpha "
+            f"{aff['options']['model.test_cfg.alpha']:.2f}; labels alpha "
+            f"{opts['alpha_low']:.2f} / {opts['alpha_high']:.2f} | "
+            f"{_f(_m(aff, 'mIoU'))} | - | trained on PSA labels: "
+            f"{_labels_note(psa)} | {PUBLISHED['affinitynet']} |"
+        )
+    irn, ir = s.get('irn'), s.get('ir_labels')
+    irn_labels = s.get('irn_labels')
+    if irn_labels and irn_labels.get('finished'):
+        opts = ir['label_options']
+        oracle = (
+            f"{_m(irn, 'walk/mIoU_best'):.1f} (bg {_m(irn, 'walk/best_bg_score'):.2f})"
+        )
+        walk_bg = irn_labels['label_options']['bg_score']
+        rows.append(
+            f'| IRN | `irn_labels` | walk bg {walk_bg:.2f}'
+            f"; IR labels fg {opts['fg_thr']:.2f} / bg {opts['bg_thr']:.2f} | "
+            f"{_f(_m(irn_labels, 'mIoU'))} | {oracle} | trained on IR labels: "
+            f"{_labels_note(ir)}; {_m(irn, 'walk/mIoU'):.1f} at IRN's 0.25 | "
+            f"{PUBLISHED['irn']} |"
+        )
+    irn_crf = s.get('irn_crf_labels')
+    if irn_crf and irn_crf.get('finished'):
+        rows.append(
+            f"| IRN + CRF | `irn_crf_labels` | bg "
+            f"{irn_crf['label_options']['bg_score']:.2f} | {_f(_m(irn_crf, 'mIoU'))} "
+            '| - | dense CRF (PSA preset) on the walked scores | - |'
+        )
+    if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
+        rows.append(
+            f"| IRN instances | `irn` | walk bg {irn['options'].get('bg', 'config')} "
+            f"| AP50 {_m(irn, 'instance/AP50'):.1f} (mask AP "
+            f"{_m(irn, 'instance/AP'):.1f}) | - | instance pseudo labels on train | "
+            f"{PUBLISHED['instances']} |"
+        )
     return rows
 
 
-def _quality_rows(results: dict) -> list[str]:
-    cam, test = results['cam'], results['cam']['test']
-    rows = [
-        f"| all background | - | {results['all_background_miou']:.1f} | - | - |",
-        f"| CAM seeds | `{osp.basename(cam['config'])}` | {test['seed/mIoU']:.1f} "
-        f"(bg 0.15); {test['seed/mIoU_best']:.1f} best (bg "
-        f"{test['seed/best_bg_score']:.2f}) | val cls mAP {cam['val']['cls/mAP']:.1f} "
-        f"| {PUBLISHED['CAM']} |",
-    ]
-    if 'crf' in results:
-        crf = results['crf']
-        rows.append(
-            f"| CAM + CRF | dense CRF (PSA preset), bg {crf['bg_score']:.2f} | "
-            f"{crf['mIoU']:.1f} | - | {PUBLISHED['CRF']} |"
-        )
-    for key, name, label_key in (
-        ('affinitynet', 'AffinityNet', 'psa_labels'),
-        ('irn', 'IRN', 'ir_labels'),
-    ):
-        if key not in results:
+def _deeplab_rows(s: dict) -> list[str]:
+    gt, gt2 = s.get('deeplabv2_gt'), s.get('deeplabv2_gt_2x')
+    gt_miou = _m(gt, 'mIoU')
+    rows = []
+    sources = {
+        'deeplabv2_cam': 'cam_labels',
+        'deeplabv2_crf': 'crf_labels',
+        'deeplabv2_affinitynet': 'affinitynet',
+        'deeplabv2_irn': 'irn_labels',
+        'deeplabv2_irn_crf': 'irn_crf_labels',
+    }
+    for name, what in DEEPLAB_STAGES.items():
+        stage = s.get(name)
+        miou = _m(stage, 'mIoU')
+        if miou is None:
             continue
-        stage, labels = results[key], results[label_key]
-        test = stage['test']
-        miou = f"{test['mIoU']:.1f}"
-        if 'walk/mIoU_best' in test:
-            miou += (
-                f" (config bg); {test['walk/mIoU_best']:.1f} best (bg "
-                f"{test['walk/best_bg_score']:.2f}); {test['walk/mIoU']:.1f} at "
-                "IRN's 0.25"
-            )
+        ratio = f' ({100 * miou / gt_miou:.0f}% of ground truth)' if gt_miou else ''
+        trained_on = _m(s.get(sources[name]), 'mIoU')
         rows.append(
-            f"| {name} | `{osp.basename(stage['config'])}` | "
-            f"{miou} | trained on {label_key.replace('_', ' ')}: "
-            f"{labels['coverage']:.0f}% of pixels labelled, {labels['precision']:.1f}% "
-            f"of them right | {PUBLISHED[name]} |"
+            f'| DeepLabV2 on {what} | `{name}` | val {miou:.1f}{ratio} | masks of '
+            f'{_f(trained_on)} train mIoU | {PUBLISHED["deeplabv2"]} |'
         )
-    if 'irn' in results and 'instance/AP50' in results['irn']['test']:
-        ap = results['irn']['test']
+    if gt_miou is not None:
+        note = 'the fully supervised upper bound'
+        if _m(gt2, 'mIoU') is not None:
+            note += f"; twice as long: {_m(gt2, 'mIoU'):.1f}"
         rows.append(
-            f"| IRN instances | same run | AP50 {ap['instance/AP50']:.1f} (mask AP "
-            f"{ap['instance/AP']:.1f}) | instance pseudo labels on train | "
-            f"{PUBLISHED['IRN instances']} |"
-        )
-    return [*rows, *_deeplab_rows(results)]
-
-
-def _speed_rows(results: dict) -> list[str]:
-    ds, cam = results['dataset'], results['cam']
-    n_train = ds['counts']['train']
-    gen = (
-        'reused (generated by an earlier run)'
-        if ds['generate_s'] is None
-        else f"{ds['generate_s']:.1f} s"
-    )
-    rows = [
-        f'| dataset generation | {gen} |',
-        f"| CAM training ({n_train} images) | {cam['train_s']:.0f} s |",
-        f"| seed export + scoring, scales (1.0, 0.5, 1.5, 2.0) + flip | "
-        f"{cam['export_images_per_s']:.2f} images/s ({cam['num_images']} images, "
-        f"{cam['export_s']:.0f} s) |",
-    ]
-    for key, name in (
-        ('crf', 'CAM + CRF labels'),
-        ('ir_labels', 'IR labels (2 CRFs per image)'),
-        ('psa_labels', 'PSA labels (2 CRFs per image)'),
-    ):
-        if key in results and results[key].get('images_per_s'):
-            rows.append(
-                f"| {name}, 2 processes | {results[key]['images_per_s']:.1f} images/s |"
-            )
-    for key, name in (('irn', 'IRN'), ('affinitynet', 'AffinityNet')):
-        if key in results:
-            stage = results[key]
-            rows.append(
-                f"| {name} training ({n_train} images) | {stage['train_s']:.0f} s |"
-            )
-            rows.append(
-                f'| {name} pseudo-label generation (random walk) | '
-                f"{stage['export_images_per_s']:.2f} images/s |"
-            )
-    for key, run in results.get('deeplabv2', {}).items():
-        source = DEEPLAB_SOURCES.get(key, 'ground truth')
-        rows.append(
-            f"| DeepLabV2 training on {source} masks ({n_train} images) | "
-            f"{run['train_s']:.0f} s; val {run['export_images_per_s']:.1f} images/s |"
+            f'| DeepLabV2 on ground truth | `deeplabv2_gt` | val {gt_miou:.1f} '
+            f'| {note} | - |'
         )
     return rows
 
 
-def _walk_rows(results: dict) -> list[str]:
-    if 'walk' not in results:
+def _walk_rows(s: dict) -> list[str]:
+    walk = s.get('walk')
+    if not walk or not walk.get('finished'):
         return []
     rows = [
         '## Random walk: ours vs the published dense formulation',
         '',
-        'Same inputs, same run (`tools/benchmark_walk.py`): IRN settings (radius 5, '
-        'beta 10, 256 steps), 3 class maps on a seeded synthetic scene; each '
+        'Stage `walk` (`mmwsss/pipeline/walk_benchmark.py`): IRN settings (radius '
+        '5, beta 10, 256 steps), 3 class maps on a seeded synthetic scene; each '
         'measurement in a fresh process, peak memory = peak resident memory above '
         'the inputs. Dense = the HW x HW transition squared 8 times (torch, '
         'denormals flushed, all cores); ours = 256 stencil steps (numba kernel). '
@@ -374,7 +278,7 @@ def _walk_rows(results: dict) -> list[str]:
         '| label agreement |',
         '|---|---|---|---|---|---|---|',
     ]
-    for row in results['walk']:
+    for row in walk['rows']:
         size = f"{row['size'][0]}x{row['size'][1]}"
         ours = f"{row['sparse_s'] * 1000:.0f} ms | {row['sparse_peak_mb']:.0f} MB"
         if 'dense_s' in row:
@@ -388,36 +292,113 @@ def _walk_rows(results: dict) -> list[str]:
     return [*rows, '']
 
 
-def render(results: dict) -> str:
-    ds, m = results['dataset'], results['machine']
+def _threshold_rows(s: dict) -> list[str]:
+    th = s.get('thresholds')
+    if not th or not th.get('finished'):
+        return []
+    t = th['thresholds']
+    rows = [
+        '## Ground-truth-free thresholds',
+        '',
+        f"Stage `thresholds`: {th['rule']} (`mmwsss/ops/thresholds.py`). From "
+        "the CAMs: seed / CRF background score (Otsu) "
+        f"{t['bg_score']:.3f}, IR labels fg {t['fg_thr']:.3f} / bg {t['bg_thr']:.3f} "
+        f"(multi-Otsu), PSA walk alpha {t['alpha']:.2f}, PSA labels alpha "
+        f"{t['alpha_low']:.2f} / {t['alpha_high']:.2f}; {100 * t['fg_fraction']:.1f}% "
+        'of train pixels above the background score.',
+    ]
+    irn_labels = s.get('irn_labels')
+    if irn_labels and irn_labels.get('finished'):
+        rows[-1] += (
+            ' The walked scores (stage `irn_labels`) get their own Otsu background '
+            f"score: {irn_labels['thresholds']['bg_score']:.3f}."
+        )
+    return [*rows, '']
+
+
+def _speed_rows(s: dict) -> list[str]:
+    rows = []
+    data = s.get('data')
+    n_train = data['counts']['train'] if data else '?'
+    for name, stage in s.items():
+        if not stage.get('finished') or name in ('walk',):
+            continue
+        if 'train_s' in stage:
+            rows.append(
+                f"| `{name}` training ({n_train} images) | {stage['train_s']:.0f} s; "
+                f"test / export {stage['export_images_per_s']:.2f} images/s |"
+            )
+        elif stage.get('images_per_s'):
+            rows.append(
+                f"| `{name}` ({stage['kind']}, 2 processes) | "
+                f"{stage['images_per_s']:.1f} images/s |"
+            )
+        elif 'seconds' in stage:
+            rows.append(f"| `{name}` ({stage['kind']}) | {stage['seconds']:.0f} s |")
+    return rows
+
+
+def render(results: dict, root: str = '.') -> str:
+    """BENCHMARKS.md's text; ``root``: the folder that holds benchmarks/."""
+    s, m = results['stages'], results['machine']
+    data = s.get('data') or {}
+    counts, size = data.get('counts', {}), data.get('image_size') or ['?', '?']
+    missing = [
+        name
+        for name in ('cam', 'irn', 'affinitynet', 'deeplabv2_gt', 'walk')
+        if not (s.get(name) or {}).get('finished')
+    ]
     lines = [
         '# BENCHMARKS',
         '',
         '<!-- Generated by tools/benchmark.py from benchmarks/results.json. '
         'Do not edit by hand. -->',
         '',
-        f"Dataset: FashionPaste `{ds['size']}` (items from Fashion-MNIST "
-        f"({ds['source']} copy) on real photo crops), {ds['counts']['train']} train / "
-        f"{ds['counts']['val']} val images of {ds['image_size'][0]}x"
-        f"{ds['image_size'][1]} px, 10 classes + background. Seeds and pseudo masks "
-        'are scored on train (the WSSS protocol), the classifier on val.',
+        f"Pipeline `{results['pipeline']}` (generator seed {results['seed']}): "
+        f"FashionPaste, {counts.get('train', '?')} train / {counts.get('val', '?')} "
+        f"val images of {size[0]}x{size[1]} px (Fashion-MNIST items, "
+        f"{data.get('source', '?')} copy, on real photo crops), 10 classes + "
+        'background. Every row is a stage of that pipeline (its name in the '
+        'second column); `tools/run_pipeline.py` on the same config gives the '
+        'same numbers. Seeds and pseudo masks are scored on train (the WSSS '
+        'protocol), DeepLabV2 on val.',
         '',
         '## Quality per stage',
         '',
-        '| stage | config / setting | train mIoU | notes | published (VOC) |',
+        'Settings are ground-truth-free (see the next section). The oracle column '
+        'shows what a sweep against the train ground truth would pick, for '
+        'comparison only: a user without ground truth cannot pick it.',
+        '',
+        '| stage | pipeline stage | setting (ground-truth-free) | train mIoU | '
+        'oracle: best of GT sweep | notes | published (VOC) |',
+        '|---|---|---|---|---|---|---|',
+        *_quality_rows(s),
+        '',
+        '| final net | pipeline stage | val mIoU | trained on | published (VOC) |',
         '|---|---|---|---|---|',
-        *_quality_rows(results),
+        *_deeplab_rows(s),
         '',
-        'Pseudo masks are scored on train; DeepLabV2 rows on val (trained on the '
-        "train split's pseudo masks, validated on val ground truth). Not "
-        'implemented yet: SEAM, OAA, HFPL, PtReCl, WISE and Mask R-CNN.',
+    ]
+    if osp.exists(osp.join(root, 'benchmarks', 'deeplabv2_gt_curve.png')):
+        lines += [
+            'DeepLabV2 on ground truth, val mIoU during training (the run and the '
+            'one twice as long):',
+            '',
+            '![DeepLabV2 val curve](benchmarks/deeplabv2_gt_curve.png)',
+            '',
+        ]
+    if missing:
+        lines += [f"Stages not in this results file: {', '.join(missing)}.", '']
+    lines += [
+        'Not implemented yet: SEAM, OAA, HFPL, PtReCl, WISE and Mask R-CNN.',
         '',
-        *_walk_rows(results),
+        *_threshold_rows(s),
+        *_walk_rows(s),
         '## Speed',
         '',
-        '| what | value |',
+        '| stage | time |',
         '|---|---|',
-        *_speed_rows(results),
+        *_speed_rows(s),
         '',
         '## Machine and command',
         '',
@@ -426,10 +407,39 @@ def render(results: dict) -> str:
         f"`{m['commit']}`, {m['date']}.",
         '',
         f"Regenerate every number with `{results['command']}` (`make setup` first; "
-        '`--stages` reruns a subset, `--render-only` rewrites this file).',
+        '`--from STAGE` / `--only STAGE` rerun part of the pipeline, '
+        '`--render-only` rewrites this file from the JSON).',
         '',
     ]
     return '\n'.join(lines)
+
+
+def write_curve(results: dict, out: str) -> str | None:
+    """Plot the val mIoU curves of the ground-truth DeepLabV2 runs."""
+    curves = {
+        name: results['stages'][name].get('val_curve')
+        for name in ('deeplabv2_gt', 'deeplabv2_gt_2x')
+        if (results['stages'].get(name) or {}).get('val_curve')
+    }
+    if not curves:
+        return None
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
+    for name, curve in curves.items():
+        steps = [p['step'] for p in curve]
+        ax.plot(steps, [p['mIoU'] for p in curve], marker='o', label=name)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('val mIoU')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -438,17 +448,15 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.results) as f:
             results = json.load(f)
     else:
-        results = {}
-        if osp.exists(args.results):
-            with open(args.results) as f:
-                results = json.load(f)
-        results = run_stages(args, results)
+        results = run(args)
         os.makedirs(osp.dirname(args.results) or '.', exist_ok=True)
         with open(args.results, 'w') as f:
             json.dump(results, f, indent=1)
+        curve = osp.join(osp.dirname(args.results), 'deeplabv2_gt_curve.png')
+        write_curve(results, curve)
     with open(args.out, 'w') as f:
         f.write(render(results))
-    print(f'wrote {args.out} from {args.results}')
+    print(f'wrote {args.out} from {args.results}', file=sys.stderr)
 
 
 if __name__ == '__main__':

@@ -94,15 +94,20 @@ def dataset_num_classes(data_root: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Write the label PNGs (resuming a previous run) and print their score.
+    """Write the label PNGs and print their score.
+
+    A previous run with the same options and inputs is resumed (its finished
+    PNGs are reused); an output folder of other options or inputs is moved
+    aside to ``{out_dir}.old-{time}`` and the labels are made afresh.
 
     Args:
         argv (list[str], optional): Arguments without the program name. Default:
             None, meaning ``sys.argv[1:]``.
 
     Returns:
-        dict: ``out_dir``, ``written``, ``reused`` and, with ``--score``,
-        ``score`` (see :func:`~mmwsss.evaluation.score_label_dir`).
+        dict: ``out_dir``, ``written``, ``reused``, ``provenance``,
+        ``moved_to`` and, with ``--score``, ``score`` (see
+        :func:`~mmwsss.evaluation.score_label_dir`).
     """
     args = parse_args(argv)
     out_dir = args.out_dir or osp.join(
@@ -118,9 +123,14 @@ def main(argv: list[str] | None = None) -> dict:
         workers=args.workers,
         **args.label_options,
     )
+    if counts['moved_to']:
+        print(
+            f'{out_dir} held labels of other options or inputs: moved aside to '
+            f'{counts["moved_to"]}'
+        )
     print(
         f'{args.kind} labels in {out_dir}: {counts["written"]} written, '
-        f'{counts["reused"]} reused'
+        f'{counts["reused"]} reused (provenance {counts["provenance"]})'
     )
     result = dict(out_dir=out_dir, **counts)
     if args.score:

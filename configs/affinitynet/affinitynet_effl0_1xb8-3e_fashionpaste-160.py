@@ -46,7 +46,7 @@ test_dataloader = dict(
             dict(type='LoadImageFromFileChecked'),
             dict(type='LoadOptionalAnnotations'),
             dict(type='LoadCAMs', cam_dir=cam_dir, high_res=True),
-            dict(type='PackWSSSInputs'),
+            dict(type='PackWSSSInputs', require_labels=False),
         ]
     )
 )

@@ -30,7 +30,19 @@ test_dataloader = dict(
             dict(type='LoadImageFromFileChecked'),
             dict(type='LoadOptionalAnnotations'),
             dict(type='LoadCAMs', cam_dir=cam_dir),
-            dict(type='PackWSSSInputs'),
+            dict(type='PackWSSSInputs', require_labels=False),
         ]
+    )
+)
+# The walked scores too, so that a pipeline can cut them at a ground-truth-free
+# background score (the Labels stage on 'irn.walk_scores')
+test_cfg = dict(
+    exporter=dict(
+        _delete_=True,
+        type='CompositeExporter',
+        exporters=[
+            dict(type='LabelPNGExporter', out_dir='{work_dir}/pseudo_labels'),
+            dict(type='ScoreMapExporter', out_dir='{work_dir}/walk_scores'),
+        ],
     )
 )

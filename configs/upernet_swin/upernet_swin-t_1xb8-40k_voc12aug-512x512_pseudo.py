@@ -20,7 +20,8 @@ model = dict(
 )
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    # checks each mask's size and values (VOC: 21 classes, 255 ignore)
+    dict(type='LoadAnnotationsChecked', num_classes=21),
     dict(
         type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True
     ),

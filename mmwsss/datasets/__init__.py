@@ -2,6 +2,7 @@ from . import fashionpaste
 from .coco import COCO_CLASSES, COCO_PALETTE, WSSSCOCODataset
 from .pseudo_label import PseudoLabelDataset
 from .transforms import (
+    LoadAnnotationsChecked,
     LoadImageFromFileChecked,
     LoadImageLevelLabels,
     LoadOptionalAnnotations,
@@ -22,6 +23,7 @@ __all__ = [
     'VOC_CLASSES',
     'VOC_PALETTE',
     'FashionPasteDataset',
+    'LoadAnnotationsChecked',
     'LoadImageFromFileChecked',
     'LoadImageLevelLabels',
     'LoadOptionalAnnotations',

@@ -53,7 +53,9 @@ class PseudoLabelDataset:
     ground-truth subset, which keeps the dataset's own ``seg_map_path``. Each
     sample's source is recorded as ``label_source`` ('gt' or 'pseudo') in its
     data info and in the metainfo of its packed data sample. Missing pseudo
-    masks are an error that names them, checked once at construction.
+    masks are an error that names them, checked once at construction; a
+    mask's size and values are checked when it is read, by
+    :class:`LoadAnnotationsChecked` in the wrapped dataset's pipeline.
 
     Wrap only training sets: validation and testing stay on ground truth
     (a ``test_mode`` dataset is refused).
@@ -153,19 +155,31 @@ class PseudoLabelDataset:
         )
 
     def _check_files(self, stems: list[str]) -> None:
+        """Raise if an image trained on a pseudo mask has no mask file, or an
+        image trained on ground truth has no ground-truth mask."""
         missing, no_gt = [], []
         for (leaf, i), source, path, stem in zip(
             self._index, self._sources, self._pseudo_paths, stems
         ):
             if source == PSEUDO and not osp.isfile(path):
-                missing.append(path)
+                missing.append(stem)
             elif source == GT and not leaf.get_data_info(i).get('seg_map_path'):
                 no_gt.append(stem)
         if missing:
+            # unique ids: a RepeatDataset lists its images several times
+            missing = list(dict.fromkeys(missing))
+            num_pseudo = len({s for s, c in zip(stems, self._sources) if c == PSEUDO})
+            where = (
+                f'from {self.pseudo_dir}'
+                if osp.isdir(self.pseudo_dir)
+                else f'(pseudo_dir {self.pseudo_dir} does not exist)'
+            )
             raise FileNotFoundError(
-                f'{len(missing)} of {len(stems)} pseudo masks are missing, e.g. '
-                + ', '.join(missing[:_SHOW])
-                + '; run the stage that writes them or point pseudo_dir elsewhere'
+                f'{len(missing)} of {num_pseudo} pseudo masks are missing {where}, '
+                f'first ids: {", ".join(missing[:_SHOW])} (files {{id}}'
+                f'{self.seg_map_suffix}); run the stage that writes them, point '
+                'pseudo_dir at its output, or keep those images on ground truth '
+                '(gt_ids)'
             )
         if no_gt:
             raise FileNotFoundError(

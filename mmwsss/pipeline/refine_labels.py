@@ -2,14 +2,19 @@
 
 Input: the CAM stage's ``{cam_dir}/{id}.npz`` (``keys`` and ``high_res`` are
 read) and ``{img_dir}/{id}.jpg``. Output: ``{out_dir}/{id}.png``, VOC palette
-PNGs with 255 = unsure, written atomically so that an interrupted run resumes
-where it stopped (finished PNGs are kept, partial files are dropped).
+PNGs with 255 = unsure, written atomically. ``{out_dir}/provenance.json``
+records the label kind, the resolved options, the CAM folder's provenance
+digest, the image folder and the ids: a rerun with the same record resumes
+where it stopped (finished PNGs are kept, partial files are dropped), a folder
+of another record is moved aside to ``{out_dir}.old-{time}`` and every PNG is
+made afresh.
 """
 
 from __future__ import annotations
 
 import functools
 import glob
+import inspect
 import multiprocessing as mp
 import os
 import os.path as osp
@@ -20,7 +25,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..engine.exporters import TMP_SUFFIX, atomic_save_label_png
+from ..ops.crf import crf_params
 from ..ops.seed_labels import cam_seed_labels, crf_seed_labels, ir_labels, psa_labels
+from ..ops.thresholds import max_score_histogram, thresholds_from_histogram
+from ..utils.provenance import check_or_reset, digest_of, input_digest
 
 LABEL_FUNCTIONS = {
     'ir': ir_labels,
@@ -43,14 +51,62 @@ def _limit_threads() -> None:
         sys.modules['torch'].set_num_threads(1)
 
 
+#: How the ``'auto:'`` thresholds are chosen (see :mod:`mmwsss.ops.thresholds`).
+THRESHOLD_RULE = (
+    'Otsu (bg_score, PSA alpha) and 3-class multi-Otsu (IR fg_thr / bg_thr, PSA '
+    'alpha_low / alpha_high) of the pooled per-pixel max class score of the '
+    "split's own maps; no ground truth"
+)
+
+
+def load_score_maps(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """``keys`` and full-resolution maps of a CAM file (``high_res``, written
+    by CAMExporter) or a score-map file (``scores``, ScoreMapExporter)."""
+    with np.load(path) as data:
+        for key in ('high_res', 'scores'):
+            if key in data.files:
+                return data['keys'], data[key].astype(np.float32)
+    raise KeyError(f'{path} holds neither high_res (CAMs) nor scores maps')
+
+
+def score_dir_thresholds(
+    map_dir: str, ids: list[str], progress: bool = True
+) -> tuple[dict, np.ndarray]:
+    """The ground-truth-free thresholds of a folder of CAM / score-map files.
+
+    Args:
+        map_dir (str): Folder of ``{id}.npz`` (CAMExporter or ScoreMapExporter).
+        ids (list[str]): The image ids whose maps are pooled.
+        progress (bool): Show a progress bar. Default: True.
+
+    Returns:
+        tuple[dict, np.ndarray]: The thresholds
+        (:func:`~mmwsss.ops.thresholds.thresholds_from_histogram`) and the
+        pooled histogram.
+
+    Raises:
+        FileNotFoundError: If a file of an id is missing.
+    """
+    missing = [i for i in ids if not osp.isfile(osp.join(map_dir, i + '.npz'))]
+    if missing:
+        raise FileNotFoundError(
+            f'{len(missing)} of {len(ids)} map files missing in {map_dir}, e.g. '
+            f'{missing[:3]}'
+        )
+    maps = (
+        load_score_maps(osp.join(map_dir, i + '.npz'))[1]
+        for i in tqdm(ids, desc='thresholds', disable=not progress)
+    )
+    hist = max_score_histogram(maps)
+    return thresholds_from_histogram(hist), hist
+
+
 def _label_one(
     image_id: str, kind: str, cam_dir: str, img_dir: str, out_dir: str, kwargs: dict
 ) -> str:
     cam_path = osp.join(cam_dir, image_id + '.npz')
     img_path = osp.join(img_dir, image_id + '.jpg')
-    with np.load(cam_path) as data:
-        keys = data['keys']
-        cams = data['high_res']
+    keys, cams = load_score_maps(cam_path)
     image = np.asarray(Image.open(img_path).convert('RGB'))
     if cams.shape[1:] != image.shape[:2]:
         raise ValueError(
@@ -60,6 +116,30 @@ def _label_one(
     labels = LABEL_FUNCTIONS[kind](image, cams, keys, **kwargs)
     atomic_save_label_png(osp.join(out_dir, image_id + '.png'), labels)
     return image_id
+
+
+def label_options(kind: str, options: dict) -> dict:
+    """The options of a label function as it runs them: its defaults filled in
+    and a named ``crf_preset`` replaced by the preset's settings.
+
+    Raises:
+        TypeError: If an option is not an argument of the label function.
+        KeyError: If the CRF preset is unknown.
+    """
+    params = list(inspect.signature(LABEL_FUNCTIONS[kind]).parameters.values())
+    signature = inspect.Signature(params[3:])  # after image, cams, keys
+    try:
+        bound = signature.bind(**options)
+    except TypeError as err:
+        raise TypeError(
+            f'{kind} labels take the options {list(signature.parameters)}, got '
+            f'{sorted(options)}'
+        ) from err
+    bound.apply_defaults()
+    resolved = dict(bound.arguments)
+    if isinstance(resolved.get('crf_preset'), str):
+        resolved['crf_preset'] = crf_params(resolved['crf_preset'])
+    return resolved
 
 
 def make_label_dir(
@@ -87,20 +167,37 @@ def make_label_dir(
         progress (bool): Show a progress bar. Default: True.
         **kwargs: Passed to the label function (thresholds, ``crf_preset``).
 
+    ``{out_dir}/provenance.json`` records what the labels are made of (kind,
+    :func:`label_options`, the provenance digest of ``cam_dir``, ``img_dir``,
+    the ids). A folder of the same record is resumed; one of another or no
+    record is moved aside to ``{out_dir}.old-{time}`` first (see
+    :func:`mmwsss.utils.provenance.check_or_reset`).
+
     Returns:
-        dict: ``written`` (PNGs made now) and ``reused`` (PNGs already there).
+        dict: ``written`` (PNGs made now), ``reused`` (PNGs already there),
+        ``provenance`` (the record's digest) and ``moved_to`` (where an old
+        folder of another record was moved, or None).
 
     Raises:
         ValueError: If ``kind`` or ``workers`` is invalid.
-        FileNotFoundError: If a CAM or image file of a pending id is missing
-            (checked before any work starts).
+        TypeError: If an option is not an argument of the label function.
+        FileNotFoundError: If ``cam_dir``, or a CAM or image file of a pending
+            id, is missing (checked before any work starts).
     """
     if kind not in LABEL_FUNCTIONS:
         raise ValueError(f'kind must be one of {sorted(LABEL_FUNCTIONS)}, got {kind!r}')
     if workers < 1:
         raise ValueError(f'workers must be >= 1, got {workers}')
     ids = list(dict.fromkeys(ids))
-    os.makedirs(out_dir, exist_ok=True)
+    record = dict(
+        kind=f'{kind} labels',
+        options=label_options(kind, kwargs),
+        cams=input_digest(cam_dir),
+        img_dir=osp.abspath(img_dir),
+        ids=digest_of(ids),
+        info=dict(cam_dir=osp.abspath(cam_dir), num_ids=len(ids)),
+    )
+    state = check_or_reset(out_dir, record)
     for stale in glob.glob(osp.join(out_dir, '*' + TMP_SUFFIX)):
         os.remove(stale)
     todo = [i for i in ids if not osp.exists(osp.join(out_dir, i + '.png'))]
@@ -135,4 +232,9 @@ def make_label_dir(
             for _ in pool.imap_unordered(work, todo):
                 bar.update()
     bar.close()
-    return dict(written=len(todo), reused=len(ids) - len(todo))
+    return dict(
+        written=len(todo),
+        reused=len(ids) - len(todo),
+        provenance=state['digest'],
+        moved_to=state['moved_to'],
+    )

@@ -1,8 +1,11 @@
 """One pipeline stage as one call: train a model, then run its export test loop.
 
 A stage writes a manifest (JSON) into its work dir; a finished stage with the
-same config is not run again, and an interrupted one resumes (training from its
-last checkpoint, the export from the files already written).
+same config is not run again. The work dir's ``provenance.json`` records the
+digest of the config's content: a run of the same config resumes (training from
+its last checkpoint, the export from the files already written), a work dir of
+another config is moved aside (``{work_dir}.old-{time}``) and training starts
+from scratch.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import hashlib
 import json
 import os
 import os.path as osp
-import shutil
 import time
 
 from mmengine.config import Config
-from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+from ..utils.provenance import check_or_reset
 
 
 def _set_dataset_root(dataset: dict, data_root: str) -> None:
@@ -65,37 +68,6 @@ def set_transform_args(cfg: Config, transform: str, **kwargs) -> int:
     return changed
 
 
-def _exporter_dirs(exporter) -> list[str]:
-    if hasattr(exporter, 'exporters'):  # CompositeExporter
-        return [d for e in exporter.exporters for d in _exporter_dirs(e)]
-    return [exporter.out_dir] if getattr(exporter, 'out_dir', None) else []
-
-
-def _drop_stale_exports(runner: Runner, work_dir: str, digest: str) -> None:
-    """Empty the export folders when they were written under another config.
-
-    The export loop reuses every file already there, which is right for an
-    interrupted run of the same config and wrong after a change (another
-    checkpoint, other test settings): files of another digest are removed.
-    """
-    stamp = osp.join(work_dir, 'export_digest.txt')
-    exporter = getattr(runner.test_loop, 'exporter', None)
-    if exporter is None:
-        return
-    previous = open(stamp).read().strip() if osp.exists(stamp) else None
-    if previous is not None and previous != digest:
-        for folder in _exporter_dirs(exporter):
-            if osp.isdir(folder):
-                print_log(
-                    f'{folder}: written under another config, starting afresh',
-                    logger='current',
-                )
-                shutil.rmtree(folder)
-                os.makedirs(folder)
-    with open(stamp, 'w') as f:
-        f.write(digest + '\n')
-
-
 TRAIN_TIME = 'train_time.json'
 
 
@@ -122,8 +94,16 @@ def run_train_test_stage(
     manifest: str = 'stage.json',
     validate: bool = False,
     transform_args: dict | None = None,
+    val_interval: int | None = None,
 ) -> dict:
     """Train the model of ``config``, optionally validate, then test (export).
+
+    The digest of the config's content (after ``cfg_options``, ``data_root``
+    and ``transform_args``) decides what is reused: a finished manifest of the
+    same digest is returned as is; a work dir recorded (``provenance.json``)
+    under the same digest resumes training from its last checkpoint and the
+    export from its files; a work dir with checkpoints or a manifest of another
+    or no recorded digest is moved aside to ``{work_dir}.old-{time}`` first.
 
     Args:
         config (str): Config file.
@@ -136,6 +116,9 @@ def run_train_test_stage(
         transform_args (dict, optional): ``{transform type: {arg: value}}`` set
             on the dataloader pipelines (see :func:`set_transform_args`), e.g.
             ``{'LoadCAMs': {'cam_dir': ...}}``. Default: None.
+        val_interval (int, optional): Validate every this many epochs /
+            iterations during training and keep the results as ``val_curve``
+            (``ValCurveHook``). Default: None (no validation while training).
 
     Returns:
         dict: ``test`` (and ``val``) metrics, ``train_s``, ``export_s``,
@@ -154,11 +137,16 @@ def run_train_test_stage(
     cfg.work_dir = work_dir
     train_cfg = cfg.get('train_cfg') or {}
     train_len = train_cfg.get('max_epochs') or train_cfg.get('max_iters')
-    if train_len:
+    if val_interval:
+        cfg.train_cfg.val_interval = val_interval
+        cfg.train_cfg.val_begin = 1
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='ValCurveHook')]
+    elif train_len:
         # no validation inside the training loop (mmengine's loops also validate
         # after the last epoch / iteration whatever val_interval says); the
         # stage validates once afterwards when asked to (validate=True)
         cfg.train_cfg.val_begin = train_len + 1
+    # the content after every edit above (options, data root, transform args)
     digest = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
     manifest_path = osp.join(work_dir, manifest)
     if osp.exists(manifest_path):
@@ -168,7 +156,15 @@ def run_train_test_stage(
             done['skipped'] = True
             return done
 
-    os.makedirs(work_dir, exist_ok=True)
+    # checkpoints, manifest or training time of another (or an unrecorded)
+    # config: move the work dir aside, so that training starts from scratch
+    # instead of resuming an unrelated checkpoint; the record is written
+    # before training, so an interrupted run of this config resumes
+    check_or_reset(
+        work_dir,
+        dict(kind='train_test', config_digest=digest, info=dict(config=config)),
+        outputs=('*.pth', 'last_checkpoint', manifest, TRAIN_TIME),
+    )
     cfg.resume = True  # an interrupted training continues from its last epoch
     runner = Runner.from_cfg(cfg)
     start = time.perf_counter()
@@ -179,7 +175,10 @@ def run_train_test_stage(
     result = dict(config=config, config_digest=digest, data_root=data_root)
     if validate:
         result['val'] = {k: float(v) for k, v in runner.val().items()}
-    _drop_stale_exports(runner, work_dir, digest)
+    if val_interval:
+        from ..engine.hooks import ValCurveHook
+
+        result['val_curve'] = ValCurveHook.read(osp.join(work_dir, 'val_curve.json'))
     start = time.perf_counter()
     test_metrics = runner.test()
     export_s = time.perf_counter() - start

@@ -41,7 +41,9 @@ from mmengine.logging import print_log
 from ..datasets import dataset_classes, split_ids
 from ..datasets.fashionpaste import generate_fashionpaste
 from ..evaluation import score_label_dir
-from .refine_labels import make_label_dir
+from ..utils.provenance import config_file_digest
+from .cam_stage import all_background_miou
+from .refine_labels import THRESHOLD_RULE, make_label_dir, score_dir_thresholds
 from .runner_stage import run_train_test_stage, write_json
 
 MANIFEST = 'stage.json'
@@ -63,8 +65,28 @@ def _digest(settings: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-#: Arguments that name other stages, and what they provide.
-INPUT_ARGS = {'cams': 'CAMs', 'train_labels': 'training masks'}
+#: Arguments that name other stages' outputs, and what they provide. A value is
+#: a stage name (its main output) or ``'stage.output'`` (a named output, e.g.
+#: ``'irn.walk_scores'``: the folder of that exporter).
+INPUT_ARGS = {
+    'cams': 'CAMs',
+    'train_labels': 'training masks',
+    'thresholds': 'thresholds',
+    'init_from': 'checkpoint',
+}
+
+#: Prefix of an option value read from a thresholds result (ground-truth-free,
+#: see :mod:`mmwsss.ops.thresholds`), e.g. ``bg_score='auto:bg_score'``.
+AUTO = 'auto:'
+#: Prefix of an option value read from another stage's metrics, e.g.
+#: ``'oracle:cam:seed/best_bg_score'``: a setting picked on ground truth, for
+#: oracle columns only.
+ORACLE = 'oracle:'
+
+
+def producer_of(ref: str) -> str:
+    """The stage name of an input reference ``'stage'`` or ``'stage.output'``."""
+    return ref.partition('.')[0]
 
 
 class PipelineContext:
@@ -78,8 +100,9 @@ class PipelineContext:
     def stage_dir(self, name: str) -> str:
         return osp.join(self.work_dir, name)
 
-    def output_of(self, consumer: str, producer: str, what: str) -> str:
-        """The main output folder of stage ``producer``, for stage ``consumer``."""
+    def result_of(self, consumer: str, ref: str, what: str) -> dict:
+        """The finished result of the stage that ``ref`` names."""
+        producer = producer_of(ref)
         result = self.results.get(producer)
         if not result or not result.get('finished'):
             raise MissingInputError(
@@ -88,7 +111,22 @@ class PipelineContext:
                 f'{MANIFEST}); run that stage first (--only {producer} or '
                 f'--from {producer})'
             )
-        folder = result['out_dir'].split(', ')[0]
+        return result
+
+    def output_of(self, consumer: str, ref: str, what: str) -> str:
+        """The output folder ``ref`` names (``'stage'``: its main output)."""
+        result = self.result_of(consumer, ref, what)
+        producer, _, output = ref.partition('.')
+        outputs = result.get('outputs') or {}
+        if output:
+            if output not in outputs:
+                raise MissingInputError(
+                    f'stage {consumer!r} takes {ref!r}, but stage {producer!r} '
+                    f'has no output {output!r}; its outputs: {sorted(outputs)}'
+                )
+            folder = outputs[output]
+        else:
+            folder = result['out_dir'].split(', ')[0]
         if not osp.isdir(folder):
             raise MissingInputError(
                 f'stage {consumer!r} needs the {what} of stage {producer!r} in '
@@ -96,15 +134,100 @@ class PipelineContext:
             )
         return folder
 
+    def thresholds_of(self, consumer: str, ref: str) -> dict:
+        result = self.result_of(consumer, ref, INPUT_ARGS['thresholds'])
+        if 'thresholds' not in result:
+            raise MissingInputError(
+                f'stage {consumer!r} takes thresholds from stage {ref!r}, which '
+                'computed none (use a Thresholds stage, or a Labels stage with '
+                f'{AUTO!r} options)'
+            )
+        return result['thresholds']
+
+    def checkpoint_of(self, consumer: str, ref: str) -> str:
+        result = self.result_of(consumer, ref, INPUT_ARGS['init_from'])
+        ckpt = result.get('checkpoint')
+        if not ckpt or not osp.isfile(ckpt):
+            raise MissingInputError(
+                f'stage {consumer!r} starts from the checkpoint of stage {ref!r}, '
+                f'which has none ({ckpt}); rerun --from {ref}'
+            )
+        return ckpt
+
+    def resolve(self, consumer: str, value, thresholds: dict | None):
+        """Replace ``'auto:KEY'`` / ``'oracle:STAGE:METRIC'`` strings in
+        ``value`` (nested dicts and lists too) by their numbers."""
+        if isinstance(value, dict):
+            return {k: self.resolve(consumer, v, thresholds) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.resolve(consumer, v, thresholds) for v in value)
+        if not isinstance(value, str):
+            return value
+        if value.startswith(AUTO):
+            key = value[len(AUTO) :]
+            if thresholds is None:
+                raise ValueError(
+                    f'stage {consumer!r}: {value!r} needs thresholds (a '
+                    "thresholds='STAGE' input)"
+                )
+            if key not in thresholds:
+                raise KeyError(
+                    f'stage {consumer!r}: no threshold {key!r}; known: '
+                    f'{sorted(thresholds)}'
+                )
+            return thresholds[key]
+        if value.startswith(ORACLE):
+            stage, _, metric = value[len(ORACLE) :].partition(':')
+            metrics = self.result_of(consumer, stage, 'metrics').get('metrics', {})
+            if metric not in metrics:
+                raise KeyError(
+                    f'stage {consumer!r}: stage {stage!r} has no metric {metric!r}'
+                )
+            return metrics[metric]
+        return value
+
 
 def _fashionpaste_stage(ctx: PipelineContext, name: str, **kwargs) -> dict:
-    """Generate the FashionPaste benchmark into ``data_root`` (or reuse it)."""
+    """Generate the FashionPaste benchmark into ``data_root`` (or reuse it);
+    its metric is the all-background floor of the train split's masks."""
     start = time.perf_counter()
     manifest = generate_fashionpaste(ctx.data_root, **kwargs)
+    masks = [
+        osp.join(ctx.data_root, 'SegmentationClass', f'{i}.png')
+        for i in split_ids(ctx.data_root, 'train')
+    ]
+    floor = all_background_miou(masks, len(dataset_classes(ctx.data_root)))
     return dict(
         kind='dataset',
         out_dir=osp.abspath(ctx.data_root),
         counts=manifest['counts'],
+        source=manifest.get('source'),
+        image_size=manifest.get('image_size'),
+        scored_on='train',
+        metrics={'all_background_mIoU': round(floor, 2)},
+        seconds=round(time.perf_counter() - start, 1),
+    )
+
+
+def _thresholds_stage(
+    ctx: PipelineContext, name: str, cams: str, split: str = 'train'
+) -> dict:
+    """Ground-truth-free thresholds from a stage's CAMs (or walked scores):
+    :func:`mmwsss.ops.thresholds.thresholds_from_histogram` of the split's
+    pooled per-pixel max class score. Writes ``thresholds.json``."""
+    cam_dir = ctx.output_of(name, cams, INPUT_ARGS['cams'])
+    start = time.perf_counter()
+    thresholds, hist = score_dir_thresholds(cam_dir, split_ids(ctx.data_root, split))
+    out_dir = ctx.stage_dir(name)
+    write_json(
+        osp.join(out_dir, 'thresholds.json'),
+        dict(thresholds=thresholds, rule=THRESHOLD_RULE, histogram=hist.tolist()),
+    )
+    return dict(
+        kind='thresholds',
+        out_dir=osp.abspath(out_dir),
+        thresholds=thresholds,
+        rule=THRESHOLD_RULE,
         seconds=round(time.perf_counter() - start, 1),
     )
 
@@ -116,15 +239,28 @@ def _labels_stage(
     cams: str,
     split: str = 'train',
     label_options: dict | None = None,
+    thresholds: str | None = None,
     workers: int = 2,
     gt_dir: str | None = 'SegmentationClass',
 ) -> dict:
-    """CRF / CAM label PNGs from a stage's CAMs (``make_label_dir``), scored
-    against ``{data_root}/{gt_dir}`` (None: not scored)."""
+    """CRF / CAM label PNGs from a stage's CAMs or walked scores
+    (``make_label_dir``), scored against ``{data_root}/{gt_dir}`` (None: not
+    scored).
+
+    ``'auto:KEY'`` values of ``label_options`` are read from the ``thresholds``
+    stage, or, without one, computed from the input maps themselves (the
+    ground-truth-free rule of :mod:`mmwsss.ops.thresholds`)."""
     cam_dir = ctx.output_of(name, cams, INPUT_ARGS['cams'])
     out_dir = osp.abspath(osp.join(ctx.stage_dir(name), 'labels'))
     ids = split_ids(ctx.data_root, split)
     start = time.perf_counter()
+    options = dict(label_options or {})
+    found = None
+    if thresholds is not None:
+        found = ctx.thresholds_of(name, thresholds)
+    elif any(isinstance(v, str) and v.startswith(AUTO) for v in options.values()):
+        found, _ = score_dir_thresholds(cam_dir, ids)
+    options = ctx.resolve(name, options, found)
     counts = make_label_dir(
         kind,
         cam_dir,
@@ -132,10 +268,24 @@ def _labels_stage(
         ids,
         out_dir,
         workers=workers,
-        **(label_options or {}),
+        **options,
     )
-    result = dict(kind=f'{kind} labels', out_dir=out_dir, scored_on=split, **counts)
+    result = dict(
+        kind=f'{kind} labels',
+        out_dir=out_dir,
+        outputs=dict(labels=out_dir),
+        scored_on=split,
+        label_options=options,
+        **counts,
+    )
+    if found is not None:
+        result.update(thresholds=found, rule=THRESHOLD_RULE)
     result['seconds'] = round(time.perf_counter() - start, 1)
+    result['images_per_s'] = (
+        round(counts['written'] / result['seconds'], 2)
+        if counts['written'] == len(ids) and result['seconds'] > 0
+        else None
+    )
     if gt_dir is not None:
         gt_dir = osp.join(ctx.data_root, gt_dir)
         num_classes = len(dataset_classes(ctx.data_root))
@@ -143,6 +293,7 @@ def _labels_stage(
         result['metrics'] = {
             k: v for k, v in scores.items() if not isinstance(v, list | dict)
         }
+        result['per_class_iou'] = scores.get('IoU')
     return result
 
 
@@ -154,17 +305,50 @@ def _train_labels_options(cfg: Config, label_dir: str) -> dict:
     return {'train_dataloader.dataset.data_prefix.seg_map_path': label_dir}
 
 
+def _init_options(cfg: Config, checkpoint: str) -> dict:
+    """Config overrides that start the backbone from another stage's
+    checkpoint (its ``backbone.*`` weights, e.g. the CAM classifier's: image
+    labels only, no extra supervision)."""
+    options = {
+        'model.backbone.init_cfg': dict(
+            type='Pretrained', checkpoint=checkpoint, prefix='backbone.'
+        )
+    }
+    if cfg.model.backbone.get('pretrained') is True:
+        # EfficientNetLite loads its ImageNet weights after init_cfg otherwise
+        options['model.backbone.pretrained'] = False
+    return options
+
+
+def _last_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint mmengine's CheckpointHook saved last in ``work_dir``."""
+    path = osp.join(work_dir, 'last_checkpoint')
+    if not osp.exists(path):
+        return None
+    with open(path) as f:
+        ckpt = f.read().strip()
+    return osp.abspath(ckpt) if osp.isfile(ckpt) else None
+
+
 def _train_test_stage(
     ctx: PipelineContext,
     name: str,
     config: str,
     cams: str | None = None,
     train_labels: str | None = None,
+    thresholds: str | None = None,
+    init_from: str | None = None,
     validate: bool = False,
+    val_interval: int | None = None,
     cfg_options: dict | None = None,
 ) -> dict:
-    """Train a config's model and run its test loop (export + metrics)."""
-    options = dict(cfg_options or {})
+    """Train a config's model and run its test loop (export + metrics).
+
+    ``'auto:KEY'`` values of ``cfg_options`` are read from the ``thresholds``
+    stage; ``init_from`` starts the backbone from that stage's checkpoint;
+    ``val_interval`` validates during training (a curve in the manifest)."""
+    found = ctx.thresholds_of(name, thresholds) if thresholds else None
+    options = ctx.resolve(name, dict(cfg_options or {}), found)
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(options)
     transform_args = {}
@@ -174,6 +358,8 @@ def _train_test_stage(
     if train_labels is not None:
         label_dir = ctx.output_of(name, train_labels, INPUT_ARGS['train_labels'])
         options.update(_train_labels_options(cfg, label_dir))
+    if init_from is not None:
+        options.update(_init_options(cfg, ctx.checkpoint_of(name, init_from)))
     result = run_train_test_stage(
         config,
         ctx.stage_dir(name),
@@ -181,26 +367,59 @@ def _train_test_stage(
         cfg_options=options,
         manifest='train_test.json',
         validate=validate,
+        val_interval=val_interval,
         transform_args=transform_args,
     )
     result.pop('skipped', None)
     # the split the test loop scored, after cfg_options (e.g. VOC's train_aug)
     split = osp.splitext(osp.basename(cfg.test_dataloader.dataset.ann_file))[0]
+    folders = [d for d in (result.get('out_dir') or '').split(', ') if d]
     result.update(
         kind=osp.basename(osp.dirname(config)),
         scored_on=split,
         metrics=result.pop('test'),
         seconds=round(result['train_s'] + result['export_s'], 1),
         out_dir=result.get('out_dir') or ctx.stage_dir(name),
+        outputs={osp.basename(d.rstrip('/')): d for d in folders},
+        checkpoint=_last_checkpoint(ctx.stage_dir(name)),
+        options={k: v for k, v in options.items()},
     )
+    if found is not None:
+        result['thresholds'] = found
     return result
+
+
+def _walk_benchmark_stage(
+    ctx: PipelineContext,
+    name: str,
+    sizes: list = ((64, 64), (125, 94)),
+    sparse_only: list = ((512, 512),),
+) -> dict:
+    """Time our random walk against the published dense formulation
+    (:mod:`mmwsss.pipeline.walk_benchmark`), each in a fresh process."""
+    from .walk_benchmark import compare
+
+    start = time.perf_counter()
+    rows = compare(
+        sizes=[tuple(s) for s in sizes], sparse_only=[tuple(s) for s in sparse_only]
+    )
+    out_dir = ctx.stage_dir(name)
+    write_json(osp.join(out_dir, 'walk.json'), dict(rows=rows))
+    return dict(
+        kind='walk benchmark',
+        out_dir=osp.abspath(out_dir),
+        rows=rows,
+        seconds=round(time.perf_counter() - start, 1),
+    )
 
 
 #: Stage types of a pipeline config: ``type`` -> function(ctx, name, **args).
 STAGE_TYPES: dict[str, Callable[..., dict]] = {
     'FashionPaste': _fashionpaste_stage,
+    'Thresholds': _thresholds_stage,
     'Labels': _labels_stage,
     'TrainTest': _train_test_stage,
+    'WalkBenchmark': _walk_benchmark_stage,
 }
 
 
@@ -216,7 +435,7 @@ def _check_stages(stages: list[dict]) -> None:
             )
         for arg in INPUT_ARGS:
             ref = stage.get(arg)
-            if ref is not None and ref not in seen:
+            if ref is not None and producer_of(ref) not in seen:
                 raise ValueError(
                     f'stage {name!r} takes {arg}={ref!r}, which is not an earlier stage'
                 )
@@ -286,9 +505,15 @@ def run_pipeline(
         manifest_path = osp.join(ctx.stage_dir(name), MANIFEST)
         settings = dict(type=kind, data_root=ctx.data_root, **stage)
         for arg in INPUT_ARGS:
-            if stage.get(arg) in ctx.results:
+            ref = stage.get(arg)
+            if ref is not None and producer_of(ref) in ctx.results:
                 # a changed input (rerun producer) makes this stage stale too
-                settings[f'{arg}_digest'] = ctx.results[stage[arg]].get('digest')
+                producer = ctx.results[producer_of(ref)]
+                settings[f'{arg}_digest'] = producer.get('digest')
+        if isinstance(stage.get('config'), str):
+            # the parsed file's content (its _base_ files merged): editing the
+            # config reruns the stage afresh, not only renaming it
+            settings['config_digest'] = config_file_digest(stage['config'])
         digest = _digest(settings)
         done = _read_json(manifest_path)
         if only and name != only:

@@ -154,9 +154,12 @@ def test_bad_input_names_the_problem(data, tmp_path):
         osp.join(partial, ids[0] + '.png')
     )
     with pytest.raises(
-        FileNotFoundError, match=f'{len(ids) - 1} of {len(ids)}.*{ids[1]}'
+        FileNotFoundError,
+        match=f'{len(ids) - 1} of {len(ids)} .* from {partial}, first ids: {ids[1]}',
     ):
         PseudoLabelDataset(dataset=_inner(data_root), pseudo_dir=partial)
+    with pytest.raises(FileNotFoundError, match='pseudo_dir /nonexistent does not'):
+        PseudoLabelDataset(dataset=_inner(data_root), pseudo_dir='/nonexistent')
     # the check covers only the images that train on pseudo masks
     assert (
         PseudoLabelDataset(
@@ -182,3 +185,29 @@ def test_bad_input_names_the_problem(data, tmp_path):
         PseudoLabelDataset(
             dataset=_inner(data_root), pseudo_dir=pseudo_dir, gt_fraction=1.5
         )
+
+
+def test_bad_pseudo_masks_are_named_when_loaded(data, tmp_path):
+    data_root, pseudo_dir, ids = data
+    checked = [
+        dict(type='LoadImageFromFileChecked'),
+        dict(type='LoadAnnotationsChecked', num_classes=11),
+        dict(type='PackSegInputs'),
+    ]
+    # the fixture's masks hold 100 + index: no FashionPaste class
+    dataset = PseudoLabelDataset(
+        dataset=_inner(data_root, pipeline=checked), pseudo_dir=pseudo_dir
+    )
+    with pytest.raises(ValueError, match=f'{ids[0]}.png: mask value 100 .* 0..10'):
+        dataset[0]
+    small_dir = str(tmp_path / 'small')
+    os.makedirs(small_dir)
+    for image_id in ids:
+        Image.fromarray(np.zeros((32, 64), np.uint8), mode='L').save(
+            osp.join(small_dir, image_id + '.png')
+        )
+    dataset = PseudoLabelDataset(
+        dataset=_inner(data_root, pipeline=checked), pseudo_dir=small_dir
+    )
+    with pytest.raises(ValueError, match=rf'{ids[0]}.png: size \(32, 64\)'):
+        dataset[0]

@@ -6,6 +6,7 @@ from mmseg.registry import TRANSFORMS
 from PIL import Image
 
 from mmwsss.datasets.transforms import (
+    LoadAnnotationsChecked,
     LoadCAMs,
     LoadImageFromFileChecked,
     LoadImageLevelLabels,
@@ -49,6 +50,7 @@ def test_registered_in_mmseg():
     for name in (
         'LoadImageFromFileChecked',
         'LoadOptionalAnnotations',
+        'LoadAnnotationsChecked',
         'LoadImageLevelLabels',
         'PackWSSSInputs',
     ):
@@ -96,6 +98,38 @@ def test_optional_annotations_load_mask(mask_file):
 def test_optional_annotations_missing_mask_file_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match='gone.png'):
         LoadOptionalAnnotations()(seg_info(seg_map_path=str(tmp_path / 'gone.png')))
+
+
+def _save_mask(path, mask):
+    Image.fromarray(mask).save(path)
+    return str(path)
+
+
+def test_checked_annotations_load_a_valid_mask(image_file, mask_file):
+    path, mask = mask_file
+    results = LoadImageFromFileChecked()(seg_info(img_path=image_file))
+    results = LoadAnnotationsChecked(num_classes=8)(dict(results, seg_map_path=path))
+    np.testing.assert_array_equal(results['gt_seg_map'], mask)
+    assert 'num_classes=8' in repr(LoadAnnotationsChecked(num_classes=8))
+
+
+def test_checked_annotations_name_the_bad_mask(tmp_path, image_file, mask_file):
+    results = LoadImageFromFileChecked()(seg_info(img_path=image_file))
+    # value 7 is no class of a 7-class dataset (and not the ignore index 255)
+    with pytest.raises(ValueError, match='mask.png: mask value 7 .* 0..6'):
+        LoadAnnotationsChecked(num_classes=7)(dict(results, seg_map_path=mask_file[0]))
+    small = _save_mask(tmp_path / 'small.png', np.zeros((9, 14), np.uint8))
+    with pytest.raises(ValueError, match=r'small.png: size \(9, 14\).*\(10, 14\)'):
+        LoadAnnotationsChecked(num_classes=8)(dict(results, seg_map_path=small))
+    rgb = _save_mask(tmp_path / 'rgb.png', np.zeros((10, 14, 3), np.uint8))
+    with pytest.raises(ValueError, match='rgb.png: expected a single-channel'):
+        LoadAnnotationsChecked(num_classes=8)(dict(results, seg_map_path=rgb))
+    with pytest.raises(FileNotFoundError, match='img.jpg has no mask'):
+        LoadAnnotationsChecked(num_classes=8)(dict(results, seg_map_path=None))
+    with pytest.raises(KeyError, match='load the image first'):
+        LoadAnnotationsChecked(num_classes=8)(seg_info(seg_map_path=small))
+    with pytest.raises(ValueError, match='num_classes'):
+        LoadAnnotationsChecked(num_classes=256)
 
 
 def test_image_labels_kept_sorted():
@@ -148,11 +182,18 @@ def test_pack_with_labels_and_mask(image_file, mask_file):
     assert sample.img_path == image_file
 
 
-def test_pack_without_labels_gives_empty_tensor(image_file):
-    packed = PackWSSSInputs()(LoadImageFromFileChecked()(dict(img_path=image_file)))
-    labels = packed['data_samples'].gt_img_labels
-    assert labels.dtype == torch.long and labels.shape == (0,)
-    assert 'gt_sem_seg' not in packed['data_samples']
+def test_pack_without_labels_needs_the_labels_step(image_file):
+    results = LoadImageFromFileChecked()(dict(img_path=image_file))
+    # packing "no labels" as "no class" would train on all-negative targets
+    with pytest.raises(KeyError, match='img.jpg .*LoadImageLevelLabels'):
+        PackWSSSInputs()(dict(results))
+    sample = PackWSSSInputs(require_labels=False)(dict(results))['data_samples']
+    assert 'gt_img_labels' not in sample
+    assert 'gt_sem_seg' not in sample
+    # an image without a foreground class packs an empty tensor
+    labels = PackWSSSInputs()(dict(results, img_labels=[]))['data_samples']
+    assert labels.gt_img_labels.dtype == torch.long
+    assert labels.gt_img_labels.shape == (0,)
 
 
 def _write_cams(cam_dir, stem, keys, size=(10, 14)):
@@ -174,7 +215,7 @@ def test_load_cams_and_pack(tmp_path, image_file):
     results = LoadImageFromFileChecked()(dict(img_path=image_file))
     results = LoadCAMs(cam_dir=str(tmp_path / 'cams'), high_res=True)(results)
     assert results['cam_keys'].tolist() == [3, 7]
-    sample = PackWSSSInputs()(results)['data_samples']
+    sample = PackWSSSInputs(require_labels=False)(results)['data_samples']
     assert sample.cam_keys.tolist() == [3, 7]
     assert torch.equal(sample.cams_strided.data, torch.from_numpy(strided))
     assert torch.equal(sample.cams.data, torch.from_numpy(high_res))

@@ -17,7 +17,7 @@ from mmwsss.datasets.fashionpaste import generate_fashionpaste
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
-    ROOT, 'configs/deeplabv2/deeplabv2_effl0-d16_1xb16-4e_fashionpaste-160.py'
+    ROOT, 'configs/deeplabv2/deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py'
 )
 PSEUDO_CLASS = 10  # every pixel of a pseudo mask
 
@@ -66,8 +66,12 @@ def test_train_on_mixed_sources_then_validate_on_gt(tmp_path, import_tool):
     train_set.dataset.pipeline[3].crop_size = (64, 64)
     cfg.val_dataloader.dataset.data_root = data_root
     cfg.test_dataloader.dataset.data_root = data_root
-    cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = 1
-    cfg.param_scheduler[0].end = 1
+    cfg.model.backbone.init_cfg = None  # no CAM checkpoint here
+    # one epoch, so that every image is seen exactly once
+    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=True)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)
+    cfg.param_scheduler = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=True)
     cfg.custom_hooks = [*cfg.custom_hooks, dict(type='_RecordSources')]
     _RecordSources.seen = []
 

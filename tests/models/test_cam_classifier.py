@@ -1,11 +1,17 @@
+import os.path as osp
+
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmwsss  # noqa: F401  (registers the components)
 from mmwsss.models.classifiers import labels_to_multihot
 
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_CLASSES = 3
 
 
@@ -99,3 +105,22 @@ def test_predict_keys_from_predictions_and_errors():
         model.predict(torch.randn(1, 3, 32, 32), [_sample([4])])
     with pytest.raises(ValueError, match="cam_classes must be 'gt' or 'pred'"):
         _model(cam_classes='all')
+
+
+def test_config_lr_multipliers():
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py')
+    )
+    init_default_scope('mmseg')
+    cfg.model.backbone.pretrained = False
+    model = MODELS.build(cfg.model)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    names = {id(p): n for n, p in model.named_parameters()}
+    lrs = {names[id(g['params'][0])]: g['lr'] for g in optim.param_groups}
+    base = cfg.optim_wrapper.optimizer.lr
+    # EfficientNet-Lite's own conv head (a 'head' in its name) stays at the base
+    # lr; only the CAM head trains at x10
+    assert lrs['backbone.head.0.weight'] == pytest.approx(base)
+    assert lrs['head.classifier.weight'] == pytest.approx(10 * base)
+    for name, lr in lrs.items():
+        assert lr == pytest.approx(10 * base if name.startswith('head.') else base)

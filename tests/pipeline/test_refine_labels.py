@@ -1,6 +1,7 @@
 import os
 import os.path as osp
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from scipy.ndimage import gaussian_filter
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.evaluation import score_label_dir
 from mmwsss.pipeline import make_label_dir
+from mmwsss.utils.provenance import write_provenance
 
 NUM_CLASSES = 11
 
@@ -71,7 +73,7 @@ def test_labels_beat_the_all_background_floor(data):
             workers=workers,
             progress=False,
         )
-        assert counts == dict(written=len(data['ids']), reused=0)
+        assert (counts['written'], counts['reused']) == (len(data['ids']), 0)
         label = Image.open(osp.join(out_dir, data['ids'][0] + '.png'))
         assert label.mode == 'P'
         result = _score(data, out_dir)
@@ -99,7 +101,7 @@ def test_resume_keeps_outputs_and_drops_partials(data, tmp_path):
     counts = make_label_dir(
         'crf', data['cam_dir'], img_dir, ids, str(out_dir), workers=1, progress=False
     )
-    assert counts == dict(written=1, reused=2)
+    assert (counts['written'], counts['reused'], counts['moved_to']) == (1, 2, None)
     assert os.stat(kept).st_mtime == 1_000_000
     assert not stale.exists()
     assert (out_dir / f'{ids[1]}.png').exists()
@@ -124,3 +126,47 @@ def test_missing_inputs_raise_before_work(data, tmp_path):
         )
     with pytest.raises(ValueError, match='kind'):
         make_label_dir('walk', data['cam_dir'], img_dir, data['ids'], str(out_dir))
+
+
+def test_other_options_or_cams_start_afresh(data, tmp_path):
+    img_dir = osp.join(data['data_root'], 'JPEGImages')
+    ids = data['ids'][:3]
+    cam_dir, out_dir = tmp_path / 'cams', tmp_path / 'labels'
+    shutil.copytree(data['cam_dir'], cam_dir)
+    write_provenance(str(cam_dir), dict(kind='export', weights='a'))
+
+    def run(**options):
+        return make_label_dir(
+            'cam',
+            str(cam_dir),
+            img_dir,
+            ids,
+            str(out_dir),
+            workers=1,
+            progress=False,
+            **options,
+        )
+
+    def stamps(folder):
+        return {p.name: p.stat().st_mtime_ns for p in Path(folder).glob('*.png')}
+
+    first = run()
+    assert (first['written'], first['reused'], first['moved_to']) == (3, 0, None)
+    written = stamps(out_dir)
+    # the default spelled out is the same option: everything reused
+    again = run(bg_score=0.15)
+    assert (again['written'], again['reused'], again['moved_to']) == (0, 3, None)
+    assert again['provenance'] == first['provenance'] and stamps(out_dir) == written
+    # another threshold: the old folder is kept aside, every PNG made afresh
+    other = run(bg_score=0.3)
+    assert (other['written'], other['reused']) == (3, 0)
+    assert other['provenance'] != first['provenance']
+    assert stamps(other['moved_to']) == written
+    # other CAMs (another provenance of the CAM folder): afresh again
+    write_provenance(str(cam_dir), dict(kind='export', weights='b'))
+    fresh = run(bg_score=0.3)
+    assert (fresh['written'], fresh['reused']) == (3, 0)
+    assert fresh['moved_to'] and fresh['provenance'] != other['provenance']
+    assert len(list(tmp_path.glob('labels.old-*'))) == 2
+    with pytest.raises(TypeError, match='bg_score'):
+        run(fg_thr=0.5)

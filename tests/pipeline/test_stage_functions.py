@@ -79,3 +79,52 @@ def test_set_transform_args_reaches_every_pipeline():
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[name].dataset.pipeline[0].to_float32 is True
     assert set_transform_args(cfg, 'NoSuchTransform', x=1) == 0
+
+
+def _toy_stage(config, work):
+    from mmwsss.pipeline import run_train_test_stage
+
+    return run_train_test_stage(str(config), str(work), manifest='toy.json')
+
+
+def test_train_test_stage_resumes_same_config_and_restarts_another(tmp_path):
+    from toy_export import CONFIG, ToyStageProbe
+
+    from mmwsss.utils.provenance import PROVENANCE, read_provenance
+
+    config, work = tmp_path / 'toy.py', tmp_path / 'work'
+    config.write_text(CONFIG)
+    ToyStageProbe.starts = []
+    # interrupted in iteration 3 (iter_2.pth saved), then after one test batch
+    ToyStageProbe.fail_train_iter = 2
+    with pytest.raises(RuntimeError, match='training iteration 2'):
+        _toy_stage(config, work)
+    assert (work / PROVENANCE).exists() and (work / 'iter_2.pth').exists()
+    ToyStageProbe.fail_train_iter, ToyStageProbe.fail_test_batch = None, 0
+    with pytest.raises(RuntimeError, match='test batch 0'):
+        _toy_stage(config, work)
+    assert ToyStageProbe.starts == [0, 2]  # the same config resumed
+    exported = {p.name: p.stat().st_mtime_ns for p in (work / 'preds').glob('*.png')}
+    assert len(exported) == 2
+
+    # resumed again: training is over, the export of the same weights resumes
+    ToyStageProbe.fail_test_batch = None
+    result = _toy_stage(config, work)
+    assert ToyStageProbe.starts == [0, 2, 4]
+    assert result['finished'] and result['num_images'] == 4
+    after = {p.name: p.stat().st_mtime_ns for p in (work / 'preds').glob('*.png')}
+    assert len(after) == 4 and all(after[n] == t for n, t in exported.items())
+    assert not list(tmp_path.glob('work.old-*'))
+    digest = read_provenance(str(work))['config_digest']
+    assert digest == result['config_digest']
+
+    # the file's content changes: the old work dir is kept aside, and training
+    # starts from scratch instead of resuming its checkpoint
+    config.write_text(CONFIG.replace('lr=0.1', 'lr=0.05'))
+    result = _toy_stage(config, work)
+    assert ToyStageProbe.starts == [0, 2, 4, 0]
+    assert not result['skipped'] and result['config_digest'] != digest
+    (old,) = tmp_path.glob('work.old-*')
+    assert (old / 'iter_4.pth').exists() and (old / 'toy.json').exists()
+    assert read_provenance(str(work))['config_digest'] == result['config_digest']
+    assert len(list((work / 'preds').glob('*.png'))) == 4

@@ -15,7 +15,8 @@ from mmengine.config import Config
 from PIL import Image
 
 import mmwsss  # noqa: F401
-from mmwsss.pipeline.stage_runner import MissingInputError, run_pipeline
+from mmwsss.pipeline.stage_runner import STAGE_TYPES, MissingInputError, run_pipeline
+from mmwsss.utils.provenance import PROVENANCE
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'configs')
@@ -52,7 +53,12 @@ def tiny_pipeline(data_root, work_dir, irn_options=None):
     }
     seg = {
         **_loader_options(),
-        **short,
+        'train_cfg.max_iters': 3,
+        'train_cfg.val_interval': 3,
+        'param_scheduler.0.end': 1,
+        'param_scheduler.1.begin': 1,
+        'param_scheduler.1.end': 3,
+        'default_hooks.checkpoint.interval': 3,
         'model.backbone.pretrained': False,
         'model.data_preprocessor.size': (64, 64),
         'train_dataloader.batch_size': 4,
@@ -72,13 +78,15 @@ def tiny_pipeline(data_root, work_dir, irn_options=None):
                     validate=True,
                     cfg_options=cam,
                 ),
+                dict(name='thresholds', type='Thresholds', cams='cam'),
                 dict(
                     name='ir_labels',
                     type='Labels',
                     kind='ir',
                     cams='cam',
                     workers=1,
-                    label_options=dict(fg_thr=0.5, bg_thr=0.15),
+                    thresholds='thresholds',
+                    label_options=dict(fg_thr='auto:fg_thr', bg_thr='auto:bg_thr'),
                 ),
                 dict(
                     name='irn',
@@ -89,11 +97,20 @@ def tiny_pipeline(data_root, work_dir, irn_options=None):
                     cfg_options=irn,
                 ),
                 dict(
+                    name='irn_labels',
+                    type='Labels',
+                    kind='cam',
+                    cams='irn.walk_scores',
+                    workers=1,
+                    label_options=dict(bg_score='auto:bg_score'),
+                ),
+                dict(
                     name='deeplabv2',
                     type='TrainTest',
                     config=f'{CONFIGS}/deeplabv2/'
-                    'deeplabv2_effl0-d16_1xb16-4e_fashionpaste-160.py',
-                    train_labels='irn',
+                    'deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py',
+                    train_labels='irn_labels',
+                    init_from='cam',
                     cfg_options=seg,
                 ),
             ],
@@ -122,14 +139,24 @@ def finished(tmp_path_factory):
 @pytest.mark.slow
 def test_every_stage_runs_and_the_report_is_written(finished):
     cfg, results = finished
-    assert list(results) == ['data', 'cam', 'ir_labels', 'irn', 'deeplabv2']
+    assert list(results) == [
+        'data',
+        'cam',
+        'thresholds',
+        'ir_labels',
+        'irn',
+        'irn_labels',
+        'deeplabv2',
+    ]
     assert all(r['finished'] for r in results.values())
     ids = _ids(cfg.data_root)
     # each stage's output feeds the next: CAMs, IR labels, IRN pseudo masks
     assert len(glob.glob(osp.join(results['cam']['out_dir'], '*.npz'))) == len(ids)
     assert results['ir_labels']['written'] == len(ids)
     pseudo = results['irn']['out_dir'].split(', ')[0]
-    assert sorted(os.listdir(pseudo)) == sorted(i + '.png' for i in ids)
+    assert sorted(os.listdir(pseudo)) == sorted(
+        [PROVENANCE, *(f'{i}.png' for i in ids)]
+    )
     assert results['deeplabv2']['scored_on'] == 'val'
     for name in ('cam', 'ir_labels', 'irn', 'deeplabv2'):
         manifest = _manifest(cfg.work_dir, name)
@@ -137,6 +164,29 @@ def test_every_stage_runs_and_the_report_is_written(finished):
     assert _manifest(cfg.work_dir, 'irn')['inputs'] == dict(
         cams='cam', train_labels='ir_labels'
     )
+    # ground-truth-free thresholds, read by the IR labels; the walked scores
+    # (a named output of irn) cut at their own Otsu score; DeepLabV2 starts
+    # from the CAM classifier's backbone
+    found = results['thresholds']['thresholds']
+    assert results['ir_labels']['label_options'] == dict(
+        fg_thr=found['fg_thr'], bg_thr=found['bg_thr']
+    )
+    assert 0 < found['bg_thr'] < found['fg_thr'] < 1
+    walk = results['irn']['outputs']['walk_scores']
+    assert len(glob.glob(osp.join(walk, '*.npz'))) == len(ids)
+    own = results['irn_labels']['thresholds']['bg_score']
+    assert results['irn_labels']['label_options'] == dict(bg_score=own)
+    assert results['irn_labels']['written'] == len(ids)
+    init = results['deeplabv2']['options']['model.backbone.init_cfg']
+    assert init['checkpoint'] == results['cam']['checkpoint']
+    assert osp.isfile(init['checkpoint']) and init['prefix'] == 'backbone.'
+    # the frozen stem of DeepLabV2 still holds the CAM classifier's weights
+    import torch
+
+    cam_state = torch.load(init['checkpoint'], weights_only=False)['state_dict']
+    seg_state = torch.load(results['deeplabv2']['checkpoint'], weights_only=False)
+    key = 'backbone.stem.0.weight'
+    assert torch.equal(cam_state[key], seg_state['state_dict'][key])
     report = osp.join(cfg.work_dir, 'report')
     text = open(osp.join(report, 'report.md')).read()
     for name in ('cam', 'ir_labels', 'irn', 'deeplabv2'):
@@ -215,7 +265,7 @@ def test_killed_pseudo_label_export_resumes_without_loss(finished, tmp_path):
         ],
     }
     cfg = tiny_pipeline(data_root, str(tmp_path / 'work'), irn_options=slow)
-    cfg.stages = cfg.stages[:4]  # up to IRN
+    cfg.stages = cfg.stages[:5]  # up to IRN
     # the pipeline config's imports are made when the runner reads it
     cfg.custom_imports = dict(imports=['slow_test_hook'], allow_failed_imports=False)
     config = str(tmp_path / 'pipeline.py')
@@ -251,3 +301,32 @@ def test_killed_pseudo_label_export_resumes_without_loss(finished, tmp_path):
         mask = np.array(Image.open(path))  # a complete, valid PNG
         assert set(np.unique(mask).tolist()) <= {0, *labels[path.stem]}
     assert _manifest(str(tmp_path / 'work'), 'irn')['finished']
+
+
+def test_editing_a_stage_config_reruns_the_stage(tmp_path, monkeypatch):
+    """The settings digest covers a ``config=`` file's content, not its path."""
+    calls = []
+
+    def fake_stage(ctx, name, config):
+        calls.append(config)
+        return dict(out_dir=ctx.stage_dir(name))
+
+    monkeypatch.setitem(STAGE_TYPES, 'FakeConfigStage', fake_stage)
+    config = tmp_path / 'cam_tiny.py'
+    base = f'{CONFIGS}/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
+    config.write_text(f'_base_ = [{base!r}]\ntrain_cfg = dict(max_epochs=1)\n')
+    work_dir = tmp_path / 'work'
+    cfg = Config(
+        dict(
+            data_root=str(tmp_path / 'data'),
+            work_dir=str(work_dir),
+            stages=[dict(name='net', type='FakeConfigStage', config=str(config))],
+        )
+    )
+    first = run_pipeline(cfg, report=False)['net']['digest']
+    assert run_pipeline(cfg, report=False)['net']['digest'] == first
+    assert len(calls) == 1  # finished, skipped
+    config.write_text(config.read_text().replace('max_epochs=1', 'max_epochs=2'))
+    second = run_pipeline(cfg, report=False)['net']['digest']
+    assert second != first and len(calls) == 2
+    assert len(list(tmp_path.glob('work/net.old-*'))) == 1

@@ -1,47 +1,98 @@
-"""tools/benchmark.py renders every stage's row from a results JSON."""
+"""tools/benchmark.py renders BENCHMARKS.md from the stage runner's results."""
 
+import json
 import os.path as osp
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def _labels(miou, **options):
+    return dict(
+        finished=True,
+        kind='labels',
+        metrics=dict(mIoU=miou, coverage=50.0, precision=90.0),
+        label_options=options,
+        images_per_s=5.0,
+        seconds=400.0,
+    )
+
+
+def _deeplab(miou):
+    return dict(
+        finished=True,
+        kind='deeplabv2',
+        metrics={'mIoU': miou},
+        train_s=500.0,
+        export_images_per_s=20.0,
+    )
+
+
 def _results():
-    cam_test = {'seed/mIoU': 25.0, 'seed/mIoU_best': 37.0, 'seed/best_bg_score': 0.47}
-    labels = dict(mIoU=40.0, coverage=50.0, precision=90.0, images_per_s=5.0)
-    stage = dict(train_s=100.0, export_images_per_s=4.0)
-    return {
-        'dataset': dict(
-            size='bench',
-            source='subset',
+    thresholds = dict(
+        bg_score=0.4,
+        fg_thr=0.6,
+        bg_thr=0.2,
+        alpha=1.8,
+        alpha_low=1.1,
+        alpha_high=7.2,
+        fg_fraction=0.2,
+    )
+    stages = {
+        'data': dict(
+            finished=True,
+            kind='dataset',
             counts=dict(train=2000, val=500),
             image_size=[160, 160],
-            generate_s=None,
+            source='subset',
+            metrics={'all_background_mIoU': 7.2},
+            seconds=1.0,
         ),
-        'all_background_miou': 7.2,
         'cam': dict(
-            config='configs/cam/c.py',
-            test=cam_test,
+            finished=True,
+            kind='cam',
+            metrics={
+                'seed/mIoU': 25.0,
+                'seed/mIoU_best': 37.0,
+                'seed/best_bg_score': 0.47,
+            },
             val={'cls/mAP': 75.0},
             train_s=1200.0,
             export_images_per_s=4.6,
-            num_images=2000,
-            export_s=436.0,
         ),
-        'ir_labels': labels,
-        'psa_labels': labels,
-        'cam_labels': dict(labels, mIoU=30.0),
-        'irn': dict(stage, config='configs/irn/i.py', test={'mIoU': 45.0}),
-        'affinitynet': dict(stage, config='configs/a/a.py', test={'mIoU': 42.0}),
-        'deeplabv2': {
-            key: dict(
-                config='configs/deeplabv2/d.py',
-                test={'mIoU': miou},
-                train_s=500.0,
-                export_images_per_s=20.0,
-            )
-            for key, miou in (('cam_labels', 30.0), ('irn', 40.0), ('gt', 50.0))
-        },
-        'machine': dict(
+        'thresholds': dict(
+            finished=True, kind='thresholds', thresholds=thresholds, rule='Otsu'
+        ),
+        'cam_labels': _labels(33.0, bg_score=0.4),
+        'crf_labels': _labels(50.0, bg_score=0.4),
+        'ir_labels': _labels(40.0, fg_thr=0.6, bg_thr=0.2),
+        'irn': dict(
+            finished=True,
+            kind='irn',
+            metrics={
+                'mIoU': 45.0,
+                'walk/mIoU': 44.0,
+                'walk/mIoU_best': 56.0,
+                'walk/best_bg_score': 0.55,
+            },
+            options={},
+            train_s=100.0,
+            export_images_per_s=4.0,
+        ),
+        'irn_labels': dict(
+            _labels(52.0, bg_score=0.5), thresholds=dict(thresholds, bg_score=0.5)
+        ),
+        'deeplabv2_gt': dict(
+            _deeplab(60.0),
+            val_curve=[dict(step=100, mIoU=50.0), dict(step=300, mIoU=60)],
+        ),
+        'deeplabv2_irn': _deeplab(48.0),
+    }
+    return dict(
+        pipeline='configs/pipelines/p.py',
+        seed=0,
+        source='auto',
+        stages=stages,
+        machine=dict(
             cpu='cpu',
             cores=2,
             torch='2',
@@ -51,17 +102,42 @@ def _results():
             commit='abc',
             date='2026-12-01',
         ),
-        'command': 'python tools/benchmark.py --size bench',
-    }
+        command='python tools/benchmark.py --seed 0 --source auto',
+    )
 
 
-def test_render_has_every_stage(import_tool, monkeypatch):
-    monkeypatch.syspath_prepend(osp.join(ROOT, 'tools'))
+def test_render_rows_with_oracle_column(import_tool):
     text = import_tool('benchmark').render(_results())
-    assert '| CAM seeds |' in text and '| IRN |' in text and '| AffinityNet |' in text
-    assert 'DeepLabV2 on IRN masks' in text and 'val 40.0 (80% of ground truth)' in text
-    assert 'DeepLabV2 on CAM seed masks' in text and '(60% of ground truth)' in text
-    assert '| DeepLabV2 on ground truth |' in text and 'val 50.0' in text
-    # no DeepLabV2 run on AffinityNet masks in these results: no row for it
+    # ground-truth-free setting, its mIoU, then the oracle (GT sweep) column
+    assert '| CAM seeds | `cam_labels` | bg 0.40 | 33.0 | 37.0 (bg 0.47) |' in text
+    assert '| CAM + CRF | `crf_labels` | bg 0.40 | 50.0 | - |' in text
+    assert (
+        '| IRN | `irn_labels` | walk bg 0.50; IR labels fg 0.60 / bg 0.20 | 52.0 |'
+        in (text)
+    )
+    assert '56.0 (bg 0.55)' in text
+    assert (
+        'DeepLabV2 on IRN masks | `deeplabv2_irn` | val 48.0 (80% of ground truth)'
+        in (text)
+    )
+    assert '| DeepLabV2 on ground truth | `deeplabv2_gt` | val 60.0 |' in text
+    # stages that did not run are named, not silently dropped
+    assert 'Stages not in this results file: affinitynet, walk.' in text
     assert 'DeepLabV2 on AffinityNet' not in text
-    assert 'DeepLabV2 training on IRN masks (2000 images) | 500 s' in text
+    assert '`deeplabv2_gt` training (2000 images) | 500 s' in text
+
+
+def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results(
+    import_tool,
+):
+    with open(osp.join(ROOT, 'benchmarks', 'results.json')) as f:
+        results = json.load(f)
+    with open(osp.join(ROOT, 'BENCHMARKS.md')) as f:
+        committed = f.read()
+    rendered = import_tool('benchmark').render(results, root=ROOT)
+    assert rendered == committed, 'BENCHMARKS.md is not the rendering of results.json'
+
+
+def test_curve_plot(import_tool, tmp_path):
+    out = import_tool('benchmark').write_curve(_results(), str(tmp_path / 'c.png'))
+    assert out and osp.getsize(out) > 1000

@@ -11,6 +11,7 @@ from PIL import Image
 
 from mmwsss.datasets import split_ids
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
+from mmwsss.utils.provenance import PROVENANCE
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'refine_seeds.py'
 
@@ -56,6 +57,13 @@ def test_cli_writes_scores_and_resumes(tool, tmp_path, capsys):
     assert 'mIoU' in capsys.readouterr().out
     again = tool.main(argv)
     assert again['written'] == 0 and again['reused'] == len(ids)
+    assert again['provenance'] == result['provenance']
+    assert 'moved aside' not in capsys.readouterr().out
+    # other options: the old labels are moved aside, and the printout says so
+    other = tool.main([*argv[:-1], 'fg_thr=0.4'])
+    assert other['written'] == len(ids) and other['reused'] == 0
+    assert osp.isdir(other['moved_to'])
+    assert f'moved aside to {other["moved_to"]}' in capsys.readouterr().out
     with pytest.raises(SystemExit):
         tool.parse_args(['walk', '--cam-dir', 'x', '--data-root', 'y'])
 
@@ -96,7 +104,9 @@ def test_killed_run_resumes_without_truncated_files(tool, tmp_path):
 
     result = tool.main(argv)
     assert result['reused'] == 2 and result['written'] == len(ids) - 2
-    assert sorted(os.listdir(out_dir)) == sorted(f'{i}.png' for i in ids)
+    assert sorted(os.listdir(out_dir)) == sorted(
+        [PROVENANCE, *(f'{i}.png' for i in ids)]
+    )
     clean = tmp_path / 'clean'
     tool.main([*argv[:-1], str(clean)])
     for image_id in ids:

@@ -15,7 +15,8 @@ psa_label_dir = 'work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/psa_labels'
 
 train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadAnnotations'),
+    # checks each mask's size and values (FashionPaste: 11 classes, 255 ignore)
+    dict(type='LoadAnnotationsChecked', num_classes=11),
     dict(
         type='RandomResize', scale=(160, 160), ratio_range=(0.75, 1.25), keep_ratio=True
     ),
@@ -29,13 +30,13 @@ train_pipeline = [
         saturation_range=(0.7, 1.3),
         hue_delta=18,
     ),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     dict(type='LoadOptionalAnnotations'),
     dict(type='LoadCAMs', cam_dir=cam_dir, high_res=True),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 
 train_dataloader = dict(

@@ -15,18 +15,19 @@ ir_label_dir = (
 
 train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadAnnotations'),
+    # checks each mask's size and values (FashionPaste: 11 classes, 255 ignore)
+    dict(type='LoadAnnotationsChecked', num_classes=11),
     # IRN rescales each image by 0.5-1.5; FashionPaste images are 160 px
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 1.5), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     dict(type='LoadOptionalAnnotations'),
     dict(type='LoadCAMs', cam_dir=cam_dir),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 
 train_dataloader = dict(

@@ -8,7 +8,8 @@ crop_size = (160, 160)
 
 train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadAnnotations'),
+    # checks each mask's size and values (FashionPaste: 11 classes, 255 ignore)
+    dict(type='LoadAnnotationsChecked', num_classes=11),
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),

@@ -16,7 +16,8 @@ psa_label_dir = 'work_dirs/cam_r50_1xb16-5e_voc12aug-512/psa_labels'
 
 train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadAnnotations'),
+    # checks each mask's size and values (VOC: 21 classes, 255 ignore)
+    dict(type='LoadAnnotationsChecked', num_classes=21),
     # keep_ratio with a square scale: long side 448 x [1, 768 / 448] = 448..768
     dict(
         type='RandomResize',
@@ -34,13 +35,13 @@ train_pipeline = [
         saturation_range=(0.7, 1.3),
         hue_delta=18,
     ),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     dict(type='LoadOptionalAnnotations'),
     dict(type='LoadCAMs', cam_dir=cam_dir, high_res=True),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 
 train_dataloader = dict(

@@ -17,19 +17,20 @@ ir_label_dir = (
 
 train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadAnnotations'),
+    # checks each mask's size and values (VOC: 21 classes, 255 ignore)
+    dict(type='LoadAnnotationsChecked', num_classes=21),
     # IRN rescales each image by 0.5-1.5; VOC's long side is about 500 px, so a
     # 512 px scale with the same ratios is close to it
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 1.5), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     dict(type='LoadOptionalAnnotations'),
     dict(type='LoadCAMs', cam_dir=cam_dir),
-    dict(type='PackWSSSInputs'),
+    dict(type='PackWSSSInputs', require_labels=False),
 ]
 
 train_dataloader = dict(

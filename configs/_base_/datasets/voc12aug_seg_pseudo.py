@@ -10,7 +10,8 @@ crop_size = (321, 321)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    # checks each mask's size and values (VOC: 21 classes, 255 ignore)
+    dict(type='LoadAnnotationsChecked', num_classes=21),
     dict(
         type='RandomResize', scale=(321, 321), ratio_range=(0.5, 1.5), keep_ratio=True
     ),

@@ -1,10 +1,15 @@
 # IRN's CAM schedule: SGD lr 0.1, wd 1e-4, poly 0.9 per iteration, classifier lr x10,
-# 5 epochs, validation (classification mAP) once at the end.
+# 5 epochs, validation (classification mAP) once at the end. mmengine matches custom
+# keys as substrings of the parameter names, longest key first: 'backbone' keeps
+# backbone parameters whose names contain 'head' (EfficientNet-Lite's conv head,
+# backbone.head.*) at lr x1, so only the CAM head (head.*) trains at x10.
 max_epochs = 5
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
-    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10.0)}),
+    paramwise_cfg=dict(
+        custom_keys={'backbone': dict(lr_mult=1.0), 'head': dict(lr_mult=10.0)}
+    ),
 )
 param_scheduler = [
     dict(

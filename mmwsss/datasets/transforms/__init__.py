@@ -1,5 +1,6 @@
 from .formatting import PackWSSSInputs
 from .loading import (
+    LoadAnnotationsChecked,
     LoadCAMs,
     LoadImageFromFileChecked,
     LoadImageLevelLabels,
@@ -7,6 +8,7 @@ from .loading import (
 )
 
 __all__ = [
+    'LoadAnnotationsChecked',
     'LoadCAMs',
     'LoadImageFromFileChecked',
     'LoadImageLevelLabels',

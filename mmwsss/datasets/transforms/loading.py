@@ -8,7 +8,7 @@ from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
-from ..voc import check_label_indices
+from ..voc import check_label_indices, labels_from_mask
 
 
 @TRANSFORMS.register_module()
@@ -80,6 +80,80 @@ class LoadOptionalAnnotations(LoadAnnotations):
             results.setdefault('seg_fields', [])
             return results
         return super().transform(results)
+
+
+@TRANSFORMS.register_module()
+class LoadAnnotationsChecked(LoadAnnotations):
+    """mmseg's :class:`LoadAnnotations` that checks the mask it loads.
+
+    Masks written by an earlier stage (pseudo masks, IR or PSA labels) are
+    checked where they are read, so a bad file stops the run with its name
+    instead of training on it: the mask must exist, be single-channel, have
+    the size of its image (``ori_shape``, so load the image first) and hold
+    only class indices ``0 .. num_classes - 1`` or 255 (ignore), counted after
+    ``reduce_zero_label`` and the dataset's ``label_map``. The check costs one
+    pass over the mask.
+
+    Args:
+        num_classes (int): Number of classes of the dataset, background
+            included.
+        **kwargs: Passed to :class:`mmseg.datasets.transforms.LoadAnnotations`
+            (``reduce_zero_label``, ``backend_args``, ``imdecode_backend``).
+    """
+
+    def __init__(self, num_classes: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+            raise TypeError(f'num_classes must be an int, got {num_classes!r}')
+        if not 1 <= num_classes <= 255:
+            raise ValueError(
+                f'num_classes must lie in 1..255 (255 is the ignore index), got '
+                f'{num_classes}'
+            )
+        self.num_classes = num_classes
+
+    def transform(self, results: dict) -> dict:
+        """Load ``results['seg_map_path']`` and check it.
+
+        Args:
+            results (dict): Needs ``seg_map_path`` and ``ori_shape`` (set by
+                the image loading transform).
+
+        Returns:
+            dict: ``results`` with ``gt_seg_map``.
+
+        Raises:
+            FileNotFoundError: If the image has no mask or its file is missing.
+            KeyError: If the image was not loaded before the mask.
+            ValueError: If the mask is not single-channel, differs from the
+                image in size or holds a value that is not a class index.
+        """
+        img_path = results.get('img_path')
+        path = results.get('seg_map_path')
+        if path is None:
+            raise FileNotFoundError(
+                f'image {img_path} has no mask (seg_map_path is None): its mask '
+                "file is missing from the dataset's seg_map_path folder"
+            )
+        if 'ori_shape' not in results:
+            raise KeyError(
+                f'{type(self).__name__} checks the mask {path} against its image: '
+                'load the image first (LoadImageFromFileChecked before it)'
+            )
+        results = super().transform(results)
+        mask = results['gt_seg_map']
+        labels_from_mask(mask, self.num_classes, f'mask {path}')
+        image_size = tuple(results['ori_shape'][:2])
+        if mask.shape != image_size:
+            raise ValueError(
+                f'mask {path}: size {mask.shape} differs from the size {image_size} '
+                f'of its image {img_path}; masks must be written at the original '
+                'image size'
+            )
+        return results
+
+    def __repr__(self) -> str:
+        return f'{super().__repr__()[:-1]}, num_classes={self.num_classes})'
 
 
 @TRANSFORMS.register_module()

@@ -1,0 +1,11 @@
+# The upper bound trained twice as long (600 iterations, the same schedule shape):
+# the benchmark's check that the 300-iteration bound has converged.
+_base_ = ['./deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160_gt.py']
+max_iters = 600
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, begin=0, end=20, by_epoch=False),
+    dict(
+        type='PolyLR', power=0.9, eta_min=0.0, begin=20, end=max_iters, by_epoch=False
+    ),
+]
+train_cfg = dict(max_iters=max_iters)
