@@ -219,7 +219,7 @@ def _quality_rows(s: dict) -> list[str]:
         )
     if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
         rows.append(
-            f"| IRN instances | `irn` | walk bg {irn['options'].get('bg', 'config')} "
+            "| IRN instances | `irn` | the IRN config's walk bg (IRN's published 0.25) "
             f"| AP50 {_m(irn, 'instance/AP50'):.1f} (mask AP "
             f"{_m(irn, 'instance/AP'):.1f}) | - | instance pseudo labels on train | "
             f"{PUBLISHED['instances']} |"

@@ -17,6 +17,12 @@ Examples:
     Other thresholds or CRF settings::
 
         python tools/refine_seeds.py ir ... --label-options fg_thr=0.35
+
+    Thresholds chosen without ground truth from the CAMs themselves (Otsu /
+    multi-Otsu of the pooled per-pixel max class score, see
+    ``mmwsss/ops/thresholds.py``)::
+
+        python tools/refine_seeds.py ir ... --label-options fg_thr=auto bg_thr=auto
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from mmengine.config import DictAction
 from mmwsss.datasets.voc import VOC_CLASSES, dataset_classes, split_ids
 from mmwsss.evaluation import score_label_dir
 from mmwsss.pipeline import make_label_dir
-from mmwsss.pipeline.refine_labels import LABEL_FUNCTIONS
+from mmwsss.pipeline.refine_labels import LABEL_FUNCTIONS, score_dir_thresholds
 
 #: Manifest of a generated dataset (FashionPaste) that lists its classes.
 MANIFEST = 'fashionpaste.json'
@@ -79,7 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action=DictAction,
         default={},
         help='keyword arguments of the label function, e.g. fg_thr=0.35 '
-        'crf_preset=psa',
+        'crf_preset=psa; a threshold set to "auto" (bg_score, fg_thr, bg_thr, '
+        'alpha_low, alpha_high) is computed from the CAMs without ground truth',
     )
     return parser.parse_args(argv)
 
@@ -114,6 +121,19 @@ def main(argv: list[str] | None = None) -> dict:
         osp.dirname(osp.abspath(args.cam_dir)), f'{args.kind}_labels'
     )
     ids = split_ids(args.data_root, args.split)
+    auto = [k for k, v in args.label_options.items() if v == 'auto']
+    if auto:
+        found, _ = score_dir_thresholds(args.cam_dir, ids)
+        unknown = sorted(set(auto) - set(found))
+        if unknown:
+            raise KeyError(
+                f'no ground-truth-free rule for {unknown}; known: {sorted(found)}'
+            )
+        args.label_options.update({k: found[k] for k in auto})
+        print(
+            'ground-truth-free thresholds from the CAMs: '
+            + ', '.join(f'{k}={found[k]}' for k in auto)
+        )
     counts = make_label_dir(
         args.kind,
         args.cam_dir,
@@ -132,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
         f'{args.kind} labels in {out_dir}: {counts["written"]} written, '
         f'{counts["reused"]} reused (provenance {counts["provenance"]})'
     )
-    result = dict(out_dir=out_dir, **counts)
+    result = dict(out_dir=out_dir, label_options=args.label_options, **counts)
     if args.score:
         num_classes = args.num_classes or dataset_num_classes(args.data_root)
         score = score_label_dir(

@@ -89,8 +89,19 @@ stages = [
         cams='irn.walk_scores',
         label_options=dict(bg_score='auto:bg_score'),
     ),
+    # the oracle column: CAM + CRF at the background score a sweep against the
+    # train split's ground truth picks (a user without ground truth cannot)
+    dict(
+        name='crf_labels_oracle',
+        type='Labels',
+        kind='crf',
+        cams='cam',
+        label_options=dict(bg_score='oracle:cam:seed/best_bg_score'),
+    ),
     deeplab('deeplabv2_gt', config=deeplab_gt_config, curve=True),
     deeplab('deeplabv2_irn', 'irn_labels'),
+    deeplab('deeplabv2_crf', 'crf_labels'),
+    deeplab('deeplabv2_gt_2x', config=deeplab_gt_2x_config, curve=True),
     dict(
         name='psa_labels',
         type='Labels',
@@ -108,20 +119,8 @@ stages = [
         thresholds='thresholds',
         cfg_options={'model.test_cfg.alpha': 'auto:alpha'},
     ),
-    deeplab('deeplabv2_crf', 'crf_labels'),
-    deeplab('deeplabv2_irn_crf', 'irn_crf_labels'),
     deeplab('deeplabv2_cam', 'cam_labels'),
     deeplab('deeplabv2_affinitynet', 'affinitynet'),
-    deeplab('deeplabv2_gt_2x', config=deeplab_gt_2x_config, curve=True),
-    # the oracle column: CAM + CRF at the background score a sweep against the
-    # train split's ground truth picks (a user without ground truth cannot)
-    dict(
-        name='crf_labels_oracle',
-        type='Labels',
-        kind='crf',
-        cams='cam',
-        label_options=dict(bg_score='oracle:cam:seed/best_bg_score'),
-    ),
     dict(name='walk', type='WalkBenchmark'),
 ]
 report = dict(num_samples=4, split='train')

@@ -90,10 +90,15 @@ def otsu_threshold(hist: np.ndarray) -> float:
 
 
 def multi_otsu_thresholds(hist: np.ndarray, classes: int = 3) -> list[float]:
-    """The ``classes - 1`` multi-Otsu thresholds of a [0, 1] histogram."""
+    """The ``classes - 1`` multi-Otsu thresholds of a [0, 1] histogram.
+
+    A histogram with fewer occupied bins than ``classes`` (e.g. binary maps)
+    has no such split: every cut is then Otsu's threshold."""
     from skimage.filters import threshold_multiotsu
 
     hist = np.asarray(hist)
+    if np.count_nonzero(hist) < classes:
+        return [otsu_threshold(hist)] * (classes - 1)
     # scikit-image reads a bare array as counts over bins 0..n-1: rescale
     cuts = threshold_multiotsu(hist=hist, classes=classes)
     return [float((c + 0.5) / len(hist)) for c in np.atleast_1d(cuts)]

@@ -87,3 +87,12 @@ def test_thresholds_are_ordered_and_consistent():
     assert t['alpha_low'] < t['alpha_high']
     above = (values > t['bg_score']).mean()
     assert abs(t['fg_fraction'] - above) < 0.01
+
+
+def test_binary_maps_fall_back_to_otsu_for_both_cuts():
+    maps = np.zeros((1, 4, 4), dtype=np.float32)
+    maps[0, :2] = 1.0
+    hist = max_score_histogram([maps])
+    low, high = multi_otsu_thresholds(hist)
+    assert low == high == otsu_threshold(hist)
+    assert 0 < low < 1

@@ -113,3 +113,27 @@ def test_killed_run_resumes_without_truncated_files(tool, tmp_path):
         with Image.open(out_dir / f'{image_id}.png') as resumed:
             with Image.open(clean / f'{image_id}.png') as fresh:
                 assert np.array_equal(np.asarray(resumed), np.asarray(fresh))
+
+
+def test_auto_threshold_from_the_cams(tool, tmp_path, capsys):
+    data_root, ids, cam_dir = _fabricate_cams(tool, tmp_path)
+    rng = np.random.default_rng(0)
+    for image_id in ids:  # soften the maps: objects ~0.8, background ~0.1
+        path = cam_dir / f'{image_id}.npz'
+        with np.load(path) as data:
+            keys, cams = data['keys'], data['high_res']
+        soft = 0.1 + 0.7 * cams + 0.05 * rng.random(cams.shape, dtype=np.float32)
+        soft = soft / soft.max(axis=(1, 2), keepdims=True)
+        np.savez(path, keys=keys, cam=soft[:, ::4, ::4], high_res=soft)
+    argv = ['cam', '--cam-dir', str(cam_dir), '--data-root', data_root]
+    argv += ['--split', 'val', '--workers', '1', '--score']
+    result = tool.main([*argv, '--label-options', 'bg_score=auto'])
+    bg = result['label_options']['bg_score']
+    assert 0.1 < bg < 0.8  # between the two modes, chosen from the maps alone
+    assert (
+        'ground-truth-free thresholds from the CAMs: bg_score='
+        in capsys.readouterr().out
+    )
+    assert result['score']['mIoU'] == pytest.approx(100.0)
+    with pytest.raises(KeyError, match='no ground-truth-free rule'):
+        tool.main([*argv, '--label-options', 'crf_preset=auto'])
