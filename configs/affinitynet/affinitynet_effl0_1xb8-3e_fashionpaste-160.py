@@ -27,10 +27,11 @@ cam_dir = 'work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/cams'
 psa_label_dir = 'work_dirs/cam_effl0_1xb16-8e_fashionpaste-160/psa_labels'
 
 max_epochs = 3
-# PSA's background (1 - max CAM) ** alpha equals the CAM score at 0.13 for its
-# alpha 16 on VOC, about where VOC CAMs' best background score lies (~0.15).
-# The benchmark CAMs' best background score is ~0.47: alpha 1.2 puts the
-# crossing there ((1 - 0.47) ** 1.2 = 0.47). The VOC config keeps 16.
+# PSA's background (1 - max CAM) ** alpha equals the CAM score t at
+# alpha = ln t / ln(1 - t): 0.13 for its alpha 16 on VOC. The pipelines set alpha
+# from the Thresholds stage (ground-truth-free: the crossing at the Otsu cut of
+# the training CAMs, model.test_cfg.alpha='auto:alpha'); 1.2, the crossing at
+# 0.47, is a default for running this config alone. The VOC config keeps 16.
 # 32 walk steps instead of 256: the stride-8 maps (20 x 20) have ~1/7 of the
 # pixels of a VOC one, see the IRN benchmark config.
 model = dict(

@@ -17,8 +17,14 @@ of a stage are named by the stage that makes them::
              train_labels='irn'),
     ]
 
-Every stage writes ``{work_dir}/{name}/stage.json`` (its settings' digest,
-inputs, counts, metrics, ``finished``). A finished stage with the same settings
+Inputs name an earlier stage or one of its named outputs (``'irn.walk_scores'``);
+option values ``'auto:KEY'`` come from a ``Thresholds`` stage (ground-truth
+free, :mod:`mmwsss.ops.thresholds`) and ``'oracle:STAGE:METRIC'`` from another
+stage's metrics (for oracle columns only).
+
+Every stage writes ``{work_dir}/{name}/stage.json`` (its settings' digest, a
+``config=`` file counted by its parsed content, inputs, counts, metrics,
+``finished``). A finished stage with the same settings
 is skipped; an interrupted one resumes (training from its last checkpoint, the
 export and label files from those already complete, partial files are never
 trusted). A stage whose settings or inputs changed, and the stages that
