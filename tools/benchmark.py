@@ -155,6 +155,13 @@ def _labels_note(stage: dict | None) -> str:
     return f"{m['coverage']:.0f}% of pixels labelled, {m['precision']:.1f}% right"
 
 
+def _pr(stage: dict | None) -> str:
+    """Class-mean precision / recall of a label stage (too large masks lose
+    precision, too small ones recall)."""
+    p, r = _m(stage, 'mPrecision'), _m(stage, 'mRecall')
+    return '' if p is None or r is None else f'precision {p:.1f} / recall {r:.1f}; '
+
+
 def _quality_rows(s: dict) -> list[str]:
     rows = []
     data, cam = s.get('data'), s.get('cam')
@@ -170,7 +177,8 @@ def _quality_rows(s: dict) -> list[str]:
         )
         rows.append(
             f"| CAM seeds | `cam_labels` | bg {bg:.2f} | {_f(_m(labels, 'mIoU'))} | "
-            f"{oracle} | {_m(cam, 'seed/mIoU'):.1f} at IRN's fixed 0.15; val cls "
+            f"{oracle} | {_pr(labels)}{_m(cam, 'seed/mIoU'):.1f} at IRN's fixed "
+            "0.15; val cls "
             f"mAP {cam['val']['cls/mAP']:.1f} | {PUBLISHED['cam']} |"
         )
     crf, crf_oracle = s.get('crf_labels'), s.get('crf_labels_oracle')
@@ -183,7 +191,8 @@ def _quality_rows(s: dict) -> list[str]:
             )
         rows.append(
             f"| CAM + CRF | `crf_labels` | bg {crf['label_options']['bg_score']:.2f} "
-            f"| {_f(_m(crf, 'mIoU'))} | {oracle} | dense CRF (PSA preset) | - |"
+            f"| {_f(_m(crf, 'mIoU'))} | {oracle} | {_pr(crf)}dense CRF (PSA preset) "
+            '| - |'
         )
     aff, psa = s.get('affinitynet'), s.get('psa_labels')
     if aff and aff.get('finished'):
@@ -206,7 +215,8 @@ def _quality_rows(s: dict) -> list[str]:
         rows.append(
             f'| IRN | `irn_labels` | walk bg {walk_bg:.2f}'
             f"; IR labels fg {opts['fg_thr']:.2f} / bg {opts['bg_thr']:.2f} | "
-            f"{_f(_m(irn_labels, 'mIoU'))} | {oracle} | trained on IR labels: "
+            f"{_f(_m(irn_labels, 'mIoU'))} | {oracle} | {_pr(irn_labels)}trained on "
+            'IR labels: '
             f"{_labels_note(ir)}; {_m(irn, 'walk/mIoU'):.1f} at IRN's 0.25 | "
             f"{PUBLISHED['irn']} |"
         )
@@ -215,7 +225,7 @@ def _quality_rows(s: dict) -> list[str]:
         rows.append(
             f"| IRN + CRF | `irn_crf_labels` | bg "
             f"{irn_crf['label_options']['bg_score']:.2f} | {_f(_m(irn_crf, 'mIoU'))} "
-            '| - | dense CRF (PSA preset) on the walked scores | - |'
+            f'| - | {_pr(irn_crf)}dense CRF (PSA preset) on the walked scores | - |'
         )
     if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
         rows.append(

@@ -54,6 +54,12 @@ stages = [
         config=cfg_dir + '/deeplabv2/deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py',
         train_labels='irn_labels',
         init_from='cam',
+        # 100 iterations (4 epochs of the 200 demo images) instead of 300
+        cfg_options={
+            'train_cfg.max_iters': 100,
+            'param_scheduler.1.end': 100,
+            'default_hooks.checkpoint.interval': 100,
+        },
     ),
 ]
 report = dict(num_samples=4, split='train')

@@ -71,7 +71,10 @@ def score_label_dir(
         NaN for classes in neither GT nor predictions), ``aAcc`` (%),
         ``mIoU_labelled`` and ``IoU_labelled`` (on labelled pixels only),
         ``coverage`` (% of GT-valid pixels that got a label), ``precision``
-        (% of those labelled pixels that are right) and ``num_images``.
+        (% of those labelled pixels that are right), ``mPrecision`` /
+        ``mRecall`` (class means of intersection / predicted area and
+        intersection / GT area, %: too large masks lose precision, too small
+        ones recall) and ``num_images``.
 
     Raises:
         FileNotFoundError: If a PNG is missing.
@@ -110,6 +113,9 @@ def score_label_dir(
     with np.errstate(divide='ignore', invalid='ignore'):
         miou, iou, aacc = _miou(areas)
         miou_labelled, iou_labelled, _ = _miou(areas_labelled)
+        # areas: intersection, union, prediction, GT (mmseg's order)
+        class_precision = 100.0 * areas[0] / areas[2]
+        class_recall = 100.0 * areas[0] / areas[3]
     return dict(
         mIoU=miou,
         IoU=iou,
@@ -118,5 +124,7 @@ def score_label_dir(
         IoU_labelled=iou_labelled,
         coverage=100.0 * labelled_total / max(valid_total, 1),
         precision=100.0 * correct_total / max(labelled_total, 1),
+        mPrecision=float(np.nanmean(class_precision)),
+        mRecall=float(np.nanmean(class_recall)),
         num_images=len(ids),
     )

@@ -19,7 +19,7 @@ import time
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..utils.provenance import check_or_reset
+from ..utils.provenance import check_or_reset, file_digest
 
 
 def _set_dataset_root(dataset: dict, data_root: str) -> None:
@@ -86,6 +86,105 @@ def write_json(path: str, content: dict) -> None:
     os.replace(tmp, path)
 
 
+def _prepare_config(
+    config: str,
+    work_dir: str,
+    data_root: str | None,
+    cfg_options: dict | None,
+    transform_args: dict | None,
+) -> Config:
+    """``config`` with the options, data root, transform arguments and work dir."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    for transform, kwargs in (transform_args or {}).items():
+        if not set_transform_args(cfg, transform, **kwargs):
+            raise ValueError(f'{config} has no {transform} in its dataloader pipelines')
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def _test_result(runner: Runner, seconds: float) -> dict:
+    """Metrics, speed and output folder of a finished ``runner.test()``."""
+    exporter = getattr(runner.test_loop, 'exporter', None)
+    num_images = len(runner.test_dataloader.dataset)
+    return dict(
+        export_s=round(seconds, 1),
+        num_images=num_images,
+        export_images_per_s=round(num_images / seconds, 2),
+        out_dir=getattr(exporter, 'out_dir', None),
+    )
+
+
+def run_test_stage(
+    config: str,
+    checkpoint: str,
+    work_dir: str,
+    data_root: str | None = None,
+    cfg_options: dict | None = None,
+    manifest: str = 'stage.json',
+    transform_args: dict | None = None,
+) -> dict:
+    """Run the test (export) loop of ``config`` with ``checkpoint``, no training.
+
+    E.g. IRN's walk run again on other maps with the trained IRN. Exports follow
+    the export loop's provenance rule (same config and weights: files reused;
+    otherwise the folder is moved aside and written afresh); a finished
+    manifest of the same config content and checkpoint file is returned as is.
+
+    Args:
+        config (str): Config file.
+        checkpoint (str): Weights to test.
+        work_dir (str): Work dir of the stage.
+        data_root (str, optional): Dataset root of all dataloaders.
+            Default: None (the config's).
+        cfg_options (dict, optional): Config overrides. Default: None.
+        manifest (str): Manifest file name in ``work_dir``. Default: 'stage.json'.
+        transform_args (dict, optional): See :func:`run_train_test_stage`.
+
+    Returns:
+        dict: ``test`` metrics, ``export_s``, ``export_images_per_s``,
+        ``num_images``, ``out_dir``, ``checkpoint``, ``finished`` and ``skipped``.
+
+    Raises:
+        FileNotFoundError: If ``checkpoint`` does not exist.
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} not found')
+    cfg = _prepare_config(config, work_dir, data_root, cfg_options, transform_args)
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    digest = hashlib.sha256(
+        (cfg.pretty_text + file_digest(checkpoint)).encode()
+    ).hexdigest()[:16]
+    manifest_path = osp.join(work_dir, manifest)
+    if osp.exists(manifest_path):
+        with open(manifest_path) as f:
+            done = json.load(f)
+        if done.get('finished') and done.get('config_digest') == digest:
+            done['skipped'] = True
+            return done
+    os.makedirs(work_dir, exist_ok=True)
+    runner = Runner.from_cfg(cfg)
+    start = time.perf_counter()
+    metrics = runner.test()
+    result = dict(
+        config=config,
+        config_digest=digest,
+        data_root=data_root,
+        checkpoint=osp.abspath(checkpoint),
+        test={k: float(v) for k, v in metrics.items()},
+        train_s=0.0,
+        **_test_result(runner, time.perf_counter() - start),
+        finished=True,
+    )
+    write_json(manifest_path, result)
+    result['skipped'] = False
+    return result
+
+
 def run_train_test_stage(
     config: str,
     work_dir: str,
@@ -126,15 +225,7 @@ def run_train_test_stage(
         folder), ``finished`` and ``skipped`` (True when reused from the
         manifest).
     """
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    if data_root is not None:
-        set_data_root(cfg, data_root)
-    for transform, kwargs in (transform_args or {}).items():
-        if not set_transform_args(cfg, transform, **kwargs):
-            raise ValueError(f'{config} has no {transform} in its dataloader pipelines')
-    cfg.work_dir = work_dir
+    cfg = _prepare_config(config, work_dir, data_root, cfg_options, transform_args)
     train_cfg = cfg.get('train_cfg') or {}
     train_len = train_cfg.get('max_epochs') or train_cfg.get('max_iters')
     if val_interval:
@@ -181,16 +272,10 @@ def run_train_test_stage(
         result['val_curve'] = ValCurveHook.read(osp.join(work_dir, 'val_curve.json'))
     start = time.perf_counter()
     test_metrics = runner.test()
-    export_s = time.perf_counter() - start
-    num_images = len(runner.test_dataloader.dataset)
-    exporter = getattr(runner.test_loop, 'exporter', None)
     result.update(
         test={k: float(v) for k, v in test_metrics.items()},
         train_s=round(train_s, 1),
-        export_s=round(export_s, 1),
-        num_images=num_images,
-        export_images_per_s=round(num_images / export_s, 2),
-        out_dir=getattr(exporter, 'out_dir', None),
+        **_test_result(runner, time.perf_counter() - start),
         finished=True,
     )
     write_json(manifest_path, result)

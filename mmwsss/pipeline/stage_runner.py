@@ -1,7 +1,8 @@
 """Run a whole WSSS pipeline from one config: stages, manifests, resumption.
 
 A pipeline config lists its ``stages`` in order; each is a dict with a unique
-``name``, a ``type`` from :data:`STAGE_TYPES` and that type's arguments.
+``name``, a ``type`` registered in :data:`mmwsss.registry.STAGES` and that
+type's arguments.
 Stages that train a model name an ordinary mmwsss / mmseg config; the inputs
 of a stage are named by the stage that makes them::
 
@@ -39,7 +40,6 @@ import json
 import os
 import os.path as osp
 import time
-from collections.abc import Callable
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -47,10 +47,11 @@ from mmengine.logging import print_log
 from ..datasets import dataset_classes, split_ids
 from ..datasets.fashionpaste import generate_fashionpaste
 from ..evaluation import score_label_dir
+from ..registry import STAGES
 from ..utils.provenance import config_file_digest
 from .cam_stage import all_background_miou
 from .refine_labels import THRESHOLD_RULE, make_label_dir, score_dir_thresholds
-from .runner_stage import run_train_test_stage, write_json
+from .runner_stage import run_test_stage, run_train_test_stage, write_json
 
 MANIFEST = 'stage.json'
 
@@ -79,6 +80,7 @@ INPUT_ARGS = {
     'train_labels': 'training masks',
     'thresholds': 'thresholds',
     'init_from': 'checkpoint',
+    'checkpoint': 'checkpoint',
 }
 
 #: Prefix of an option value read from a thresholds result (ground-truth-free,
@@ -151,7 +153,7 @@ class PipelineContext:
         return result['thresholds']
 
     def checkpoint_of(self, consumer: str, ref: str) -> str:
-        result = self.result_of(consumer, ref, INPUT_ARGS['init_from'])
+        result = self.result_of(consumer, ref, 'checkpoint')
         ckpt = result.get('checkpoint')
         if not ckpt or not osp.isfile(ckpt):
             raise MissingInputError(
@@ -193,6 +195,7 @@ class PipelineContext:
         return value
 
 
+@STAGES.register_module('FashionPaste')
 def _fashionpaste_stage(ctx: PipelineContext, name: str, **kwargs) -> dict:
     """Generate the FashionPaste benchmark into ``data_root`` (or reuse it);
     its metric is the all-background floor of the train split's masks."""
@@ -215,6 +218,7 @@ def _fashionpaste_stage(ctx: PipelineContext, name: str, **kwargs) -> dict:
     )
 
 
+@STAGES.register_module('Thresholds')
 def _thresholds_stage(
     ctx: PipelineContext, name: str, cams: str, split: str = 'train'
 ) -> dict:
@@ -238,6 +242,7 @@ def _thresholds_stage(
     )
 
 
+@STAGES.register_module('Labels')
 def _labels_stage(
     ctx: PipelineContext,
     name: str,
@@ -336,6 +341,54 @@ def _last_checkpoint(work_dir: str) -> str | None:
     return osp.abspath(ckpt) if osp.isfile(ckpt) else None
 
 
+def _model_options(
+    ctx: PipelineContext,
+    name: str,
+    config: str,
+    cams: str | None,
+    train_labels: str | None,
+    thresholds: str | None,
+    init_from: str | None,
+    cfg_options: dict | None,
+) -> tuple[Config, dict, dict, dict | None]:
+    """The parsed config, its overrides, transform arguments and thresholds of
+    a stage that runs a config (its inputs resolved to folders / numbers)."""
+    found = ctx.thresholds_of(name, thresholds) if thresholds else None
+    options = ctx.resolve(name, dict(cfg_options or {}), found)
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    transform_args = {}
+    if cams is not None:
+        cam_dir = ctx.output_of(name, cams, INPUT_ARGS['cams'])
+        transform_args['LoadCAMs'] = dict(cam_dir=cam_dir)
+    if train_labels is not None:
+        label_dir = ctx.output_of(name, train_labels, INPUT_ARGS['train_labels'])
+        options.update(_train_labels_options(cfg, label_dir))
+    if init_from is not None:
+        options.update(_init_options(cfg, ctx.checkpoint_of(name, init_from)))
+    return cfg, options, transform_args, found
+
+
+def _model_result(
+    ctx: PipelineContext, name: str, config: str, cfg: Config, result: dict
+) -> dict:
+    """The manifest fields every stage that runs a config records."""
+    result.pop('skipped', None)
+    # the split the test loop scored, after cfg_options (e.g. VOC's train_aug)
+    split = osp.splitext(osp.basename(cfg.test_dataloader.dataset.ann_file))[0]
+    folders = [d for d in (result.get('out_dir') or '').split(', ') if d]
+    result.update(
+        kind=osp.basename(osp.dirname(config)),
+        scored_on=split,
+        metrics=result.pop('test'),
+        seconds=round(result['train_s'] + result['export_s'], 1),
+        out_dir=result.get('out_dir') or ctx.stage_dir(name),
+        outputs={osp.basename(d.rstrip('/')): d for d in folders},
+    )
+    return result
+
+
+@STAGES.register_module('TrainTest')
 def _train_test_stage(
     ctx: PipelineContext,
     name: str,
@@ -353,19 +406,9 @@ def _train_test_stage(
     ``'auto:KEY'`` values of ``cfg_options`` are read from the ``thresholds``
     stage; ``init_from`` starts the backbone from that stage's checkpoint;
     ``val_interval`` validates during training (a curve in the manifest)."""
-    found = ctx.thresholds_of(name, thresholds) if thresholds else None
-    options = ctx.resolve(name, dict(cfg_options or {}), found)
-    cfg = Config.fromfile(config)
-    cfg.merge_from_dict(options)
-    transform_args = {}
-    if cams is not None:
-        cam_dir = ctx.output_of(name, cams, INPUT_ARGS['cams'])
-        transform_args['LoadCAMs'] = dict(cam_dir=cam_dir)
-    if train_labels is not None:
-        label_dir = ctx.output_of(name, train_labels, INPUT_ARGS['train_labels'])
-        options.update(_train_labels_options(cfg, label_dir))
-    if init_from is not None:
-        options.update(_init_options(cfg, ctx.checkpoint_of(name, init_from)))
+    cfg, options, transform_args, found = _model_options(
+        ctx, name, config, cams, train_labels, thresholds, init_from, cfg_options
+    )
     result = run_train_test_stage(
         config,
         ctx.stage_dir(name),
@@ -376,25 +419,48 @@ def _train_test_stage(
         val_interval=val_interval,
         transform_args=transform_args,
     )
-    result.pop('skipped', None)
-    # the split the test loop scored, after cfg_options (e.g. VOC's train_aug)
-    split = osp.splitext(osp.basename(cfg.test_dataloader.dataset.ann_file))[0]
-    folders = [d for d in (result.get('out_dir') or '').split(', ') if d]
+    result = _model_result(ctx, name, config, cfg, result)
     result.update(
-        kind=osp.basename(osp.dirname(config)),
-        scored_on=split,
-        metrics=result.pop('test'),
-        seconds=round(result['train_s'] + result['export_s'], 1),
-        out_dir=result.get('out_dir') or ctx.stage_dir(name),
-        outputs={osp.basename(d.rstrip('/')): d for d in folders},
         checkpoint=_last_checkpoint(ctx.stage_dir(name)),
-        options={k: v for k, v in options.items()},
+        options=dict(options),
     )
     if found is not None:
         result['thresholds'] = found
     return result
 
 
+@STAGES.register_module('Predict')
+def _predict_stage(
+    ctx: PipelineContext,
+    name: str,
+    config: str,
+    checkpoint: str,
+    cams: str | None = None,
+    thresholds: str | None = None,
+    cfg_options: dict | None = None,
+) -> dict:
+    """Run a config's test (export) loop with the checkpoint of stage
+    ``checkpoint``, no training: e.g. IRN's walk again on other maps."""
+    cfg, options, transform_args, found = _model_options(
+        ctx, name, config, cams, None, thresholds, None, cfg_options
+    )
+    result = run_test_stage(
+        config,
+        ctx.checkpoint_of(name, checkpoint),
+        ctx.stage_dir(name),
+        ctx.data_root,
+        cfg_options=options,
+        manifest='test.json',
+        transform_args=transform_args,
+    )
+    result = _model_result(ctx, name, config, cfg, result)
+    result['options'] = dict(options)
+    if found is not None:
+        result['thresholds'] = found
+    return result
+
+
+@STAGES.register_module('WalkBenchmark')
 def _walk_benchmark_stage(
     ctx: PipelineContext,
     name: str,
@@ -419,14 +485,8 @@ def _walk_benchmark_stage(
     )
 
 
-#: Stage types of a pipeline config: ``type`` -> function(ctx, name, **args).
-STAGE_TYPES: dict[str, Callable[..., dict]] = {
-    'FashionPaste': _fashionpaste_stage,
-    'Thresholds': _thresholds_stage,
-    'Labels': _labels_stage,
-    'TrainTest': _train_test_stage,
-    'WalkBenchmark': _walk_benchmark_stage,
-}
+#: Stage types of a pipeline config by name (a view of :data:`STAGES`).
+STAGE_TYPES = STAGES.module_dict
 
 
 def _check_stages(stages: list[dict]) -> None:
@@ -435,9 +495,12 @@ def _check_stages(stages: list[dict]) -> None:
         name, kind = stage.get('name'), stage.get('type')
         if not name or name in seen:
             raise ValueError(f'every stage needs a unique name; got {name!r} twice')
-        if kind not in STAGE_TYPES:
+        if STAGES.get(kind) is None:
             raise KeyError(
-                f'stage {name!r}: unknown type {kind!r}; known: {sorted(STAGE_TYPES)}'
+                f'stage {name!r}: unknown type {kind!r}; known: '
+                f'{sorted(STAGES.module_dict)} (a kind defined elsewhere is '
+                'registered with @mmwsss.registry.STAGES.register_module() in a '
+                'module the pipeline config imports)'
             )
         for arg in INPUT_ARGS:
             ref = stage.get(arg)
@@ -540,7 +603,7 @@ def run_pipeline(
         print_log(f'[{position}/{len(stages)}] {name} ({kind})', logger='current')
         os.makedirs(ctx.stage_dir(name), exist_ok=True)
         write_json(manifest_path, dict(name=name, digest=digest, finished=False))
-        result = STAGE_TYPES[kind](ctx, name, **stage)
+        result = STAGES.get(kind)(ctx, name, **stage)
         result.update(name=name, type=kind, digest=digest, finished=True)
         result['inputs'] = {arg: stage[arg] for arg in INPUT_ARGS if arg in stage}
         write_json(manifest_path, result)

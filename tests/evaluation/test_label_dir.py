@@ -38,6 +38,10 @@ def test_hand_computed_confusion(dirs):
     assert result['mIoU_labelled'] == pytest.approx(50)
     assert result['coverage'] == pytest.approx(100 * 6 / 7)
     assert result['precision'] == pytest.approx(100 * 4 / 6)
+    # per class intersection / predicted area and / GT area (the unsure pixel
+    # is in no predicted area): 0: 2/3, 2/3; 1: 1/2, 1/2; 2: 1/1, 1/2
+    assert result['mPrecision'] == pytest.approx(100 * (2 / 3 + 1 / 2 + 1) / 3)
+    assert result['mRecall'] == pytest.approx(100 * (2 / 3 + 1 / 2 + 1 / 2) / 3)
     assert result['num_images'] == 1
 
 

@@ -15,7 +15,8 @@ from mmengine.config import Config
 from PIL import Image
 
 import mmwsss  # noqa: F401
-from mmwsss.pipeline.stage_runner import STAGE_TYPES, MissingInputError, run_pipeline
+from mmwsss.pipeline.stage_runner import MissingInputError, run_pipeline
+from mmwsss.registry import STAGES
 from mmwsss.utils.provenance import PROVENANCE
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -113,6 +114,15 @@ def tiny_pipeline(data_root, work_dir, irn_options=None):
                     init_from='cam',
                     cfg_options=seg,
                 ),
+                # IRN's walk again with its checkpoint, no training
+                dict(
+                    name='irn_again',
+                    type='Predict',
+                    config=f'{CONFIGS}/irn/irn_effl0_1xb16-3e_fashionpaste-160.py',
+                    checkpoint='irn',
+                    cams='cam',
+                    cfg_options=irn,
+                ),
             ],
             report=dict(num_samples=2),
         )
@@ -147,6 +157,7 @@ def test_every_stage_runs_and_the_report_is_written(finished):
         'irn',
         'irn_labels',
         'deeplabv2',
+        'irn_again',
     ]
     assert all(r['finished'] for r in results.values())
     ids = _ids(cfg.data_root)
@@ -180,6 +191,16 @@ def test_every_stage_runs_and_the_report_is_written(finished):
     init = results['deeplabv2']['options']['model.backbone.init_cfg']
     assert init['checkpoint'] == results['cam']['checkpoint']
     assert osp.isfile(init['checkpoint']) and init['prefix'] == 'backbone.'
+    # the Predict stage: the same weights on the same CAMs give the same scores
+    again = results['irn_again']
+    assert again['checkpoint'] == results['irn']['checkpoint']
+    assert again['metrics']['mIoU'] == results['irn']['metrics']['mIoU']
+    for image_id in ids:
+        with (
+            np.load(osp.join(walk, image_id + '.npz')) as a,
+            np.load(osp.join(again['outputs']['walk_scores'], image_id + '.npz')) as b,
+        ):
+            assert np.array_equal(a['scores'], b['scores'])
     # the frozen stem of DeepLabV2 still holds the CAM classifier's weights
     import torch
 
@@ -303,15 +324,21 @@ def test_killed_pseudo_label_export_resumes_without_loss(finished, tmp_path):
     assert _manifest(str(tmp_path / 'work'), 'irn')['finished']
 
 
-def test_editing_a_stage_config_reruns_the_stage(tmp_path, monkeypatch):
+CALLS = []
+
+
+@STAGES.register_module('FakeConfigStage')
+def _fake_config_stage(ctx, name, config):
+    """A stage kind defined and registered in this test file: the runner
+    needs no edit to run it."""
+    CALLS.append(config)
+    return dict(out_dir=ctx.stage_dir(name), metrics=dict(size=len(config)))
+
+
+def test_editing_a_stage_config_reruns_the_stage(tmp_path):
     """The settings digest covers a ``config=`` file's content, not its path."""
-    calls = []
-
-    def fake_stage(ctx, name, config):
-        calls.append(config)
-        return dict(out_dir=ctx.stage_dir(name))
-
-    monkeypatch.setitem(STAGE_TYPES, 'FakeConfigStage', fake_stage)
+    calls = CALLS
+    calls.clear()
     config = tmp_path / 'cam_tiny.py'
     base = f'{CONFIGS}/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
     config.write_text(f'_base_ = [{base!r}]\ntrain_cfg = dict(max_epochs=1)\n')
