@@ -270,6 +270,38 @@ def _deeplab_rows(s: dict) -> list[str]:
     return rows
 
 
+#: Label stages whose per-class IoU BENCHMARKS.md shows side by side.
+PER_CLASS_STAGES = {
+    'cam_labels': 'CAM',
+    'crf_labels': 'CAM + CRF',
+    'irn_labels': 'IRN',
+    'irn_crf_labels': 'IRN + CRF',
+}
+
+
+def _per_class_rows(s: dict) -> list[str]:
+    """Per-class IoU of the pseudo-mask stages (where a method loses what)."""
+    stages = {
+        title: s[name]['per_class_iou']
+        for name, title in PER_CLASS_STAGES.items()
+        if (s.get(name) or {}).get('per_class_iou')
+    }
+    if not stages:
+        return []
+    from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES
+
+    rows = [
+        '## Per-class IoU of the pseudo masks (train)',
+        '',
+        '| class | ' + ' | '.join(stages) + ' |',
+        '|---|' + '---|' * len(stages),
+    ]
+    for index, name in enumerate(FASHIONPASTE_CLASSES):
+        values = ' | '.join(f'{ious[index]:.1f}' for ious in stages.values())
+        rows.append(f'| {name} | {values} |')
+    return [*rows, '']
+
+
 def _walk_rows(s: dict) -> list[str]:
     walk = s.get('walk')
     if not walk or not walk.get('finished'):
@@ -403,6 +435,7 @@ def render(results: dict, root: str = '.') -> str:
         'Not implemented yet: SEAM, OAA, HFPL, PtReCl, WISE and Mask R-CNN.',
         '',
         *_threshold_rows(s),
+        *_per_class_rows(s),
         *_walk_rows(s),
         '## Speed',
         '',

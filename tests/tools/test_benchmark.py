@@ -12,6 +12,7 @@ def _labels(miou, **options):
         kind='labels',
         metrics=dict(mIoU=miou, coverage=50.0, precision=90.0),
         label_options=options,
+        per_class_iou=[miou] * 11,
         images_per_s=5.0,
         seconds=400.0,
     )
@@ -125,6 +126,9 @@ def test_render_rows_with_oracle_column(import_tool):
     assert 'Stages not in this results file: affinitynet, walk.' in text
     assert 'DeepLabV2 on AffinityNet' not in text
     assert '`deeplabv2_gt` training (2000 images) | 500 s' in text
+    # per-class IoU of each pseudo-mask stage that ran (no IRN + CRF here)
+    assert '| class | CAM | CAM + CRF | IRN |' in text
+    assert '| t-shirt | 33.0 | 50.0 | 52.0 |' in text
 
 
 def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results(
