@@ -65,6 +65,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--render-only', action='store_true', help='only rewrite the Markdown from JSON'
     )
+    parser.add_argument(
+        '--collect',
+        action='store_true',
+        help='run nothing: collect the finished stages of the pipeline work dir '
+        '(e.g. of an interrupted run) into the JSON and render it',
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--from', dest='from_stage', help='rerun from this stage')
     group.add_argument('--only', help='rerun only this stage')
@@ -116,12 +122,31 @@ def pipeline_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Run the pipeline and collect what BENCHMARKS.md shows."""
-    from mmwsss.pipeline.stage_runner import run_pipeline
+def collect(cfg: Config) -> dict[str, dict]:
+    """The finished stages' manifests in the pipeline's work dir, in order."""
+    from mmwsss.pipeline.stage_runner import MANIFEST
 
+    stages = {}
+    for stage in cfg.stages:
+        path = osp.join(cfg.work_dir, stage['name'], MANIFEST)
+        if osp.exists(path):
+            with open(path) as f:
+                manifest = json.load(f)
+            if manifest.get('finished'):
+                stages[stage['name']] = manifest
+    return stages
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the pipeline (or, with ``--collect``, only read its finished
+    stages) and gather what BENCHMARKS.md shows."""
     cfg = pipeline_config(args)
-    stages = run_pipeline(cfg, from_stage=args.from_stage, only=args.only)
+    if args.collect:
+        stages = collect(cfg)
+    else:
+        from mmwsss.pipeline.stage_runner import run_pipeline
+
+        stages = run_pipeline(cfg, from_stage=args.from_stage, only=args.only)
     command = f'python tools/benchmark.py --seed {args.seed} --source {args.source}'
     return dict(
         pipeline=args.pipeline,
@@ -129,6 +154,7 @@ def run(args: argparse.Namespace) -> dict:
         source=args.source,
         work_dir=cfg.work_dir,
         stages={k: v for k, v in stages.items() if v},
+        planned=[stage['name'] for stage in cfg.stages],
         machine=machine_info(),
         command=command,
     )
@@ -366,9 +392,13 @@ def _speed_rows(s: dict) -> list[str]:
         if not stage.get('finished') or name in ('walk',):
             continue
         if 'train_s' in stage:
+            resumed = (
+                ' (resumed run: its last part only)' if stage.get('resumed') else ''
+            )
             rows.append(
-                f"| `{name}` training ({n_train} images) | {stage['train_s']:.0f} s; "
-                f"test / export {stage['export_images_per_s']:.2f} images/s |"
+                f"| `{name}` training ({n_train} images) | {stage['train_s']:.0f} s"
+                f'{resumed}; test / export {stage["export_images_per_s"]:.2f} '
+                'images/s |'
             )
         elif stage.get('images_per_s'):
             rows.append(
@@ -387,7 +417,7 @@ def render(results: dict, root: str = '.') -> str:
     counts, size = data.get('counts', {}), data.get('image_size') or ['?', '?']
     missing = [
         name
-        for name in ('cam', 'irn', 'affinitynet', 'deeplabv2_gt', 'walk')
+        for name in results.get('planned', [])
         if not (s.get(name) or {}).get('finished')
     ]
     lines = [

@@ -35,7 +35,7 @@ def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
     if train_labels is not None:
         stage['train_labels'] = train_labels
     if curve:
-        stage['val_interval'] = 1
+        stage['val_interval'] = 100  # iterations: 3 points, 6 for the 2x run
     return stage
 
 
@@ -102,6 +102,7 @@ stages = [
     deeplab('deeplabv2_irn', 'irn_labels'),
     deeplab('deeplabv2_crf', 'crf_labels'),
     deeplab('deeplabv2_gt_2x', config=deeplab_gt_2x_config, curve=True),
+    dict(name='walk', type='WalkBenchmark'),
     dict(
         name='psa_labels',
         type='Labels',
@@ -121,6 +122,5 @@ stages = [
     ),
     deeplab('deeplabv2_cam', 'cam_labels'),
     deeplab('deeplabv2_affinitynet', 'affinitynet'),
-    dict(name='walk', type='WalkBenchmark'),
 ]
 report = dict(num_samples=4, split='train')

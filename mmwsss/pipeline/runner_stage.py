@@ -257,6 +257,10 @@ def run_train_test_stage(
         outputs=('*.pth', 'last_checkpoint', manifest, TRAIN_TIME),
     )
     cfg.resume = True  # an interrupted training continues from its last epoch
+    # train_time.json sums finished runs only: a killed run's time is lost
+    resumed = osp.exists(osp.join(work_dir, 'last_checkpoint')) and not osp.exists(
+        osp.join(work_dir, TRAIN_TIME)
+    )
     runner = Runner.from_cfg(cfg)
     start = time.perf_counter()
     runner.train()
@@ -264,6 +268,8 @@ def run_train_test_stage(
     train_s = time.perf_counter() - start + _previous_train_s(work_dir)
     write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
     result = dict(config=config, config_digest=digest, data_root=data_root)
+    if resumed:
+        result['resumed'] = True
     if validate:
         result['val'] = {k: float(v) for k, v in runner.val().items()}
     if val_interval:

@@ -76,6 +76,7 @@ def _results():
                 'walk/best_bg_score': 0.55,
             },
             options={},
+            resumed=True,
             train_s=100.0,
             export_images_per_s=4.0,
         ),
@@ -93,6 +94,7 @@ def _results():
         seed=0,
         source='auto',
         stages=stages,
+        planned=[*stages, 'affinitynet', 'walk'],
         machine=dict(
             cpu='cpu',
             cores=2,
@@ -125,7 +127,11 @@ def test_render_rows_with_oracle_column(import_tool):
     # stages that did not run are named, not silently dropped
     assert 'Stages not in this results file: affinitynet, walk.' in text
     assert 'DeepLabV2 on AffinityNet' not in text
-    assert '`deeplabv2_gt` training (2000 images) | 500 s' in text
+    assert '`deeplabv2_gt` training (2000 images) | 500 s;' in text
+    # a resumed run's time covers its last part only, and says so
+    assert '`irn` training (2000 images) | 100 s (resumed run: its last part only)' in (
+        text
+    )
     # per-class IoU of each pseudo-mask stage that ran (no IRN + CRF here)
     assert '| class | CAM | CAM + CRF | IRN |' in text
     assert '| t-shirt | 33.0 | 50.0 | 52.0 |' in text
