@@ -106,6 +106,20 @@ def _prepare_config(
     return cfg
 
 
+def _own_visualizer(cfg: Config) -> Config:
+    """Give the runner a visualizer of its own.
+
+    mmengine keeps one visualizer per name for the whole process, and the
+    runtime configs name theirs 'visualizer': every later runner of a process
+    that runs several stages would log into the first one's folder, which
+    fails once that folder has been moved aside. Called after the config
+    digest is taken (the name is no setting)."""
+    if cfg.get('visualizer') is not None:
+        base = cfg.visualizer.get('name') or 'visualizer'
+        cfg.visualizer['name'] = f'{base}-{time.time_ns()}'
+    return cfg
+
+
 def _test_result(runner: Runner, seconds: float) -> dict:
     """Metrics, speed and output folder of a finished ``runner.test()``."""
     exporter = getattr(runner.test_loop, 'exporter', None)
@@ -167,7 +181,7 @@ def run_test_stage(
             done['skipped'] = True
             return done
     os.makedirs(work_dir, exist_ok=True)
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(_own_visualizer(cfg))
     start = time.perf_counter()
     metrics = runner.test()
     result = dict(
@@ -261,7 +275,7 @@ def run_train_test_stage(
     resumed = osp.exists(osp.join(work_dir, 'last_checkpoint')) and not osp.exists(
         osp.join(work_dir, TRAIN_TIME)
     )
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(_own_visualizer(cfg))
     start = time.perf_counter()
     runner.train()
     # summed over resumed runs (a run that finds training finished adds ~1 s)

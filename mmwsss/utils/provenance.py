@@ -33,7 +33,14 @@ from mmengine.model import is_model_wrapper
 PROVENANCE = 'provenance.json'
 #: Top-level config keys that name a run rather than what it computes: left
 #: out of :func:`config_digest` (the weights are identified by their content).
-RUN_KEYS = ('work_dir', 'experiment_name', 'launcher', 'load_from', 'resume')
+RUN_KEYS = (
+    'work_dir',
+    'experiment_name',
+    'launcher',
+    'load_from',
+    'resume',
+    'visualizer',
+)
 
 
 def _plain(value):
