@@ -106,6 +106,19 @@ def _prepare_config(
     return cfg
 
 
+def _finished_manifest(path: str, digest: str) -> dict | None:
+    """The finished manifest at ``path`` of config digest ``digest`` (marked
+    ``skipped``), else None."""
+    if not osp.exists(path):
+        return None
+    with open(path) as f:
+        done = json.load(f)
+    if done.get('finished') and done.get('config_digest') == digest:
+        done['skipped'] = True
+        return done
+    return None
+
+
 def _own_visualizer(cfg: Config) -> Config:
     """Give the runner a visualizer of its own.
 
@@ -174,12 +187,9 @@ def run_test_stage(
         (cfg.pretty_text + file_digest(checkpoint)).encode()
     ).hexdigest()[:16]
     manifest_path = osp.join(work_dir, manifest)
-    if osp.exists(manifest_path):
-        with open(manifest_path) as f:
-            done = json.load(f)
-        if done.get('finished') and done.get('config_digest') == digest:
-            done['skipped'] = True
-            return done
+    done = _finished_manifest(manifest_path, digest)
+    if done is not None:
+        return done
     os.makedirs(work_dir, exist_ok=True)
     runner = Runner.from_cfg(_own_visualizer(cfg))
     start = time.perf_counter()
@@ -254,12 +264,9 @@ def run_train_test_stage(
     # the content after every edit above (options, data root, transform args)
     digest = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
     manifest_path = osp.join(work_dir, manifest)
-    if osp.exists(manifest_path):
-        with open(manifest_path) as f:
-            done = json.load(f)
-        if done.get('finished') and done.get('config_digest') == digest:
-            done['skipped'] = True
-            return done
+    done = _finished_manifest(manifest_path, digest)
+    if done is not None:
+        return done
 
     # checkpoints, manifest or training time of another (or an unrecorded)
     # config: move the work dir aside, so that training starts from scratch

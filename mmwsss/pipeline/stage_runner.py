@@ -370,7 +370,13 @@ def _model_options(
 
 
 def _model_result(
-    ctx: PipelineContext, name: str, config: str, cfg: Config, result: dict
+    ctx: PipelineContext,
+    name: str,
+    config: str,
+    cfg: Config,
+    result: dict,
+    options: dict,
+    found: dict | None,
 ) -> dict:
     """The manifest fields every stage that runs a config records."""
     result.pop('skipped', None)
@@ -384,7 +390,10 @@ def _model_result(
         seconds=round(result['train_s'] + result['export_s'], 1),
         out_dir=result.get('out_dir') or ctx.stage_dir(name),
         outputs={osp.basename(d.rstrip('/')): d for d in folders},
+        options=dict(options),
     )
+    if found is not None:
+        result['thresholds'] = found
     return result
 
 
@@ -419,13 +428,8 @@ def _train_test_stage(
         val_interval=val_interval,
         transform_args=transform_args,
     )
-    result = _model_result(ctx, name, config, cfg, result)
-    result.update(
-        checkpoint=_last_checkpoint(ctx.stage_dir(name)),
-        options=dict(options),
-    )
-    if found is not None:
-        result['thresholds'] = found
+    result = _model_result(ctx, name, config, cfg, result, options, found)
+    result['checkpoint'] = _last_checkpoint(ctx.stage_dir(name))
     return result
 
 
@@ -453,11 +457,7 @@ def _predict_stage(
         manifest='test.json',
         transform_args=transform_args,
     )
-    result = _model_result(ctx, name, config, cfg, result)
-    result['options'] = dict(options)
-    if found is not None:
-        result['thresholds'] = found
-    return result
+    return _model_result(ctx, name, config, cfg, result, options, found)
 
 
 @STAGES.register_module('WalkBenchmark')
