@@ -74,6 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--from', dest='from_stage', help='rerun from this stage')
     group.add_argument('--only', help='rerun only this stage')
+    parser.add_argument(
+        '--until', help='stop after this stage (render what has finished)'
+    )
     return parser.parse_args(argv)
 
 
@@ -146,7 +149,9 @@ def run(args: argparse.Namespace) -> dict:
     else:
         from mmwsss.pipeline.stage_runner import run_pipeline
 
-        stages = run_pipeline(cfg, from_stage=args.from_stage, only=args.only)
+        stages = run_pipeline(
+            cfg, from_stage=args.from_stage, only=args.only, until=args.until
+        )
     command = f'python tools/benchmark.py --seed {args.seed} --source {args.source}'
     return dict(
         pipeline=args.pipeline,

@@ -30,8 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             None, meaning ``sys.argv[1:]``.
 
     Returns:
-        argparse.Namespace: ``config``, ``from_stage``, ``only``, ``work_dir``,
-        ``no_report`` and ``cfg_options``.
+        argparse.Namespace: ``config``, ``from_stage``, ``only``, ``until``,
+        ``work_dir``, ``no_report`` and ``cfg_options``.
     """
     parser = argparse.ArgumentParser(description='Run a WSSS pipeline config')
     parser.add_argument('config', help='pipeline config file')
@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--from', dest='from_stage', help='rerun this stage and every later one'
     )
     group.add_argument('--only', help='rerun only this stage')
+    parser.add_argument(
+        '--until', help='stop after this stage (the later ones are not run)'
+    )
     parser.add_argument('--work-dir', help="override the config's work_dir")
     parser.add_argument(
         '--no-report', action='store_true', help='do not write the report'
@@ -69,7 +72,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.work_dir:
         cfg.work_dir = args.work_dir
     results = run_pipeline(
-        cfg, from_stage=args.from_stage, only=args.only, report=not args.no_report
+        cfg,
+        from_stage=args.from_stage,
+        only=args.only,
+        report=not args.no_report,
+        until=args.until,
     )
     print('\n'.join(['', *stage_table(results), '']))
     if not args.no_report:

@@ -525,6 +525,7 @@ def run_pipeline(
     from_stage: str | None = None,
     only: str | None = None,
     report: bool = True,
+    until: str | None = None,
 ) -> dict[str, dict]:
     """Run the stages of a pipeline config in order.
 
@@ -538,6 +539,8 @@ def run_pipeline(
         only (str, optional): Rerun only this stage afresh (its inputs must be
             finished).
         report (bool): Write the report into ``{work_dir}/report``. Default: True.
+        until (str, optional): Stop after this stage (the later ones are neither
+            run nor reported), e.g. to make pseudo labels without the final net.
 
     Returns:
         dict[str, dict]: Each stage's result (its manifest), by name.
@@ -557,9 +560,12 @@ def run_pipeline(
     if overrides:
         raise KeyError(f'stage_options name unknown stages {sorted(overrides)}')
     names = [s['name'] for s in stages]
-    for wanted in (from_stage, only):
+    for wanted in (from_stage, only, until):
         if wanted is not None and wanted not in names:
             raise KeyError(f'no stage named {wanted!r}; stages: {names}')
+    if until is not None:
+        stages = stages[: names.index(until) + 1]
+        names = names[: len(stages)]
     if only:
         forced = {only}
     elif from_stage:
