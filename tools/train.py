@@ -22,7 +22,7 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmwsss.utils import register_safe_checkpoint_loader, setup_cpu_distributed
+from mmwsss.utils import safe_checkpoint_loader, setup_cpu_distributed
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -113,10 +113,6 @@ def main(argv: list[str] | None = None) -> None:
             None, meaning ``sys.argv[1:]``.
     """
     args = parse_args(argv)
-    # Our checkpoints (resume / load_from) hold numpy and mmengine objects that
-    # torch's weights_only loader refuses unless they are allow-listed.
-    register_safe_checkpoint_loader()
-
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -142,11 +138,14 @@ def main(argv: list[str] | None = None) -> None:
     # mmengine's pytorch launcher assumes CUDA; on CPU machines use gloo.
     setup_cpu_distributed(cfg)
 
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    # Our checkpoints hold numpy and mmengine objects that torch's weights_only
+    # loader refuses unless they are allow-listed (for this run only).
+    with safe_checkpoint_loader():
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

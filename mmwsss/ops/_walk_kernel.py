@@ -7,9 +7,19 @@ arithmetic in one compiled loop nest. Maps live in a flattened, zero-bordered
 layout: with the border as wide as the radius, every neighbour direction is a
 constant shift of the flat index, so each multiply-add streams over contiguous
 memory and vectorises.
+
+The compiled kernel is cached on disk in a per-user folder, never next to this
+module (an installed package may be read-only or shared by several users):
+``NUMBA_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/mmwsss/numba`` (default
+``~/.cache/mmwsss/numba``). If that folder cannot be written, the kernel is
+compiled afresh in every process instead (a few seconds) and nothing is cached.
 """
 
 from __future__ import annotations
+
+import os
+import os.path as osp
+import tempfile
 
 import numpy as np
 
@@ -53,6 +63,54 @@ def _steps_kernel(src, dst, weights, shifts, margin, length, steps, floor):
 _compiled = None
 
 
+def cache_dir() -> str | None:
+    """The folder the compiled kernel is cached in, or None if none is writable.
+
+    ``NUMBA_CACHE_DIR`` (numba's own setting, read from the environment now or
+    at numba's import) if set, else ``$XDG_CACHE_HOME/mmwsss/numba``, with
+    ``XDG_CACHE_HOME`` defaulting to ``~/.cache``. The folder is created if
+    missing.
+
+    Returns:
+        str | None: The folder, or None if it cannot be created or written
+        (the kernel is then not cached).
+    """
+    path = os.environ.get('NUMBA_CACHE_DIR') or numba.config.CACHE_DIR
+    if not path:
+        base = os.environ.get('XDG_CACHE_HOME') or osp.join(
+            osp.expanduser('~'), '.cache'
+        )
+        path = osp.join(base, 'mmwsss', 'numba')
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError:
+        return None
+    return osp.abspath(path)
+
+
+def _compile():
+    """Compile the kernel, its on-disk cache in :func:`cache_dir`.
+
+    numba picks a function's cache folder when the dispatcher is made: the
+    first of its cache locators that accepts the function wins, and the one for
+    ``numba.config.CACHE_DIR`` (``NUMBA_CACHE_DIR``) comes before the one that
+    writes ``__pycache__`` next to the source file. ``CACHE_DIR`` is therefore
+    set only while this dispatcher is made, and restored afterwards, so that
+    other numba functions of the process keep their own setting.
+    """
+    options = dict(fastmath=True, parallel=True)
+    folder = cache_dir()
+    if folder is None:
+        return numba.njit(cache=False, **options)(_steps_kernel)
+    previous = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = folder
+    try:
+        return numba.njit(cache=True, **options)(_steps_kernel)
+    finally:
+        numba.config.CACHE_DIR = previous
+
+
 def available() -> bool:
     """Whether the compiled kernel can run (numba is installed)."""
     return numba is not None
@@ -87,7 +145,7 @@ def run_steps(
     if numba is None:
         raise RuntimeError('the compiled random walk needs numba (pip install numba)')
     if _compiled is None:
-        _compiled = numba.njit(cache=True, fastmath=True, parallel=True)(_steps_kernel)
+        _compiled = _compile()
     n_maps, height, width = maps.shape
     padded_h, padded_w = height + 2 * pad, width + 2 * pad
     length = padded_h * padded_w

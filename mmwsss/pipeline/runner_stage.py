@@ -19,6 +19,7 @@ import time
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from ..utils.checkpoint import safe_checkpoint_loader
 from ..utils.provenance import check_or_reset, file_digest
 
 
@@ -145,6 +146,7 @@ def _test_result(runner: Runner, seconds: float) -> dict:
     )
 
 
+@safe_checkpoint_loader()  # the Runner checkpoints it loads (torch >= 2.6)
 def run_test_stage(
     config: str,
     checkpoint: str,
@@ -209,6 +211,7 @@ def run_test_stage(
     return result
 
 
+@safe_checkpoint_loader()  # the Runner checkpoints it loads (torch >= 2.6)
 def run_train_test_stage(
     config: str,
     work_dir: str,

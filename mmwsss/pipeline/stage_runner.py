@@ -48,6 +48,7 @@ from ..datasets import dataset_classes, split_ids
 from ..datasets.fashionpaste import generate_fashionpaste
 from ..evaluation import score_label_dir
 from ..registry import STAGES
+from ..utils.checkpoint import safe_checkpoint_loader
 from ..utils.provenance import config_file_digest
 from .cam_stage import all_background_miou
 from .refine_labels import THRESHOLD_RULE, make_label_dir, score_dir_thresholds
@@ -520,6 +521,7 @@ def _keep_old(stage_dir: str) -> None:
     print_log(f'previous {stage_dir} kept as {old}', logger='current')
 
 
+@safe_checkpoint_loader()  # stages and report load Runner checkpoints
 def run_pipeline(
     cfg: Config | str,
     from_stage: str | None = None,

@@ -2,6 +2,7 @@ from .checkpoint import (
     load_from_local_safe,
     register_safe_checkpoint_loader,
     safe_checkpoint_globals,
+    safe_checkpoint_loader,
 )
 from .distributed import setup_cpu_distributed
 
@@ -9,5 +10,6 @@ __all__ = [
     'load_from_local_safe',
     'register_safe_checkpoint_loader',
     'safe_checkpoint_globals',
+    'safe_checkpoint_loader',
     'setup_cpu_distributed',
 ]

@@ -25,15 +25,25 @@ Why this module exists:
     break.
 
 What this module does instead of turning the safety off:
-    :func:`register_safe_checkpoint_loader` re-registers mmengine's local-file
-    scheme (prefix ``''``, the fallback for any path that no other scheme claims)
-    with :func:`load_from_local_safe`. That loader still calls ``torch.load`` with
-    ``weights_only=True``, inside a ``torch.serialization.safe_globals`` context
-    that lists exactly the globals above (see :func:`safe_checkpoint_globals`).
-    ``builtins.getattr`` itself is *not* allowed (it would let a pickle reach any
-    attribute of any allowed object); its name is mapped to a narrow function that
-    only returns ``HistoryBuffer``'s four built-in statistics methods. A
-    checkpoint holding any other class or callable still fails to load.
+    :func:`safe_checkpoint_loader` is a context manager (also usable as a
+    decorator) that, for its duration, re-registers mmengine's local-file scheme
+    (prefix ``''``, the fallback for any path that no other scheme claims) with
+    :func:`load_from_local_safe`, and puts the previous loader back when it
+    ends. That loader still calls ``torch.load`` with ``weights_only=True``,
+    inside a ``torch.serialization.safe_globals`` context that lists exactly the
+    globals above (see :func:`safe_checkpoint_globals`). ``builtins.getattr``
+    itself is *not* allowed (it would let a pickle reach any attribute of any
+    allowed object); its name is mapped to a narrow function that only returns
+    ``HistoryBuffer``'s four built-in statistics methods. A checkpoint holding
+    any other class or callable still fails to load.
+
+    Importing mmwsss changes nothing in mmengine: mmwsss's own runs enter the
+    context (``tools/train.py``, ``tools/test.py``, the pipeline stages of
+    :mod:`mmwsss.pipeline`, the report's predictors), a config run by another
+    entry point (e.g. mmseg's ``tools/train.py``) adds the
+    ``SafeCheckpointLoaderHook`` (:mod:`mmwsss.engine.hooks`), and
+    :func:`register_safe_checkpoint_loader` makes the change for the whole
+    process where a program wants exactly that.
 
     The other schemes are left as mmengine registers them: ``http(s)://`` and
     ``torchvision://`` go through ``torch.hub.load_state_dict_from_url``, whose
@@ -47,9 +57,10 @@ What this module does instead of turning the safety off:
 
 from __future__ import annotations
 
+import contextlib
 import os.path as osp
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -61,6 +72,7 @@ __all__ = [
     'load_from_local_safe',
     'register_safe_checkpoint_loader',
     'safe_checkpoint_globals',
+    'safe_checkpoint_loader',
 ]
 
 # Module paths of numpy's ``multiarray`` in numpy 2.x and 1.x. Pickles name the
@@ -192,20 +204,51 @@ def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
         return torch.load(filename, map_location=map_location, weights_only=True)
 
 
-def register_safe_checkpoint_loader() -> None:
-    """Make mmengine load local checkpoints through :func:`load_from_local_safe`.
+def _local_loader() -> Callable:
+    """The loader mmengine uses now for local paths (its scheme ``''``)."""
+    return CheckpointLoader._get_checkpoint_loader('')
 
-    Replaces the loader of mmengine's local-file scheme (prefix ``''``), which
-    ``Runner.resume``, ``load_from``, ``load_checkpoint`` and ``Pretrained``
-    initialisation use for plain paths. Other schemes are untouched. Calling it
-    again does nothing. With a torch that has no ``safe_globals`` (< 2.5; such
-    versions load with ``weights_only=False`` by default), mmengine's loader is
-    kept.
+
+def _set_local_loader(loader: Callable) -> None:
+    CheckpointLoader.register_scheme(prefixes='', loader=loader, force=True)
+
+
+@contextlib.contextmanager
+def safe_checkpoint_loader() -> Iterator[None]:
+    """Within the block, mmengine loads local checkpoints through
+    :func:`load_from_local_safe`; afterwards its previous loader is back.
+
+    Covers what ``Runner.resume``, ``load_from``, ``load_checkpoint`` and
+    ``Pretrained`` initialisation load from plain paths; other schemes are
+    untouched. Blocks nest; also usable as a decorator. With a torch that has
+    no ``safe_globals`` (< 2.5; such versions load with ``weights_only=False``
+    by default) mmengine's loader is kept.
+
+    Example:
+        >>> with safe_checkpoint_loader():
+        ...     runner = Runner.from_cfg(cfg)
+        ...     runner.train()
+    """
+    if not hasattr(torch.serialization, 'safe_globals'):
+        yield
+        return
+    previous = _local_loader()
+    _set_local_loader(load_from_local_safe)
+    try:
+        yield
+    finally:
+        _set_local_loader(previous)
+
+
+def register_safe_checkpoint_loader() -> None:
+    """Make mmengine load local checkpoints through :func:`load_from_local_safe`
+    for the rest of the process.
+
+    The process-wide form of :func:`safe_checkpoint_loader`, for a program
+    that wants it everywhere (importing mmwsss does not call it). Calling it
+    again does nothing.
     """
     if not hasattr(torch.serialization, 'safe_globals'):
         return
-    if CheckpointLoader._get_checkpoint_loader('') is load_from_local_safe:
-        return
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_safe, force=True
-    )
+    if _local_loader() is not load_from_local_safe:
+        _set_local_loader(load_from_local_safe)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import pickle
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,10 +21,12 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.utils.data import Dataset
 
+from mmwsss.engine.hooks import SafeCheckpointLoaderHook
 from mmwsss.utils.checkpoint import (
     load_from_local_safe,
     register_safe_checkpoint_loader,
     safe_checkpoint_globals,
+    safe_checkpoint_loader,
 )
 
 MAX_ITERS = 4
@@ -152,7 +156,6 @@ def make_runner(
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """Train once; return the work dir and the final model weights."""
-    register_safe_checkpoint_loader()
     work_dir = tmp_path_factory.mktemp('first_run')
     runner = make_runner(work_dir, 'first_run')
     runner.train()
@@ -183,7 +186,8 @@ def test_resume_continues_to_the_end(
     runner = make_runner(
         tmp_path, 'resumed', hooks=[recorder], load_from=str(checkpoint), resume=True
     )
-    runner.train()
+    with safe_checkpoint_loader():
+        runner.train()
 
     assert recorder.iter_at_start == 2
     torch.testing.assert_close(
@@ -206,7 +210,8 @@ def test_load_from_restores_weights(trained: tuple[Path, dict], tmp_path: Path) 
     )
     with torch.no_grad():
         runner.model.linear.weight.fill_(7.0)
-    runner.load_or_resume()
+    with safe_checkpoint_loader():
+        runner.load_or_resume()
     for key, value in runner.model.state_dict().items():
         torch.testing.assert_close(value, final_weights[key])
     assert runner.iter == 0
@@ -216,7 +221,8 @@ def test_best_checkpoint_loads(trained: tuple[Path, dict]) -> None:
     work_dir, _ = trained
     (best,) = work_dir.glob('best_mse_iter_*.pth')
     best_iter = int(best.stem.rsplit('_', 1)[1])
-    checkpoint = CheckpointLoader.load_checkpoint(str(best), map_location='cpu')
+    with safe_checkpoint_loader():
+        checkpoint = CheckpointLoader.load_checkpoint(str(best), map_location='cpu')
     same_iter = load_from_local_safe(str(work_dir / f'iter_{best_iter}.pth'))
     assert checkpoint['meta']['iter'] == best_iter
     for key, value in checkpoint['state_dict'].items():
@@ -239,8 +245,8 @@ def test_numpy1_module_names_load(tmp_path: Path) -> None:
     assert loaded['score'] == np.float32(0.5)
 
 
+@safe_checkpoint_loader()
 def test_unknown_class_still_refused(tmp_path: Path) -> None:
-    register_safe_checkpoint_loader()
     path = tmp_path / 'opaque.pth'
     torch.save(dict(state_dict={}, meta=dict(thing=Opaque())), path)
     with pytest.raises(pickle.UnpicklingError, match='Opaque'):
@@ -275,7 +281,11 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
         load_from_local_safe(str(missing))
 
 
-def test_registration_is_idempotent_and_keeps_other_schemes() -> None:
+def test_registration_is_idempotent_and_keeps_other_schemes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # process-wide by request only; the original registry comes back afterwards
+    monkeypatch.setattr(CheckpointLoader, '_schemes', dict(CheckpointLoader._schemes))
     register_safe_checkpoint_loader()
     schemes = dict(CheckpointLoader._schemes)
     register_safe_checkpoint_loader()
@@ -286,6 +296,73 @@ def test_registration_is_idempotent_and_keeps_other_schemes() -> None:
     for prefix in ('open-mmlab://resnet50_v1c', 'torchvision://resnet18', 'http://x'):
         loader = CheckpointLoader._get_checkpoint_loader(prefix)
         assert loader.__module__ == 'mmengine.runner.checkpoint', prefix
+
+
+def test_import_leaves_mmengine_loaders_alone() -> None:
+    """``import mmwsss`` (every registry filled) replaces no checkpoint loader."""
+    script = (
+        'from mmengine.runner.checkpoint import CheckpointLoader as L\n'
+        'before = list(L._schemes.items())\n'
+        'import mmwsss\n'
+        'assert list(L._schemes.items()) == before, L._schemes\n'
+        "print(L._get_checkpoint_loader('a.pth').__module__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, '-c', script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ['mmengine.runner.checkpoint']
+
+
+def test_context_is_scoped_and_nests() -> None:
+    schemes = list(CheckpointLoader._schemes.items())
+    mmengine_loader = CheckpointLoader._get_checkpoint_loader('a.pth')
+    assert mmengine_loader is not load_from_local_safe
+    with safe_checkpoint_loader():
+        assert CheckpointLoader._get_checkpoint_loader('a.pth') is load_from_local_safe
+        with safe_checkpoint_loader():
+            pass
+        assert CheckpointLoader._get_checkpoint_loader('a.pth') is load_from_local_safe
+    assert list(CheckpointLoader._schemes.items()) == schemes
+    with pytest.raises(RuntimeError), safe_checkpoint_loader():
+        raise RuntimeError
+    assert list(CheckpointLoader._schemes.items()) == schemes
+
+
+def test_resume_outside_mmwsss_runs_uses_mmengine_loader(
+    trained: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """Outside the context mmengine's own loader runs (and, torch >= 2.6,
+    refuses the Runner's checkpoint): the fix applies to mmwsss's runs only."""
+    if not hasattr(torch.serialization, 'safe_globals'):
+        pytest.skip('torch < 2.5 loads without weights_only by default')
+    work_dir, _ = trained
+    runner = make_runner(
+        tmp_path, 'plain', load_from=str(work_dir / 'iter_2.pth'), resume=True
+    )
+    with pytest.raises(pickle.UnpicklingError, match='Unsupported global'):
+        runner.train()
+
+
+def test_hook_resumes_a_run_and_restores_the_loader(
+    trained: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """The hook is the config-only form for other entry points."""
+    work_dir, final_weights = trained
+    mmengine_loader = CheckpointLoader._get_checkpoint_loader('a.pth')
+    recorder = IterRecorder()
+    runner = make_runner(
+        tmp_path,
+        'hooked',
+        hooks=[SafeCheckpointLoaderHook(), recorder],
+        load_from=str(work_dir / 'iter_2.pth'),
+        resume=True,
+    )
+    runner.train()
+    assert recorder.iters == [2, 3]
+    for key, value in runner.model.state_dict().items():
+        torch.testing.assert_close(value, final_weights[key])
+    assert CheckpointLoader._get_checkpoint_loader('a.pth') is mmengine_loader
 
 
 def test_allow_list_has_both_numpy_spellings() -> None:
