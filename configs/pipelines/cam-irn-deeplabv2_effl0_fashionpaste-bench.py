@@ -19,13 +19,13 @@ cam_config = cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
 irn_config = cfg_dir + '/irn/irn_effl0_1xb16-3e_fashionpaste-160.py'
 affinity_config = cfg_dir + '/affinitynet/affinitynet_effl0_1xb8-3e_fashionpaste-160.py'
 deeplab_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py'
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160.py'
 )
 deeplab_gt_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160_gt.py'
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160_gt.py'
 )
 deeplab_gt_2x_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d8_1xb8-600it_fashionpaste-160_gt.py'
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160_gt.py'
 )
 
 
@@ -35,7 +35,7 @@ def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
     if train_labels is not None:
         stage['train_labels'] = train_labels
     if curve:
-        stage['val_interval'] = 100  # iterations: 3 points, 6 for the 2x run
+        stage['val_interval'] = 250  # iterations: 4 points, 8 for the 2x run
     return stage
 
 

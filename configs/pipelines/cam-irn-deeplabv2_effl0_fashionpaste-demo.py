@@ -51,14 +51,15 @@ stages = [
     dict(
         name='deeplabv2',
         type='TrainTest',
-        config=cfg_dir + '/deeplabv2/deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py',
+        config=cfg_dir
+        + '/deeplabv2/deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160.py',
         train_labels='irn_labels',
         init_from='cam',
-        # 100 iterations (4 epochs of the 200 demo images) instead of 300
+        # 250 iterations (10 epochs of the 200 demo images) instead of 1000
         cfg_options={
-            'train_cfg.max_iters': 100,
-            'param_scheduler.1.end': 100,
-            'default_hooks.checkpoint.interval': 100,
+            'train_cfg.max_iters': 250,
+            'param_scheduler.1.end': 250,
+            'default_hooks.checkpoint.interval': 250,
         },
     ),
 ]

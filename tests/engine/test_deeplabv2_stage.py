@@ -18,7 +18,7 @@ from mmwsss.utils import safe_checkpoint_loader
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
-    ROOT, 'configs/deeplabv2/deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py'
+    ROOT, 'configs/deeplabv2/deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160.py'
 )
 PSEUDO_CLASS = 10  # every pixel of a pseudo mask
 

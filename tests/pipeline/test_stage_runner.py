@@ -109,7 +109,7 @@ def tiny_pipeline(data_root, work_dir, irn_options=None):
                     name='deeplabv2',
                     type='TrainTest',
                     config=f'{CONFIGS}/deeplabv2/'
-                    'deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py',
+                    'deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160.py',
                     train_labels='irn_labels',
                     init_from='cam',
                     cfg_options=seg,

@@ -1,5 +1,5 @@
 # The fully supervised upper bound of the benchmark: the pseudo-mask DeepLabV2
 # config with every training image on its ground-truth mask (gt_fraction 1.0 of
 # PseudoLabelDataset: no pseudo mask is read).
-_base_ = ['./deeplabv2_effl0-d8_1xb8-300it_fashionpaste-160.py']
+_base_ = ['./deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160.py']
 train_dataloader = dict(dataset=dict(gt_fraction=1.0))
