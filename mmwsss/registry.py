@@ -10,9 +10,14 @@ mmengine's root ones. What has no home in either lives here:
   ``@STAGES.register_module('Name')``; the stage runner
   (:func:`mmwsss.pipeline.stage_runner.run_pipeline`) looks kinds up here, so
   a new kind needs no edit to the runner (a pipeline config that uses one
-  defined elsewhere imports its module with ``custom_imports``).
+  defined elsewhere imports its module with ``custom_imports``). The
+  instance branch's kinds (``CocoGT``) are in
+  :mod:`mmwsss.pipeline.mmdet_stage`.
 """
 
 from mmengine.registry import Registry
 
-STAGES = Registry('pipeline stage', locations=['mmwsss.pipeline.stage_runner'])
+STAGES = Registry(
+    'pipeline stage',
+    locations=['mmwsss.pipeline.stage_runner', 'mmwsss.pipeline.mmdet_stage'],
+)

@@ -2,11 +2,12 @@
 
 import glob
 import os.path as osp
+from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import LOOPS, init_default_scope
+from mmengine.registry import LOOPS, DefaultScope, init_default_scope
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS, METRICS, MODELS
 
@@ -19,6 +20,10 @@ CONFIGS = sorted(
     if '_base_' not in p and '/pipelines/' not in p
 )
 PIPELINES = sorted(glob.glob(osp.join(ROOT, 'configs', 'pipelines', '*.py')))
+# mmdet configs (the instance branch) inherit mmdet's: mmdet's registries,
+# datasets and COCO metrics
+DET_CONFIGS = [p for p in CONFIGS if 'mmdet::' in Path(p).read_text()]
+SEG_CONFIGS = [p for p in CONFIGS if p not in DET_CONFIGS]
 
 
 def _no_pretrained(model_cfg):
@@ -33,7 +38,7 @@ def test_configs_found():
     assert CONFIGS, 'no config found'
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+@pytest.mark.parametrize('path', SEG_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_config_builds(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['mmwsss']
@@ -78,6 +83,55 @@ def test_config_builds(path):
     assert outputs.shape == (1, model.num_classes)
 
 
+@pytest.mark.parametrize('path', DET_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_mmdet_config_builds(path):
+    """An mmdet config builds mmdet's model, COCO datasets and COCO bbox / segm
+    metrics; its heads have one output per dataset class; it predicts boxes and
+    masks at the image size."""
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports['imports'] == ['mmwsss']
+    assert cfg.default_scope == 'mmdet'
+    # mmdet's scope for this test only: later tests find the scope they had
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        _check_mmdet_config(cfg, path)
+
+
+def _check_mmdet_config(cfg, path):
+    from mmdet.registry import DATASETS as DET_DATASETS
+    from mmdet.registry import METRICS as DET_METRICS
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmdet.structures import DetDataSample
+
+    from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES
+
+    _no_pretrained(cfg.model)
+    model = DET_MODELS.build(cfg.model)
+    model.init_weights()
+    classes = cfg.train_dataloader.dataset.metainfo['classes']
+    if 'fashionpaste' in path:
+        assert tuple(classes) == FASHIONPASTE_CLASSES[1:]  # no background
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        assert DET_DATASETS.get(dataset.type) is not None
+        assert dataset.metainfo['classes'] == classes
+    assert model.roi_head.bbox_head.num_classes == len(classes)
+    assert model.roi_head.mask_head.num_classes == len(classes)
+    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+        assert DET_METRICS.get(evaluator.type) is not None
+        assert set(evaluator.metric) == {'bbox', 'segm'}
+    assert LOOPS.get(cfg.test_cfg['type']) is not None
+    model.eval()
+    meta = dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0))
+    data = dict(
+        inputs=[torch.zeros(3, 64, 64, dtype=torch.uint8)],
+        data_samples=[DetDataSample(metainfo=meta)],
+    )
+    with torch.no_grad():
+        (pred,) = model.test_step(data)
+    assert pred.pred_instances.masks.shape[1:] == (64, 64)
+    assert len(pred.pred_instances.bboxes) == len(pred.pred_instances.masks)
+
+
 def _pipelines(dataset):
     """Pipelines of a dataset config, through the dataset wrappers."""
     if 'pipeline' in dataset:
@@ -88,7 +142,7 @@ def _pipelines(dataset):
         yield from _pipelines(inner)
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+@pytest.mark.parametrize('path', SEG_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_training_reads_checked_masks_and_labels(path):
     """Training masks (pseudo masks, IR / PSA labels) are loaded with their
     size and values checked; image labels are packed only where loaded."""

@@ -1,5 +1,6 @@
 from . import fashionpaste
 from .coco import COCO_CLASSES, COCO_PALETTE, WSSSCOCODataset
+from .coco_gt import voc_instances_to_coco, write_coco_gt
 from .pseudo_label import PseudoLabelDataset
 from .transforms import (
     LoadAnnotationsChecked,
@@ -33,5 +34,7 @@ __all__ = [
     'WSSSVOCDataset',
     'dataset_classes',
     'split_ids',
+    'voc_instances_to_coco',
+    'write_coco_gt',
     'fashionpaste',
 ]

@@ -1,10 +1,13 @@
 """The report at the end of a pipeline run: table, charts and sample overlays.
 
-``{work_dir}/report/`` receives ``report.md`` (per-stage mIoU and time),
-``miou_per_stage.png`` (bar chart), the background-sweep curves the stages
-saved (``{stage}_sweep.png``) and ``samples.png``: for a few training images,
-the image, its ground truth and every stage's output for it (CAM seeds, label
-PNGs, the final network's prediction) as overlays.
+``{work_dir}/report/`` receives ``report.md`` (per stage: its own main
+metrics, i.e. mIoU of pseudo masks and segmentors, mask AP of instance pseudo
+labels, box and mask AP of mmdet detectors, and its time),
+``miou_per_stage.png`` and ``mask_ap50_per_stage.png`` (bar charts), the
+background-sweep curves the stages saved (``{stage}_sweep.png``) and
+``samples.png``: for a few training images, the image, its ground truth and
+every stage's output for it (CAM seeds, label PNGs, the final network's
+prediction) as overlays.
 """
 
 from __future__ import annotations
@@ -52,22 +55,65 @@ def stage_miou(result: dict) -> tuple[float | None, str]:
     return None, ''
 
 
+#: Instance metrics of a stage's manifest: (box or mask, metric key of AP, of
+#: AP50, scale to percent). mmdet's CocoMetric reports fractions (-1: no
+#: ground truth in range); mmwsss's InstanceAPMetric (IRN) percent.
+AP_METRICS = (
+    ('box', 'coco/bbox_mAP', 'coco/bbox_mAP_50', 100.0),
+    ('mask', 'coco/segm_mAP', 'coco/segm_mAP_50', 100.0),
+    ('mask', 'instance/AP', 'instance/AP50', 1.0),
+)
+
+
+def stage_ap(result: dict) -> dict[str, tuple[float, float]]:
+    """A stage's COCO AP and AP50 in percent, by ``'box'`` / ``'mask'``: mmdet
+    detectors' box and mask AP, instance pseudo labels' mask AP."""
+    metrics = result.get('metrics') or {}
+    found = {}
+    for kind, ap, ap50, scale in AP_METRICS:
+        if kind not in found and ap in metrics and ap50 in metrics:
+            values = (metrics[ap] * scale, metrics[ap50] * scale)
+            if all(v >= 0 for v in values):  # COCO's -1: nothing to score
+                found[kind] = values
+    return found
+
+
+def _ap_note(result: dict) -> str:
+    """Where a detector's AP comes from and what it trained on."""
+    if 'coco/bbox_mAP' not in (result.get('metrics') or {}):
+        return ''
+    note = "mmdet CocoMetric (COCO AP x100) on the split's ground-truth json"
+    train = result.get('train_annotations')
+    if train:
+        source = (result.get('inputs') or {}).get('train_instances', train['file'])
+        note += f"; trained on {train['instances']} instances of {source}"
+    return note
+
+
 def stage_table(results: dict[str, dict]) -> list[str]:
-    """Markdown rows: each stage's kind, scored split, mIoU, notes and time."""
+    """Markdown rows: each stage's kind, scored split, its own main metrics
+    (mIoU, box / mask AP and AP50 in percent), notes and time."""
     rows = [
-        '| stage | what | scored on | mIoU | notes | time (s) |',
-        '|---|---|---|---|---|---|',
+        '| stage | what | scored on | mIoU | box AP / AP50 | mask AP / AP50 | '
+        'notes | time (s) |',
+        '|---|---|---|---|---|---|---|---|',
     ]
     for name, result in results.items():
         if not result:
-            rows.append(f'| {name} | not run | - | - | - | - |')
+            rows.append(f'| {name} | not run | - | - | - | - | - | - |')
             continue
         miou, note = stage_miou(result)
         miou_text = '-' if miou is None else f'{miou:.1f}'
+        ap = stage_ap(result)
+        ap_text = [
+            f'{ap[kind][0]:.1f} / {ap[kind][1]:.1f}' if kind in ap else '-'
+            for kind in ('box', 'mask')
+        ]
+        notes = '; '.join(n for n in (note, _ap_note(result)) if n)
         rows.append(
             f"| {name} | {result.get('kind', result.get('type', '-'))} | "
-            f"{result.get('scored_on', '-')} | {miou_text} | {note or '-'} | "
-            f"{result.get('seconds', 0):.0f} |"
+            f"{result.get('scored_on', '-')} | {miou_text} | {ap_text[0]} | "
+            f"{ap_text[1]} | {notes or '-'} | {result.get('seconds', 0):.0f} |"
         )
     return rows
 
@@ -187,6 +233,16 @@ def write_report(cfg: Config, results: dict[str, dict]) -> str:
             osp.join(out_dir, 'miou_per_stage.png'),
         )
         lines += ['![mIoU per stage](miou_per_stage.png)', '']
+    masks = [(n, stage_ap(r).get('mask')) for n, r in results.items() if r]
+    masks = [(n, ap[1]) for n, ap in masks if ap is not None]
+    if masks:
+        save_bar_chart(
+            [n for n, _ in masks],
+            [v for _, v in masks],
+            osp.join(out_dir, 'mask_ap50_per_stage.png'),
+            ylabel='mask AP50 (%)',
+        )
+        lines += ['![mask AP50 per stage](mask_ap50_per_stage.png)', '']
     for name in results:
         for curve in sorted(
             glob.glob(osp.join(cfg.work_dir, name, '*', 'seed_sweep.png'))

@@ -51,6 +51,7 @@ from ..registry import STAGES
 from ..utils.checkpoint import safe_checkpoint_loader
 from ..utils.provenance import config_file_digest
 from .cam_stage import all_background_miou
+from .instance_coco import merge_stage_instances
 from .refine_labels import THRESHOLD_RULE, make_label_dir, score_dir_thresholds
 from .runner_stage import run_test_stage, run_train_test_stage, write_json
 
@@ -82,6 +83,9 @@ INPUT_ARGS = {
     'thresholds': 'thresholds',
     'init_from': 'checkpoint',
     'checkpoint': 'checkpoint',
+    # mmdet configs (mmwsss.pipeline.mmdet_stage): COCO jsons
+    'train_instances': 'training instances',
+    'val_instances': 'ground-truth instances',
 }
 
 #: Prefix of an option value read from a thresholds result (ground-truth-free,
@@ -123,7 +127,8 @@ class PipelineContext:
         return result
 
     def output_of(self, consumer: str, ref: str, what: str) -> str:
-        """The output folder ``ref`` names (``'stage'``: its main output)."""
+        """The output folder (or file) ``ref`` names (``'stage'``: its main
+        output)."""
         result = self.result_of(consumer, ref, what)
         producer, _, output = ref.partition('.')
         outputs = result.get('outputs') or {}
@@ -136,7 +141,7 @@ class PipelineContext:
             folder = outputs[output]
         else:
             folder = result['out_dir'].split(', ')[0]
-        if not osp.isdir(folder):
+        if not osp.exists(folder):
             raise MissingInputError(
                 f'stage {consumer!r} needs the {what} of stage {producer!r} in '
                 f'{folder}, which does not exist any more; rerun --from {producer}'
@@ -395,6 +400,8 @@ def _model_result(
     )
     if found is not None:
         result['thresholds'] = found
+    # instance folders (IRN's) as COCO datasets too: '{stage}.{folder}_coco'
+    result['outputs'].update(merge_stage_instances(cfg, result, ctx.data_root))
     return result
 
 
@@ -410,12 +417,39 @@ def _train_test_stage(
     validate: bool = False,
     val_interval: int | None = None,
     cfg_options: dict | None = None,
+    train_instances: str | None = None,
+    val_instances: str | None = None,
 ) -> dict:
     """Train a config's model and run its test loop (export + metrics).
 
     ``'auto:KEY'`` values of ``cfg_options`` are read from the ``thresholds``
     stage; ``init_from`` starts the backbone from that stage's checkpoint;
-    ``val_interval`` validates during training (a curve in the manifest)."""
+    ``val_interval`` validates during training (a curve in the manifest).
+    An mmdet config (``default_scope='mmdet'``) trains on the COCO json of
+    ``train_instances`` and is scored on that of ``val_instances``
+    (:func:`mmwsss.pipeline.mmdet_stage.det_train_test_stage`)."""
+    from .mmdet_stage import det_train_test_stage, is_mmdet_config  # imports us
+
+    if is_mmdet_config(Config.fromfile(config)):
+        return det_train_test_stage(
+            ctx,
+            name,
+            config,
+            train_instances=train_instances,
+            val_instances=val_instances,
+            thresholds=thresholds,
+            init_from=init_from,
+            validate=validate,
+            val_interval=val_interval,
+            cfg_options=cfg_options,
+            cams=cams,
+            train_labels=train_labels,
+        )
+    if train_instances is not None or val_instances is not None:
+        raise ValueError(
+            f'stage {name!r}: train_instances / val_instances are COCO inputs of '
+            f'mmdet configs; {config} is none'
+        )
     cfg, options, transform_args, found = _model_options(
         ctx, name, config, cams, train_labels, thresholds, init_from, cfg_options
     )

@@ -1,0 +1,109 @@
+"""mmdet stages in a pipeline: IRN's instance pseudo labels -> Mask R-CNN."""
+
+import json
+import math
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+# pytest's default (prepend) import mode puts tests/pipeline on sys.path
+from test_stage_runner import CONFIGS, _loader_options, tiny_pipeline
+
+import mmwsss  # noqa: F401
+from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES
+from mmwsss.pipeline.stage_runner import PipelineContext, run_pipeline
+from mmwsss.registry import STAGES
+
+MASK_RCNN = f'{CONFIGS}/mask_rcnn/mask-rcnn_r18-tiny_fpn_1xb4-300it_fashionpaste-160.py'
+AP_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')
+
+
+def mask_rcnn_pipeline(data_root, work_dir):
+    """The tiny pipeline up to IRN, then the val ground truth as COCO json and
+    a Mask R-CNN of 8 iterations on IRN's instances at 64 px."""
+    cfg = tiny_pipeline(data_root, work_dir)
+    det = {
+        **_loader_options(),
+        'train_cfg.max_iters': 8,
+        'train_dataloader.dataset.pipeline.2.scale': (64, 64),
+        'test_dataloader.dataset.pipeline.1.scale': (64, 64),
+        'default_hooks.logger.interval': 1,
+    }
+    cfg.stages = [
+        *cfg.stages[:5],  # data, cam, thresholds, ir_labels, irn
+        dict(name='gt_val', type='CocoGT', split='val'),
+        dict(
+            name='maskrcnn',
+            type='TrainTest',
+            config=MASK_RCNN,
+            train_instances='irn.pseudo_instances',
+            val_instances='gt_val',
+            cfg_options=det,
+        ),
+    ]
+    cfg.report = dict(num_samples=0)
+    return cfg
+
+
+@pytest.mark.slow
+def test_mask_rcnn_trains_on_irn_instances_and_reports_coco_ap(tmp_path):
+    cfg = mask_rcnn_pipeline(str(tmp_path / 'data'), str(tmp_path / 'work'))
+    results = run_pipeline(cfg)
+    # IRN's instances merged into a COCO dataset, categories by class name
+    merged = results['irn']['outputs']['pseudo_instances_coco']
+    with open(merged) as f:
+        pseudo = json.load(f)
+    ids = open(osp.join(cfg.data_root, 'ImageSets/Segmentation/train.txt')).read()
+    assert [i['file_name'] for i in pseudo['images']] == [
+        f'{i}.jpg' for i in ids.split()
+    ]
+    assert [c['name'] for c in pseudo['categories']] == list(FASHIONPASTE_CLASSES[1:])
+    gt = results['gt_val']
+    assert gt['scored_on'] == 'val' and gt['counts']['images'] == 4
+    # the mmdet stage: trained on that json, scored by mmdet's CocoMetric
+    det = results['maskrcnn']
+    assert det['kind'] == 'mask_rcnn' and det['scored_on'] == 'val'
+    assert det['train_annotations']['file'] == merged
+    assert det['options']['test_evaluator.ann_file'] == gt['outputs']['coco_json']
+    for key in AP_KEYS:
+        assert math.isfinite(det['metrics'][key]) and 0 <= det['metrics'][key] <= 1
+    assert osp.isfile(det['checkpoint'])
+    with open(osp.join(cfg.work_dir, 'maskrcnn', 'stage.json')) as f:
+        manifest = json.load(f)
+    assert manifest['inputs'] == dict(
+        train_instances='irn.pseudo_instances', val_instances='gt_val'
+    )
+    assert set(AP_KEYS) <= set(manifest['metrics'])
+    # the report lists each stage's own metrics: IRN's mask AP, mmdet's AP
+    text = open(osp.join(cfg.work_dir, 'report', 'report.md')).read()
+    rows = {
+        line.split('|')[1].strip(): line for line in text.splitlines() if '|' in line
+    }
+    m = det['metrics']
+    for ap, ap50 in (('bbox_mAP', 'bbox_mAP_50'), ('segm_mAP', 'segm_mAP_50')):
+        cell = f"| {100 * m[f'coco/{ap}']:.1f} / {100 * m[f'coco/{ap50}']:.1f} |"
+        assert cell in rows['maskrcnn']
+    assert f"{results['irn']['metrics']['instance/AP50']:.1f}" in rows['irn']
+    # a finished mmdet stage is skipped like any other
+    again = run_pipeline(cfg, report=False)
+    assert again['maskrcnn']['digest'] == det['digest']
+    assert again['maskrcnn']['metrics'] == det['metrics']
+
+
+def test_mmdet_inputs_are_checked(tmp_path):
+    """Segmentation inputs on an mmdet config, COCO inputs on an mmseg one and
+    a folder where a json is needed are errors that say what to pass."""
+    ctx = PipelineContext(str(tmp_path / 'data'), str(tmp_path / 'work'))
+    folder = tmp_path / 'labels'
+    folder.mkdir()
+    ctx.results['labels'] = dict(finished=True, out_dir=str(folder), outputs={})
+    train_test = STAGES.get('TrainTest')
+    with pytest.raises(ValueError, match=r"not \['train_labels'\]"):
+        train_test(ctx, 'det', MASK_RCNN, train_labels='labels')
+    with pytest.raises(ValueError, match='not a COCO json'):
+        train_test(ctx, 'det', MASK_RCNN, train_instances='labels')
+    seg = f'{CONFIGS}/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
+    with pytest.raises(ValueError, match='COCO inputs of mmdet configs'):
+        train_test(ctx, 'seg', seg, val_instances='labels')
+    assert Config.fromfile(MASK_RCNN).default_scope == 'mmdet'
