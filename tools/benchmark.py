@@ -333,6 +333,58 @@ def _per_class_rows(s: dict) -> list[str]:
     return [*rows, '']
 
 
+#: Titles of the label folders the ``label_quality`` stage scores.
+OUTLINE_TITLES = {
+    'cam_labels': 'CAM seeds',
+    'crf_labels': 'CAM + CRF',
+    'irn_labels': 'IRN',
+    'irn_crf_labels': 'IRN + CRF',
+    'affinitynet.pseudo_labels': 'AffinityNet',
+}
+
+
+def _outline_rows(s: dict) -> list[str]:
+    """Region vs outline quality of the pseudo masks (stage label_quality)."""
+    stage = s.get('label_quality')
+    if not stage or not stage.get('finished'):
+        return []
+    scores = stage['scores']
+    rows = [
+        '## Regions and outlines of the pseudo masks (train)',
+        '',
+        'Stage `label_quality` (analysis against the train ground truth, no '
+        'setting comes from it; `mmwsss/evaluation/contour.py`): interior mIoU = '
+        'mIoU of the pixels more than 4 px (2 x the tolerance) from any '
+        'ground-truth label change; contour F = boundary F1 per class (Csurka '
+        "et al. 2013; a predicted outline pixel counts when the class's "
+        'ground-truth outline is within 2 px, 0.75% of the image diagonal), '
+        'pooled over the images, class mean.',
+        '',
+        '| pseudo masks | mIoU | interior mIoU | contour F | contour precision / '
+        'recall |',
+        '|---|---|---|---|---|',
+    ]
+    for ref, found in scores.items():
+        title = OUTLINE_TITLES.get(ref, ref)
+        rows.append(
+            f"| {title} (`{ref}`) | {found['mIoU']:.1f} | "
+            f"{found['interior_mIoU']:.1f} | {found['contour_F']:.1f} | "
+            f"{found['contour_P']:.1f} / {found['contour_R']:.1f} |"
+        )
+    irn, crf = scores.get('irn_labels'), scores.get('crf_labels')
+    if irn and crf:
+        deltas = ', '.join(
+            f'{label} {irn[key] - crf[key]:+.1f}'
+            for key, label in (
+                ('mIoU', 'mIoU'),
+                ('interior_mIoU', 'interior mIoU'),
+                ('contour_F', 'contour F'),
+            )
+        )
+        rows += ['', f'IRN minus CAM + CRF: {deltas}.']
+    return [*rows, '']
+
+
 def _walk_rows(s: dict) -> list[str]:
     walk = s.get('walk')
     if not walk or not walk.get('finished'):
@@ -471,6 +523,7 @@ def render(results: dict, root: str = '.') -> str:
         '',
         *_threshold_rows(s),
         *_per_class_rows(s),
+        *_outline_rows(s),
         *_walk_rows(s),
         '## Speed',
         '',

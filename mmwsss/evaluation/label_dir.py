@@ -23,6 +23,8 @@ import torch
 from mmseg.evaluation.metrics import IoUMetric
 from PIL import Image
 
+from .contour import ContourCounts
+
 
 def _read_png(path: str) -> np.ndarray:
     if not osp.isfile(path):
@@ -56,6 +58,7 @@ def score_label_dir(
     ids: Sequence[str],
     num_classes: int,
     ignore_index: int = 255,
+    contour: bool = True,
 ) -> dict:
     """mIoU, coverage and precision of ``{pred_dir}/{id}.png`` vs ``{gt_dir}``.
 
@@ -65,6 +68,9 @@ def score_label_dir(
         ids (Sequence[str]): Image ids (file stems) to score.
         num_classes (int): Number of classes including background.
         ignore_index (int): Unlabelled value in both folders. Default: 255.
+        contour (bool): Also score the outlines (:mod:`.contour`): contour
+            F-score, its precision and recall, and the interior mIoU away from
+            the ground truth's label changes. Default: True.
 
     Returns:
         dict: ``mIoU`` (%, unsure pixels count as wrong), ``IoU`` (per-class %,
@@ -74,7 +80,9 @@ def score_label_dir(
         (% of those labelled pixels that are right), ``mPrecision`` /
         ``mRecall`` (class means of intersection / predicted area and
         intersection / GT area, %: too large masks lose precision, too small
-        ones recall) and ``num_images``.
+        ones recall), ``num_images`` and, with ``contour``, ``contour_F``,
+        ``contour_P``, ``contour_R``, ``contour_F_per_class`` and
+        ``interior_mIoU`` (%, see :class:`.contour.ContourCounts`).
 
     Raises:
         FileNotFoundError: If a PNG is missing.
@@ -84,6 +92,7 @@ def score_label_dir(
     areas = np.zeros((4, num_classes), dtype=np.float64)
     areas_labelled = np.zeros((4, num_classes), dtype=np.float64)
     valid_total = labelled_total = correct_total = 0
+    outlines = ContourCounts(num_classes, ignore_index) if contour else None
     for image_id in ids:
         pred_path = osp.join(pred_dir, image_id + '.png')
         gt_path = osp.join(gt_dir, image_id + '.png')
@@ -109,6 +118,8 @@ def score_label_dir(
         valid_total += int(valid.sum())
         labelled_total += int((valid & labelled).sum())
         correct_total += int((valid & labelled & (pred == gt)).sum())
+        if outlines is not None:
+            outlines.add(pred, gt)
 
     with np.errstate(divide='ignore', invalid='ignore'):
         miou, iou, aacc = _miou(areas)
@@ -116,7 +127,7 @@ def score_label_dir(
         # areas: intersection, union, prediction, GT (mmseg's order)
         class_precision = 100.0 * areas[0] / areas[2]
         class_recall = 100.0 * areas[0] / areas[3]
-    return dict(
+    result = dict(
         mIoU=miou,
         IoU=iou,
         aAcc=aacc,
@@ -128,3 +139,6 @@ def score_label_dir(
         mRecall=float(np.nanmean(class_recall)),
         num_images=len(ids),
     )
+    if outlines is not None:
+        result.update(outlines.summary())
+    return result

@@ -88,6 +88,27 @@ def _results():
             val_curve=[dict(step=100, mIoU=50.0), dict(step=300, mIoU=60)],
         ),
         'deeplabv2_irn': _deeplab(48.0),
+        'label_quality': dict(
+            finished=True,
+            kind='label quality',
+            seconds=30.0,
+            scores={
+                'crf_labels': dict(
+                    mIoU=50.0,
+                    interior_mIoU=70.0,
+                    contour_F=40.0,
+                    contour_P=45.0,
+                    contour_R=36.0,
+                ),
+                'irn_labels': dict(
+                    mIoU=52.0,
+                    interior_mIoU=75.5,
+                    contour_F=30.0,
+                    contour_P=28.0,
+                    contour_R=32.5,
+                ),
+            },
+        ),
     }
     return dict(
         pipeline='configs/pipelines/p.py',
@@ -135,6 +156,13 @@ def test_render_rows_with_oracle_column(import_tool):
     # per-class IoU of each pseudo-mask stage that ran (no IRN + CRF here)
     assert '| class | CAM | CAM + CRF | IRN |' in text
     assert '| t-shirt | 33.0 | 50.0 | 52.0 |' in text
+    # regions vs outlines, and IRN's difference to CAM + CRF computed from them
+    assert '| IRN (`irn_labels`) | 52.0 | 75.5 | 30.0 | 28.0 / 32.5 |' in text
+    assert (
+        'IRN minus CAM + CRF: mIoU +2.0, interior mIoU +5.5, contour F -10.0.'
+        in text
+    )
+    assert '| `label_quality` (label quality) | 30 s |' in text
 
 
 def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results(
