@@ -154,12 +154,21 @@ def _one_cpu_thread(device: torch.device) -> Iterator[None]:
     them over threads gains little, and when the cores are shared with another
     busy process every op waits for a descheduled worker: on 2 shared cores a
     125 x 94 walk took 70-150 s with 2 threads against 0.3 s with one.
+
+    The count is put back even when it was 1 already: the first numba kernel
+    of a process starts numba's threading layer, and its OpenMP layer sets the
+    thread count of the OpenMP runtime it shares with torch to
+    ``NUMBA_NUM_THREADS`` (default: the number of cores). That would leave
+    torch on that many threads (e.g. 2 instead of ``OMP_NUM_THREADS=1``) for
+    the rest of the process, its later convolutions rounding differently from
+    those before the first walk.
     """
-    previous = torch.get_num_threads()
-    if device.type != 'cpu' or previous == 1:
+    if device.type != 'cpu':
         yield
         return
-    torch.set_num_threads(1)
+    previous = torch.get_num_threads()
+    if previous != 1:
+        torch.set_num_threads(1)
     try:
         yield
     finally:

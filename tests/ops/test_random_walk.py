@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -11,6 +16,7 @@ from mmwsss.ops.random_walk import (
     transition_weights,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 CASES = [(6, 7, 3, 8.0), (9, 5, 5, 10.0), (3, 2, 5, 8.0)]
 
 
@@ -171,3 +177,30 @@ def test_random_walk_backends_agree_and_check_backend():
     assert torch.equal(random_walk(x, aff, 5, 10.0), compiled)  # auto -> numba
     with pytest.raises(ValueError, match='backend'):
         random_walk(x, aff, 5, 10.0, backend='cuda')
+
+
+@pytest.mark.slow
+def test_random_walk_keeps_one_torch_thread_in_a_fresh_process():
+    # the first numba kernel of a process starts numba's threading layer; its
+    # OpenMP layer sets the OpenMP runtime it shares with torch to
+    # NUMBA_NUM_THREADS threads, which the walk must undo (a process started
+    # with OMP_NUM_THREADS=1 otherwise runs later convolutions on 2 threads)
+    pytest.importorskip('numba')
+    script = (
+        'import torch; from mmwsss.ops.random_walk import random_walk; '
+        'before = torch.get_num_threads(); '
+        'random_walk(torch.rand(2, 9, 6), torch.rand(34, 9, 6), 5, 10.0, steps=4, '
+        "backend='numba'); "
+        'print(before, torch.get_num_threads())'
+    )
+    env = dict(os.environ, OMP_NUM_THREADS='1', NUMBA_NUM_THREADS='2')
+    proc = subprocess.run(
+        [sys.executable, '-c', script],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-2:] == ['1', '1']
