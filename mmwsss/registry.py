@@ -12,12 +12,17 @@ mmengine's root ones. What has no home in either lives here:
   a new kind needs no edit to the runner (a pipeline config that uses one
   defined elsewhere imports its module with ``custom_imports``). The
   instance branch's kinds (``CocoGT``) are in
-  :mod:`mmwsss.pipeline.mmdet_stage`.
+  :mod:`mmwsss.pipeline.mmdet_stage`, the ``LabelQuality`` analysis in
+  :mod:`mmwsss.pipeline.label_quality`.
 """
 
 from mmengine.registry import Registry
 
 STAGES = Registry(
     'pipeline stage',
-    locations=['mmwsss.pipeline.stage_runner', 'mmwsss.pipeline.mmdet_stage'],
+    locations=[
+        'mmwsss.pipeline.stage_runner',
+        'mmwsss.pipeline.mmdet_stage',
+        'mmwsss.pipeline.label_quality',
+    ],
 )

@@ -4,8 +4,8 @@
 # CAM + CRF, IR and PSA labels; IRN and AffinityNet; IRN's walked scores cut by
 # their own ground-truth-free background score, with and without CRF; DeepLabV2
 # on each kind of pseudo mask and on ground truth (the upper bound, also run
-# twice as long to show it converged); the random-walk timing. About 2 hours on
-# 2 CPU cores.
+# twice as long to show it converged); the pseudo masks' outline quality side by
+# side; the random-walk timing. About 2 hours on 2 CPU cores.
 #   python tools/run_pipeline.py configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py
 # No setting below is picked on ground truth: 'auto:KEY' values come from the
 # Thresholds stage's rule (mmwsss/ops/thresholds.py: Otsu / multi-Otsu of the
@@ -98,6 +98,25 @@ stages = [
         cams='cam',
         label_options=dict(bg_score='oracle:cam:seed/best_bg_score'),
     ),
+    # analysis, not a setting: region and outline quality (contour F-score,
+    # interior mIoU) of the pseudo masks side by side, against ground truth
+    dict(
+        name='label_quality',
+        type='LabelQuality',
+        labels=[
+            'cam_labels',
+            'crf_labels',
+            'irn_labels',
+            'irn_crf_labels',
+        ],
+    ),
+    # the final nets: the upper bound and its twice-as-long run first, then the
+    # pseudo masks by importance; AffinityNet (PSA labels, its walk) after them
+    deeplab('deeplabv2_gt', config=deeplab_gt_config, curve=True),
+    deeplab('deeplabv2_gt_2x', config=deeplab_gt_2x_config, curve=True),
+    deeplab('deeplabv2_irn', 'irn_labels'),
+    deeplab('deeplabv2_crf', 'crf_labels'),
+    deeplab('deeplabv2_cam', 'cam_labels'),
     dict(
         name='psa_labels',
         type='Labels',
@@ -115,13 +134,6 @@ stages = [
         thresholds='thresholds',
         cfg_options={'model.test_cfg.alpha': 'auto:alpha'},
     ),
-    # the final nets last: every pseudo-mask folder exists before the first
-    # one trains; the upper bound and its twice-as-long run first
-    deeplab('deeplabv2_gt', config=deeplab_gt_config, curve=True),
-    deeplab('deeplabv2_gt_2x', config=deeplab_gt_2x_config, curve=True),
-    deeplab('deeplabv2_irn', 'irn_labels'),
-    deeplab('deeplabv2_crf', 'crf_labels'),
-    deeplab('deeplabv2_cam', 'cam_labels'),
     deeplab('deeplabv2_affinitynet', 'affinitynet'),
     dict(name='walk', type='WalkBenchmark'),
 ]

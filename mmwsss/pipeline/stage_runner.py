@@ -86,6 +86,8 @@ INPUT_ARGS = {
     # mmdet configs (mmwsss.pipeline.mmdet_stage): COCO jsons
     'train_instances': 'training instances',
     'val_instances': 'ground-truth instances',
+    # LabelQuality (mmwsss.pipeline.label_quality): label folders to score
+    'labels': 'label maps',
 }
 
 #: Prefix of an option value read from a thresholds result (ground-truth-free,
@@ -100,6 +102,19 @@ ORACLE = 'oracle:'
 def producer_of(ref: str) -> str:
     """The stage name of an input reference ``'stage'`` or ``'stage.output'``."""
     return ref.partition('.')[0]
+
+
+def input_refs(stage: dict) -> list[tuple[str, str]]:
+    """``(argument, reference)`` of each input of a stage; an argument may
+    hold one reference or a list of them (e.g. ``labels`` of a
+    ``LabelQuality`` stage)."""
+    refs = []
+    for arg in INPUT_ARGS:
+        value = stage.get(arg)
+        for ref in value if isinstance(value, (list, tuple)) else [value]:
+            if ref is not None:
+                refs.append((arg, ref))
+    return refs
 
 
 class PipelineContext:
@@ -537,9 +552,8 @@ def _check_stages(stages: list[dict]) -> None:
                 'registered with @mmwsss.registry.STAGES.register_module() in a '
                 'module the pipeline config imports)'
             )
-        for arg in INPUT_ARGS:
-            ref = stage.get(arg)
-            if ref is not None and producer_of(ref) not in seen:
+        for arg, ref in input_refs(stage):
+            if producer_of(ref) not in seen:
                 raise ValueError(
                     f'stage {name!r} takes {arg}={ref!r}, which is not an earlier stage'
                 )
@@ -615,12 +629,14 @@ def run_pipeline(
         kind = stage.pop('type')
         manifest_path = osp.join(ctx.stage_dir(name), MANIFEST)
         settings = dict(type=kind, data_root=ctx.data_root, **stage)
-        for arg in INPUT_ARGS:
-            ref = stage.get(arg)
-            if ref is not None and producer_of(ref) in ctx.results:
+        for arg, ref in input_refs(stage):
+            if producer_of(ref) in ctx.results:
                 # a changed input (rerun producer) makes this stage stale too
-                producer = ctx.results[producer_of(ref)]
-                settings[f'{arg}_digest'] = producer.get('digest')
+                made_by = ctx.results[producer_of(ref)].get('digest')
+                if isinstance(stage[arg], (list, tuple)):
+                    settings.setdefault(f'{arg}_digest', []).append(made_by)
+                else:
+                    settings[f'{arg}_digest'] = made_by
         if isinstance(stage.get('config'), str):
             # the parsed file's content (its _base_ files merged): editing the
             # config reruns the stage afresh, not only renaming it
