@@ -8,6 +8,13 @@ Examples::
     python tools/run_pipeline.py CONFIG --only ir_labels  # rerun one stage
     python tools/run_pipeline.py CONFIG --cfg-options stage_options.irn.validate=True
 
+Several processes (one per GPU; ``work_dir`` and ``data_root`` on a file system
+that every node sees)::
+
+    torchrun --nproc_per_node 8 tools/run_pipeline.py CONFIG --launcher pytorch
+    srun --ntasks 16 --ntasks-per-node 8 --gres gpu:8 \
+        python tools/run_pipeline.py CONFIG --launcher slurm
+
 Finished stages are skipped, interrupted ones resume; the report (per-stage
 mIoU and time, charts, sample overlays) lands in ``{work_dir}/report``.
 """
@@ -15,11 +22,14 @@ mIoU and time, charts, sample overlays) lands in ``{work_dir}/report``.
 from __future__ import annotations
 
 import argparse
+import os
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 
 from mmwsss.pipeline.report import stage_table
 from mmwsss.pipeline.stage_runner import run_pipeline
+from mmwsss.utils import destroy_distributed
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,7 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     Returns:
         argparse.Namespace: ``config``, ``from_stage``, ``only``, ``until``,
-        ``work_dir``, ``no_report`` and ``cfg_options``.
+        ``work_dir``, ``no_report``, ``cfg_options``, ``launcher`` and
+        ``local_rank``.
     """
     parser = argparse.ArgumentParser(description='Run a WSSS pipeline config')
     parser.add_argument('config', help='pipeline config file')
@@ -53,7 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action=DictAction,
         help='override pipeline config keys, e.g. data_root=DIR',
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher: one process (none), torchrun (pytorch) or srun (slurm)',
+    )
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -77,10 +98,13 @@ def main(argv: list[str] | None = None) -> dict:
         only=args.only,
         report=not args.no_report,
         until=args.until,
+        launcher=args.launcher,
     )
-    print('\n'.join(['', *stage_table(results), '']))
-    if not args.no_report:
-        print(f'report: {cfg.work_dir}/report/report.md')
+    if is_main_process():
+        print('\n'.join(['', *stage_table(results), '']))
+        if not args.no_report:
+            print(f'report: {cfg.work_dir}/report/report.md')
+    destroy_distributed()
     return results
 
 

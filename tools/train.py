@@ -22,7 +22,11 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmwsss.utils import safe_checkpoint_loader, setup_cpu_distributed
+from mmwsss.utils import (
+    destroy_distributed,
+    safe_checkpoint_loader,
+    setup_cpu_distributed,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -146,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             runner = Runner.from_cfg(cfg)
         runner.train()
+    del runner  # its DDP wrapper holds the process group
+    destroy_distributed()
 
 
 if __name__ == '__main__':

@@ -364,8 +364,12 @@ def voc_gt_paths(
 
 
 def atomic_save_json(path: str, obj) -> None:
-    """Write ``obj`` as JSON under a temporary name and rename it into place."""
-    tmp = path + '.part'
+    """Write ``obj`` as JSON under a temporary name and rename it into place.
+
+    The temporary name is this process's own: the ranks of a distributed run
+    may write the same file at once (each replaces it whole).
+    """
+    tmp = f'{path}.{os.getpid()}.part'
     with open(tmp, 'w') as f:
         json.dump(obj, f)
     os.replace(tmp, path)

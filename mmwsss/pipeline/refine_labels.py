@@ -8,6 +8,12 @@ digest, the image folder and the ids: a rerun with the same record resumes
 where it stopped (finished PNGs are kept, partial files are dropped), a folder
 of another record is moved aside to ``{out_dir}.old-{time}`` and every PNG is
 made afresh.
+
+In a distributed run (a process group exists, e.g. ``tools/run_pipeline.py
+--launcher pytorch``) every rank calls these functions: each labels (or pools
+the maps of) its share of the ids, rank 0 keeps the folder's record, and the
+counts and histograms are summed over the ranks, so every rank returns the
+same, and the files are those of a single process.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ import os.path as osp
 import sys
 
 import numpy as np
+import torch
+from mmengine.dist import all_reduce, get_dist_info
 from PIL import Image
 from tqdm import tqdm
 
 from ..engine.exporters import TMP_SUFFIX, atomic_save_label_png
 from ..ops.crf import crf_params
 from ..ops.seed_labels import cam_seed_labels, crf_seed_labels, ir_labels, psa_labels
-from ..ops.thresholds import max_score_histogram, thresholds_from_histogram
+from ..ops.thresholds import NUM_BINS, max_score_histogram, thresholds_from_histogram
+from ..utils.distributed import broadcast_from_main
 from ..utils.provenance import check_or_reset, digest_of, input_digest
 
 LABEL_FUNCTIONS = {
@@ -59,6 +68,13 @@ THRESHOLD_RULE = (
 )
 
 
+def _sum_over_ranks(values: np.ndarray) -> np.ndarray:
+    """Element-wise sum of an int64 array over the ranks (exact)."""
+    total = torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64))
+    all_reduce(total, op='sum')
+    return total.numpy()
+
+
 def load_score_maps(path: str) -> tuple[np.ndarray, np.ndarray]:
     """``keys`` and full-resolution maps of a CAM file (``high_res``, written
     by CAMExporter) or a score-map file (``scores``, ScoreMapExporter)."""
@@ -82,7 +98,8 @@ def score_dir_thresholds(
     Returns:
         tuple[dict, np.ndarray]: The thresholds
         (:func:`~mmwsss.ops.thresholds.thresholds_from_histogram`) and the
-        pooled histogram.
+        pooled histogram. In a distributed run each rank reads its share of
+        the ids and the histograms are summed: every rank returns the same.
 
     Raises:
         FileNotFoundError: If a file of an id is missing.
@@ -93,11 +110,18 @@ def score_dir_thresholds(
             f'{len(missing)} of {len(ids)} map files missing in {map_dir}, e.g. '
             f'{missing[:3]}'
         )
+    rank, world_size = get_dist_info()
+    shard = ids[rank::world_size]
     maps = (
         load_score_maps(osp.join(map_dir, i + '.npz'))[1]
-        for i in tqdm(ids, desc='thresholds', disable=not progress)
+        for i in tqdm(shard, desc='thresholds', disable=not progress or rank > 0)
     )
-    hist = max_score_histogram(maps)
+    if world_size == 1:
+        hist = max_score_histogram(maps)
+    else:
+        # a rank with no ids (more ranks than ids) adds an empty histogram
+        own = max_score_histogram(maps) if shard else np.zeros(NUM_BINS, np.int64)
+        hist = _sum_over_ranks(own)
     return thresholds_from_histogram(hist), hist
 
 
@@ -171,10 +195,12 @@ def make_label_dir(
     :func:`label_options`, the provenance digest of ``cam_dir``, ``img_dir``,
     the ids). A folder of the same record is resumed; one of another or no
     record is moved aside to ``{out_dir}.old-{time}`` first (see
-    :func:`mmwsss.utils.provenance.check_or_reset`).
+    :func:`mmwsss.utils.provenance.check_or_reset`). In a distributed run
+    rank ``r`` of ``n`` labels ``ids[r::n]``.
 
     Returns:
-        dict: ``written`` (PNGs made now), ``reused`` (PNGs already there),
+        dict: ``written`` (PNGs made now), ``reused`` (PNGs already there;
+        both summed over the ranks),
         ``provenance`` (the record's digest) and ``moved_to`` (where an old
         folder of another record was moved, or None).
 
@@ -197,10 +223,17 @@ def make_label_dir(
         ids=digest_of(ids),
         info=dict(cam_dir=osp.abspath(cam_dir), num_ids=len(ids)),
     )
-    state = check_or_reset(out_dir, record)
-    for stale in glob.glob(osp.join(out_dir, '*' + TMP_SUFFIX)):
-        os.remove(stale)
-    todo = [i for i in ids if not osp.exists(osp.join(out_dir, i + '.png'))]
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        state = check_or_reset(out_dir, record)
+        for stale in glob.glob(osp.join(out_dir, '*' + TMP_SUFFIX)):
+            os.remove(stale)
+    else:
+        state = None
+    # the other ranks wait for the folder's record (and its stale files' removal)
+    state = broadcast_from_main(state)
+    shard = ids[rank::world_size]  # each rank writes its own files
+    todo = [i for i in shard if not osp.exists(osp.join(out_dir, i + '.png'))]
     for image_id in todo:
         for path in (
             osp.join(cam_dir, image_id + '.npz'),
@@ -217,7 +250,7 @@ def make_label_dir(
         out_dir=out_dir,
         kwargs=kwargs,
     )
-    bar = tqdm(total=len(todo), desc=f'{kind} labels', disable=not progress)
+    bar = tqdm(total=len(todo), desc=f'{kind} labels', disable=not progress or rank > 0)
     workers = min(workers, len(todo))
     if workers <= 1:
         for image_id in todo:
@@ -232,9 +265,13 @@ def make_label_dir(
             for _ in pool.imap_unordered(work, todo):
                 bar.update()
     bar.close()
+    written, reused = len(todo), len(shard) - len(todo)
+    if world_size > 1:
+        # summed over the ranks, once each has written its files
+        written, reused = _sum_over_ranks(np.array([written, reused])).tolist()
     return dict(
-        written=len(todo),
-        reused=len(ids) - len(todo),
+        written=written,
+        reused=reused,
         provenance=state['digest'],
         moved_to=state['moved_to'],
     )

@@ -6,6 +6,13 @@ digest of the config's content: a run of the same config resumes (training from
 its last checkpoint, the export from the files already written), a work dir of
 another config is moved aside (``{work_dir}.old-{time}``) and training starts
 from scratch.
+
+With ``launcher`` 'pytorch' or 'slurm' (inside a process group, e.g. made by
+``tools/run_pipeline.py --launcher pytorch``), every rank calls these functions:
+the Runner trains with DDP and its test loop exports each rank's share of the
+images; rank 0 alone moves work dirs aside and writes the manifests. The
+launcher is no part of the config digest, so a stage interrupted on one number
+of processes resumes on another.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ import os.path as osp
 import time
 
 from mmengine.config import Config
+from mmengine.dist import barrier, get_world_size, is_distributed, is_main_process
 from mmengine.runner import Runner
 
 from ..utils.checkpoint import safe_checkpoint_loader
+from ..utils.distributed import broadcast_from_main, setup_cpu_distributed
 from ..utils.provenance import check_or_reset, file_digest
 
 
@@ -134,6 +143,25 @@ def _own_visualizer(cfg: Config) -> Config:
     return cfg
 
 
+def _distribute(cfg: Config, launcher: str) -> Config:
+    """Set the runner's launcher (on CPU machines with a device-less DDP
+    wrapper, see :func:`~mmwsss.utils.setup_cpu_distributed`). Called after
+    the config digest is taken (the number of processes is no setting).
+
+    Raises:
+        ValueError: If a process group exists but ``launcher`` is 'none' (each
+            rank would train alone into the same work dir).
+    """
+    if launcher == 'none' and is_distributed():
+        raise ValueError(
+            "a process group exists, but launcher='none': pass the launcher the "
+            "run was started with (e.g. launcher='pytorch')"
+        )
+    cfg.launcher = launcher
+    setup_cpu_distributed(cfg)
+    return cfg
+
+
 def _test_result(runner: Runner, seconds: float) -> dict:
     """Metrics, speed and output folder of a finished ``runner.test()``."""
     exporter = getattr(runner.test_loop, 'exporter', None)
@@ -155,6 +183,7 @@ def run_test_stage(
     cfg_options: dict | None = None,
     manifest: str = 'stage.json',
     transform_args: dict | None = None,
+    launcher: str = 'none',
 ) -> dict:
     """Run the test (export) loop of ``config`` with ``checkpoint``, no training.
 
@@ -172,6 +201,7 @@ def run_test_stage(
         cfg_options (dict, optional): Config overrides. Default: None.
         manifest (str): Manifest file name in ``work_dir``. Default: 'stage.json'.
         transform_args (dict, optional): See :func:`run_train_test_stage`.
+        launcher (str): See :func:`run_train_test_stage`. Default: 'none'.
 
     Returns:
         dict: ``test`` metrics, ``export_s``, ``export_images_per_s``,
@@ -189,11 +219,11 @@ def run_test_stage(
         (cfg.pretty_text + file_digest(checkpoint)).encode()
     ).hexdigest()[:16]
     manifest_path = osp.join(work_dir, manifest)
-    done = _finished_manifest(manifest_path, digest)
+    done = broadcast_from_main(_finished_manifest(manifest_path, digest))
     if done is not None:
         return done
     os.makedirs(work_dir, exist_ok=True)
-    runner = Runner.from_cfg(_own_visualizer(cfg))
+    runner = Runner.from_cfg(_distribute(_own_visualizer(cfg), launcher))
     start = time.perf_counter()
     metrics = runner.test()
     result = dict(
@@ -206,7 +236,8 @@ def run_test_stage(
         **_test_result(runner, time.perf_counter() - start),
         finished=True,
     )
-    write_json(manifest_path, result)
+    if is_main_process():
+        write_json(manifest_path, result)
     result['skipped'] = False
     return result
 
@@ -221,6 +252,7 @@ def run_train_test_stage(
     validate: bool = False,
     transform_args: dict | None = None,
     val_interval: int | None = None,
+    launcher: str = 'none',
 ) -> dict:
     """Train the model of ``config``, optionally validate, then test (export).
 
@@ -245,12 +277,15 @@ def run_train_test_stage(
         val_interval (int, optional): Validate every this many epochs /
             iterations during training and keep the results as ``val_curve``
             (``ValCurveHook``). Default: None (no validation while training).
+        launcher (str): 'none' (one process), or 'pytorch' / 'slurm' when every
+            rank of an existing process group calls this function: DDP
+            training, each rank exporting its share. Default: 'none'.
 
     Returns:
         dict: ``test`` (and ``val``) metrics, ``train_s``, ``export_s``,
         ``export_images_per_s``, ``num_images``, ``out_dir`` (the exporter's
-        folder), ``finished`` and ``skipped`` (True when reused from the
-        manifest).
+        folder), ``finished``, ``skipped`` (True when reused from the
+        manifest) and, run on several processes, ``world_size``.
     """
     cfg = _prepare_config(config, work_dir, data_root, cfg_options, transform_args)
     train_cfg = cfg.get('train_cfg') or {}
@@ -267,7 +302,7 @@ def run_train_test_stage(
     # the content after every edit above (options, data root, transform args)
     digest = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
     manifest_path = osp.join(work_dir, manifest)
-    done = _finished_manifest(manifest_path, digest)
+    done = broadcast_from_main(_finished_manifest(manifest_path, digest))
     if done is not None:
         return done
 
@@ -275,25 +310,30 @@ def run_train_test_stage(
     # config: move the work dir aside, so that training starts from scratch
     # instead of resuming an unrelated checkpoint; the record is written
     # before training, so an interrupted run of this config resumes
-    check_or_reset(
-        work_dir,
-        dict(kind='train_test', config_digest=digest, info=dict(config=config)),
-        outputs=('*.pth', 'last_checkpoint', manifest, TRAIN_TIME),
-    )
+    if is_main_process():
+        check_or_reset(
+            work_dir,
+            dict(kind='train_test', config_digest=digest, info=dict(config=config)),
+            outputs=('*.pth', 'last_checkpoint', manifest, TRAIN_TIME),
+        )
+    barrier()
     cfg.resume = True  # an interrupted training continues from its last epoch
     # train_time.json sums finished runs only: a killed run's time is lost
     resumed = osp.exists(osp.join(work_dir, 'last_checkpoint')) and not osp.exists(
         osp.join(work_dir, TRAIN_TIME)
     )
-    runner = Runner.from_cfg(_own_visualizer(cfg))
+    runner = Runner.from_cfg(_distribute(_own_visualizer(cfg), launcher))
     start = time.perf_counter()
     runner.train()
     # summed over resumed runs (a run that finds training finished adds ~1 s)
     train_s = time.perf_counter() - start + _previous_train_s(work_dir)
-    write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
+    if is_main_process():
+        write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
     result = dict(config=config, config_digest=digest, data_root=data_root)
     if resumed:
         result['resumed'] = True
+    if get_world_size() > 1:
+        result['world_size'] = get_world_size()
     if validate:
         result['val'] = {k: float(v) for k, v in runner.val().items()}
     if val_interval:
@@ -308,6 +348,7 @@ def run_train_test_stage(
         **_test_result(runner, time.perf_counter() - start),
         finished=True,
     )
-    write_json(manifest_path, result)
+    if is_main_process():
+        write_json(manifest_path, result)
     result['skipped'] = False
     return result

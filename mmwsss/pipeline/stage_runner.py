@@ -31,6 +31,15 @@ export and label files from those already complete, partial files are never
 trusted). A stage whose settings or inputs changed, and the stages that
 ``from_stage`` / ``only`` name, run afresh: their old work dir is kept under
 ``{name}.old-{time}``, never deleted.
+
+Several processes (``tools/run_pipeline.py --launcher pytorch`` under torchrun,
+``--launcher slurm`` under srun) run one pipeline together: training stages
+train with DDP, exports and label stages give each rank its share of the images
+(the files are those of one process), thresholds pool the histograms of every
+rank; rank 0 alone moves folders aside and writes manifests and the report, and
+every rank carries on with rank 0's result of each stage. Stage kinds not marked
+:func:`on_all_ranks` (dataset generation, the walk benchmark) run on rank 0
+while the other ranks wait.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import os.path as osp
 import time
 
 from mmengine.config import Config
+from mmengine.dist import barrier, is_main_process
 from mmengine.logging import print_log
 
 from ..datasets import dataset_classes, split_ids
@@ -49,6 +59,7 @@ from ..datasets.fashionpaste import generate_fashionpaste
 from ..evaluation import score_label_dir
 from ..registry import STAGES
 from ..utils.checkpoint import safe_checkpoint_loader
+from ..utils.distributed import broadcast_from_main, init_distributed
 from ..utils.provenance import config_file_digest
 from .cam_stage import all_background_miou
 from .instance_coco import merge_stage_instances
@@ -117,12 +128,26 @@ def input_refs(stage: dict) -> list[tuple[str, str]]:
     return refs
 
 
-class PipelineContext:
-    """What the stages share: data root, work dir and finished stages' results."""
+def on_all_ranks(stage_kind):
+    """Mark a stage kind that every rank of a distributed pipeline runs.
 
-    def __init__(self, data_root: str, work_dir: str) -> None:
+    Each rank does its share (DDP training, its images of an export or of a
+    label folder, its part of a histogram summed over the ranks); the
+    pipeline keeps rank 0's result. Kinds without the mark run on rank 0 alone
+    while the other ranks wait for its result.
+    """
+    stage_kind.on_all_ranks = True
+    return stage_kind
+
+
+class PipelineContext:
+    """What the stages share: data root, work dir, launcher ('none', 'pytorch'
+    or 'slurm') and finished stages' results."""
+
+    def __init__(self, data_root: str, work_dir: str, launcher: str = 'none') -> None:
         self.data_root = data_root
         self.work_dir = work_dir
+        self.launcher = launcher
         self.results: dict[str, dict] = {}
 
     def stage_dir(self, name: str) -> str:
@@ -240,6 +265,7 @@ def _fashionpaste_stage(ctx: PipelineContext, name: str, **kwargs) -> dict:
 
 
 @STAGES.register_module('Thresholds')
+@on_all_ranks
 def _thresholds_stage(
     ctx: PipelineContext, name: str, cams: str, split: str = 'train'
 ) -> dict:
@@ -250,10 +276,11 @@ def _thresholds_stage(
     start = time.perf_counter()
     thresholds, hist = score_dir_thresholds(cam_dir, split_ids(ctx.data_root, split))
     out_dir = ctx.stage_dir(name)
-    write_json(
-        osp.join(out_dir, 'thresholds.json'),
-        dict(thresholds=thresholds, rule=THRESHOLD_RULE, histogram=hist.tolist()),
-    )
+    if is_main_process():  # every rank has the same histogram
+        write_json(
+            osp.join(out_dir, 'thresholds.json'),
+            dict(thresholds=thresholds, rule=THRESHOLD_RULE, histogram=hist.tolist()),
+        )
     return dict(
         kind='thresholds',
         out_dir=osp.abspath(out_dir),
@@ -264,6 +291,7 @@ def _thresholds_stage(
 
 
 @STAGES.register_module('Labels')
+@on_all_ranks
 def _labels_stage(
     ctx: PipelineContext,
     name: str,
@@ -318,7 +346,7 @@ def _labels_stage(
         if counts['written'] == len(ids) and result['seconds'] > 0
         else None
     )
-    if gt_dir is not None:
+    if gt_dir is not None and is_main_process():  # the pipeline keeps rank 0's
         gt_dir = osp.join(ctx.data_root, gt_dir)
         num_classes = len(dataset_classes(ctx.data_root))
         scores = score_label_dir(out_dir, gt_dir, ids, num_classes)
@@ -421,6 +449,7 @@ def _model_result(
 
 
 @STAGES.register_module('TrainTest')
+@on_all_ranks
 def _train_test_stage(
     ctx: PipelineContext,
     name: str,
@@ -477,6 +506,7 @@ def _train_test_stage(
         validate=validate,
         val_interval=val_interval,
         transform_args=transform_args,
+        launcher=ctx.launcher,
     )
     result = _model_result(ctx, name, config, cfg, result, options, found)
     result['checkpoint'] = _last_checkpoint(ctx.stage_dir(name))
@@ -484,6 +514,7 @@ def _train_test_stage(
 
 
 @STAGES.register_module('Predict')
+@on_all_ranks
 def _predict_stage(
     ctx: PipelineContext,
     name: str,
@@ -506,6 +537,7 @@ def _predict_stage(
         cfg_options=options,
         manifest='test.json',
         transform_args=transform_args,
+        launcher=ctx.launcher,
     )
     return _model_result(ctx, name, config, cfg, result, options, found)
 
@@ -576,6 +608,7 @@ def run_pipeline(
     only: str | None = None,
     report: bool = True,
     until: str | None = None,
+    launcher: str = 'none',
 ) -> dict[str, dict]:
     """Run the stages of a pipeline config in order.
 
@@ -583,7 +616,8 @@ def run_pipeline(
         cfg (Config | str): Pipeline config (``data_root``, ``work_dir``,
             ``stages``; optional ``stage_options``: ``{stage name: {argument:
             value}}`` overrides, e.g. from an inheriting config, and
-            ``report``: ``num_samples`` / ``split`` of the sample grid) or its
+            ``report``: ``num_samples`` / ``split`` of the sample grid;
+            ``dist_cfg``: ``backend`` / ``timeout`` of the process group) or its
             path.
         from_stage (str, optional): Rerun this stage and every later one afresh.
         only (str, optional): Rerun only this stage afresh (its inputs must be
@@ -591,6 +625,11 @@ def run_pipeline(
         report (bool): Write the report into ``{work_dir}/report``. Default: True.
         until (str, optional): Stop after this stage (the later ones are neither
             run nor reported), e.g. to make pseudo labels without the final net.
+        launcher (str): 'none' (one process), 'pytorch' (every process that
+            torchrun started calls this function) or 'slurm' (every srun task
+            does). The process group is created unless one exists; its
+            ``timeout`` must cover the longest stage that rank 0 runs alone.
+            Default: 'none'.
 
     Returns:
         dict[str, dict]: Each stage's result (its manifest), by name.
@@ -622,8 +661,11 @@ def run_pipeline(
         forced = set(names[names.index(from_stage) :])
     else:
         forced = set()
-    ctx = PipelineContext(cfg.data_root, cfg.work_dir)
-    os.makedirs(ctx.work_dir, exist_ok=True)
+    init_distributed(launcher, **dict(cfg.get('dist_cfg') or {}))
+    main = is_main_process()
+    ctx = PipelineContext(cfg.data_root, cfg.work_dir, launcher)
+    if main:
+        os.makedirs(ctx.work_dir, exist_ok=True)
     for position, stage in enumerate(stages, 1):
         name = stage.pop('name')
         kind = stage.pop('type')
@@ -642,7 +684,8 @@ def run_pipeline(
             # config reruns the stage afresh, not only renaming it
             settings['config_digest'] = config_file_digest(stage['config'])
         digest = _digest(settings)
-        done = _read_json(manifest_path)
+        # every rank decides on rank 0's reading of the manifest
+        done = broadcast_from_main(_read_json(manifest_path) if main else None)
         if only and name != only:
             ctx.results[name] = done or {}
             continue
@@ -654,20 +697,29 @@ def run_pipeline(
             )
             ctx.results[name] = done
             continue
-        if name in forced or (done is not None and not same):
-            # a rerun, or settings / inputs changed: start afresh (an
-            # interrupted run of the same settings resumes instead)
-            _keep_old(ctx.stage_dir(name))
         print_log(f'[{position}/{len(stages)}] {name} ({kind})', logger='current')
-        os.makedirs(ctx.stage_dir(name), exist_ok=True)
-        write_json(manifest_path, dict(name=name, digest=digest, finished=False))
-        result = STAGES.get(kind)(ctx, name, **stage)
+        if main:
+            if name in forced or (done is not None and not same):
+                # a rerun, or settings / inputs changed: start afresh (an
+                # interrupted run of the same settings resumes instead)
+                _keep_old(ctx.stage_dir(name))
+            os.makedirs(ctx.stage_dir(name), exist_ok=True)
+            write_json(manifest_path, dict(name=name, digest=digest, finished=False))
+        barrier()  # the stage's folder is ready
+        stage_kind = STAGES.get(kind)
+        result = None
+        if main or getattr(stage_kind, 'on_all_ranks', False):
+            result = stage_kind(ctx, name, **stage)
+        barrier()  # every rank's share is written
+        result = broadcast_from_main(result)
         result.update(name=name, type=kind, digest=digest, finished=True)
         result['inputs'] = {arg: stage[arg] for arg in INPUT_ARGS if arg in stage}
-        write_json(manifest_path, result)
+        if main:
+            write_json(manifest_path, result)
         ctx.results[name] = result
-    if report:
+    if report and main:
         from .report import write_report
 
         write_report(cfg, ctx.results)
+    barrier()  # the other ranks return once the report is written
     return ctx.results

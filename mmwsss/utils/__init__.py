@@ -4,9 +4,17 @@ from .checkpoint import (
     safe_checkpoint_globals,
     safe_checkpoint_loader,
 )
-from .distributed import setup_cpu_distributed
+from .distributed import (
+    broadcast_from_main,
+    destroy_distributed,
+    init_distributed,
+    setup_cpu_distributed,
+)
 
 __all__ = [
+    'broadcast_from_main',
+    'destroy_distributed',
+    'init_distributed',
     'load_from_local_safe',
     'register_safe_checkpoint_loader',
     'safe_checkpoint_globals',

@@ -32,11 +32,14 @@ from mmengine.model import is_model_wrapper
 #: File name of the record inside its folder.
 PROVENANCE = 'provenance.json'
 #: Top-level config keys that name a run rather than what it computes: left
-#: out of :func:`config_digest` (the weights are identified by their content).
+#: out of :func:`config_digest` (the weights are identified by their content;
+#: ``launcher`` and ``model_wrapper_cfg`` say how many processes run it, so an
+#: export resumed on another number of processes keeps its files).
 RUN_KEYS = (
     'work_dir',
     'experiment_name',
     'launcher',
+    'model_wrapper_cfg',
     'load_from',
     'resume',
     'visualizer',

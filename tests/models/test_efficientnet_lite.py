@@ -19,6 +19,8 @@ def test_levels_shapes(output_stride):
 
 def test_pretrained_weights_load_and_freeze():
     net = EfficientNetLite(frozen_stages=1, pretrained=True)
+    # frozen once built: a DDP wrapper (made before train()) skips them
+    assert not any(p.requires_grad for p in net.stem.parameters())
     net.init_weights()
     # ImageNet batch-norm statistics are not the defaults of a fresh layer
     assert not torch.allclose(net.stem[1].running_mean, torch.zeros(32))

@@ -115,6 +115,9 @@ class EfficientNetLite(BaseModule):
             self._dilate(
                 _LITE0_STAGE_ENDS[4] + 1, len(self.blocks), 32 // output_stride
             )
+        # frozen from the start, as mmseg's ResNet: a DDP wrapper, built before
+        # the first train(), expects a gradient for every parameter that asks one
+        self._freeze()
 
     def _dilate(self, first: int, stop: int, dilation: int) -> None:
         """Run blocks ``first .. stop - 1`` with stride 1: block ``first`` (the

@@ -1,0 +1,155 @@
+"""tools/run_pipeline.py under torchrun: 2 CPU processes (gloo) make the files of
+1 process.
+
+Training under DDP cannot give the weights of one process: each rank's
+BatchNorm normalises its own half of the batch, and the gradients of the two
+halves are averaged in another float order. What must be identical is what the
+stages compute from given weights: so the 2-process run resumes the 1-process
+run's finished trainings (CAM, IRN) with every output deleted, and must write
+the same CAMs, thresholds, IR label PNGs and IRN pseudo masks, each rank its
+share; a further stage trains under DDP.
+
+IRN's walked scores (float16) are compared to within one float16 step: a
+process's float results on CPU depend a little on which images it ran before
+(a rank sees every other image): here 3 of the 2 x 64 x 64 values of one image
+differ by 2 ** -11; one process started by torchrun gives identical ones.
+"""
+
+import glob
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from test_stage_runner import tiny_pipeline
+
+from mmwsss.pipeline.stage_runner import run_pipeline
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: what a stage rewrites when it runs again; checkpoints and provenance stay
+OUTPUTS = ('*.png', '*.npz', 'stage.json', 'train_test.json', 'thresholds.json')
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _files(folder: str, pattern: str) -> dict[str, bytes]:
+    paths = sorted(glob.glob(osp.join(folder, pattern)))
+    return {osp.basename(p): open(p, 'rb').read() for p in paths}
+
+
+def _arrays(folder: str) -> dict[str, dict[str, np.ndarray]]:
+    arrays = {}
+    for path in sorted(glob.glob(osp.join(folder, '*.npz'))):
+        with np.load(path) as data:
+            arrays[osp.basename(path)] = {k: data[k] for k in data.files}
+    return arrays
+
+
+def _outputs(results: dict) -> dict:
+    """The files to compare: CAMs, thresholds, IR labels, IRN's two exports."""
+    irn = results['irn']['outputs']
+    return dict(
+        cams=_arrays(results['cam']['out_dir']),
+        thresholds=results['thresholds']['thresholds'],
+        ir_labels=_files(results['ir_labels']['out_dir'], '*.png'),
+        pseudo_labels=_files(irn['pseudo_labels'], '*.png'),
+        walk_scores=_arrays(irn['walk_scores']),
+    )
+
+
+def _manifests(work_dir: str) -> dict[str, dict]:
+    manifests = {}
+    for path in glob.glob(osp.join(work_dir, '*', 'stage.json')):
+        with open(path) as f:
+            manifests[osp.basename(osp.dirname(path))] = json.load(f)
+    return manifests
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason='one GPU per process there')
+def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
+    work_dir = str(tmp_path / 'work')
+    cfg = tiny_pipeline(str(tmp_path / 'data'), work_dir)
+    stages = {s['name']: s for s in cfg.stages}
+    cfg.stages = [stages[n] for n in ('data', 'cam', 'thresholds', 'ir_labels', 'irn')]
+    cfg.stages[1]['validate'] = False
+
+    # one process, one thread (torchrun's default), as each rank below
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        single = run_pipeline(cfg, report=False)
+    finally:
+        torch.set_num_threads(threads)
+    expected = _outputs(single)
+    ids = sorted(f'{i}.png' for i in _ids(cfg.data_root))
+    assert sorted(expected['ir_labels']) == sorted(expected['pseudo_labels']) == ids
+
+    for pattern in OUTPUTS:
+        for path in glob.glob(osp.join(work_dir, '**', pattern), recursive=True):
+            os.remove(path)
+    # and a stage trained under DDP: DeepLabV2 on the IRN pseudo masks
+    seg = dict(stages['deeplabv2'], name='seg', train_labels='irn')
+    cfg.stages = [*cfg.stages, seg]
+    config = str(tmp_path / 'pipeline.py')
+    cfg.dump(config)
+    command = [
+        sys.executable,
+        '-m',
+        'torch.distributed.run',
+        '--nproc_per_node',
+        '2',
+        '--master_port',
+        str(_free_port()),
+        osp.join(ROOT, 'tools/run_pipeline.py'),
+        config,
+        '--launcher',
+        'pytorch',
+        '--no-report',
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.count('| seg |') == 1  # rank 0 prints the table
+
+    manifests = _manifests(work_dir)
+    assert all(m['finished'] for m in manifests.values())
+    assert set(manifests) == {'data', 'cam', 'thresholds', 'ir_labels', 'irn', 'seg'}
+    got = _outputs(manifests)
+    assert got['thresholds'] == expected['thresholds']
+    assert got['ir_labels'] == expected['ir_labels']  # byte for byte
+    assert got['pseudo_labels'] == expected['pseudo_labels']
+    for name, atol in (('cams', 0), ('walk_scores', 2**-10)):
+        assert sorted(got[name]) == sorted(expected[name])
+        for file_name, arrays in expected[name].items():
+            for key, value in arrays.items():
+                np.testing.assert_allclose(
+                    got[name][file_name][key], value, rtol=0, atol=atol
+                )
+    # counts summed over the ranks; scores of the same files
+    assert manifests['ir_labels']['written'] == len(ids)
+    assert manifests['ir_labels']['reused'] == 0
+    for name in ('ir_labels', 'irn'):
+        assert manifests[name]['metrics'] == single[name]['metrics']
+    assert manifests['cam']['world_size'] == manifests['seg']['world_size'] == 2
+    # the segmentor trained with DDP on two processes (rank 0's log)
+    (log,) = glob.glob(osp.join(work_dir, 'seg', '*', '*.log'))
+    text = open(log).read()
+    assert 'Distributed training: True' in text and 'GPU number: 2' in text
+    assert osp.isfile(manifests['seg']['checkpoint'])
+
+
+def _ids(data_root: str) -> list[str]:
+    with open(osp.join(data_root, 'ImageSets/Segmentation/train.txt')) as f:
+        return f.read().split()
