@@ -122,7 +122,7 @@ def input_refs(stage: dict) -> list[tuple[str, str]]:
     refs = []
     for arg in INPUT_ARGS:
         value = stage.get(arg)
-        for ref in value if isinstance(value, (list, tuple)) else [value]:
+        for ref in value if isinstance(value, list | tuple) else [value]:
             if ref is not None:
                 refs.append((arg, ref))
     return refs
@@ -675,7 +675,7 @@ def run_pipeline(
             if producer_of(ref) in ctx.results:
                 # a changed input (rerun producer) makes this stage stale too
                 made_by = ctx.results[producer_of(ref)].get('digest')
-                if isinstance(stage[arg], (list, tuple)):
+                if isinstance(stage[arg], list | tuple):
                     settings.setdefault(f'{arg}_digest', []).append(made_by)
                 else:
                     settings[f'{arg}_digest'] = made_by
