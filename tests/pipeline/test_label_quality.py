@@ -41,9 +41,7 @@ def test_scores_each_folder_with_outline_metrics(tiny):
         Image.fromarray(np.zeros_like(gt)).save(f'{background}/{image_id}.png')
     ctx = PipelineContext(data, str(root / 'work'))
     ctx.results = {'exact': _finished(exact), 'bg': _finished(background)}
-    result = STAGES.get('LabelQuality')(
-        ctx, 'quality', labels=['exact.labels', 'bg']
-    )
+    result = STAGES.get('LabelQuality')(ctx, 'quality', labels=['exact.labels', 'bg'])
     scores = result['scores']
     assert list(scores) == ['exact.labels', 'bg']
     assert scores['exact.labels']['mIoU'] == pytest.approx(100.0)

@@ -159,8 +159,7 @@ def test_render_rows_with_oracle_column(import_tool):
     # regions vs outlines, and IRN's difference to CAM + CRF computed from them
     assert '| IRN (`irn_labels`) | 52.0 | 75.5 | 30.0 | 28.0 / 32.5 |' in text
     assert (
-        'IRN minus CAM + CRF: mIoU +2.0, interior mIoU +5.5, contour F -10.0.'
-        in text
+        'IRN minus CAM + CRF: mIoU +2.0, interior mIoU +5.5, contour F -10.0.' in text
     )
     assert '| `label_quality` (label quality) | 30 s |' in text
 
