@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 from mmseg.registry import METRICS
 from PIL import Image
@@ -123,7 +124,12 @@ def test_instance_ap_metric(tmp_path):
     objects, classes = _voc_image()
     _write_voc(root, 'a', objects, classes)
     _write_voc(root, 'b', objects, classes)
-    metric = METRICS.build(dict(type='InstanceAPMetric', out_dir=str(tmp_path / 'out')))
+    # configs build it under default_scope='mmseg'; an earlier test's Runner may
+    # have left another scope current
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        metric = METRICS.build(
+            dict(type='InstanceAPMetric', out_dir=str(tmp_path / 'out'))
+        )
     assert isinstance(metric, InstanceAPMetric)
     metric.dataset_meta = dict(classes=CLASSES)
 
