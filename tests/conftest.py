@@ -1,5 +1,6 @@
 """Shared test helpers."""
 
+import copy
 import importlib.util
 from pathlib import Path
 from types import ModuleType
@@ -21,3 +22,20 @@ def import_tool():
         return module
 
     return _import
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_scope():
+    """Each test sees the default scopes as they were before it ran.
+
+    A Runner makes its config's ``default_scope`` (e.g. the toy configs'
+    'mmengine') the process's current one and never removes it, so a later
+    test that builds ``dict(type='AffinityNet')`` from mmseg's registry would be
+    sent to another toolbox's (as ``DefaultScope.overwrite_default_scope``
+    does, the instances are put back afterwards).
+    """
+    from mmengine.registry import DefaultScope
+
+    saved = copy.copy(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict = saved
