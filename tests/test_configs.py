@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import LOOPS, DefaultScope, init_default_scope
+from mmengine.registry import LOOPS as ROOT_LOOPS
+from mmengine.registry import DefaultScope
 from mmseg.datasets import BaseSegDataset
-from mmseg.registry import DATASETS, METRICS, MODELS
 
 import mmwsss  # noqa: F401
+from mmwsss.registry import DATASETS, LOOPS, METRICS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
@@ -42,7 +43,35 @@ def test_configs_found():
 def test_config_builds(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['mmwsss']
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    # mmwsss's scope: its registries find mmwsss's components and mmseg's
+    assert cfg.default_scope == 'mmwsss'
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        _check_seg_config(cfg)
+
+
+def _scoped_types(node, found):
+    """(scope, type) of every dict that carries a ``_scope_`` mark (mmengine
+    adds it to the dicts of a base config from another package, ``mmseg::``)."""
+    if isinstance(node, dict):
+        if '_scope_' in node and isinstance(node.get('type'), str):
+            found.append((node['_scope_'], node['type']))
+        for value in node.values():
+            _scoped_types(value, found)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _scoped_types(value, found)
+    return found
+
+
+def _check_seg_config(cfg):
+    # a dict kept from an mmseg base builds under mmseg's scope, which does not
+    # see mmwsss's components: its type must be mmseg's (or mmengine's)
+    for scope, name in _scoped_types(cfg.to_dict(), []):
+        if scope == 'mmseg' and not name.startswith('mmwsss.'):
+            assert not any(
+                name in registry.module_dict
+                for registry in (MODELS, DATASETS, METRICS, LOOPS)
+            ), f'{name} is mmwsss\'s, in a dict marked _scope_=mmseg'
     _no_pretrained(cfg.model)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -119,7 +148,7 @@ def _check_mmdet_config(cfg, path):
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         assert DET_METRICS.get(evaluator.type) is not None
         assert set(evaluator.metric) == {'bbox', 'segm'}
-    assert LOOPS.get(cfg.test_cfg['type']) is not None
+    assert ROOT_LOOPS.get(cfg.test_cfg['type']) is not None
     model.eval()
     meta = dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0))
     data = dict(

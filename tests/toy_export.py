@@ -109,6 +109,7 @@ test_dataloader = _loader
 test_evaluator = dict(type='ToyExportMetric')
 test_cfg = dict(
     type='ExportTestLoop',
+    _scope_='mmwsss',  # mmwsss's loop in a config of another scope
     exporter=dict(type='LabelPNGExporter', out_dir='{work_dir}/preds'),
 )
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))

@@ -6,6 +6,7 @@
 # images on their ground truth (each sample records its label_source).
 _base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py']
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
+default_scope = 'mmwsss'  # mmseg's components and mmwsss's PseudoLabelDataset
 pseudo_dir = 'work_dirs/irn_r50_1xb32-3e_voc12aug-512/pseudo_labels'
 # the stock train pipeline with LoadAnnotationsChecked: a pseudo mask of the wrong
 # size or with a value that is no VOC class (21, 255 ignore) stops with its name

@@ -8,6 +8,7 @@ _base_ = [
     'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'
 ]
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
+default_scope = 'mmwsss'  # mmseg's components and mmwsss's PseudoLabelDataset
 data_root = 'data/VOCdevkit/VOC2012'
 pseudo_dir = 'work_dirs/irn_r50_1xb32-3e_voc12aug-512/pseudo_labels'
 crop_size = (512, 512)

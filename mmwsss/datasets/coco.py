@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import mmengine
 import mmengine.fileio as fileio
 from mmseg.datasets import BaseSegDataset
-from mmseg.registry import DATASETS
 
+from ..registry import DATASETS
 from .palette import voc_palette
 from .voc import ImageLabelMixin, check_images_exist, map_label_indices
 

@@ -10,7 +10,8 @@ import mmengine
 import numpy as np
 from mmengine.dataset import BaseDataset, ConcatDataset, RepeatDataset
 from mmengine.logging import print_log
-from mmseg.registry import DATASETS
+
+from ..registry import DATASETS
 
 #: ``label_source`` of a sample trained on its ground-truth mask.
 GT = 'gt'

@@ -10,9 +10,9 @@ import mmengine.fileio as fileio
 import numpy as np
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
-from mmseg.registry import DATASETS
 from tqdm import tqdm
 
+from ..registry import DATASETS
 from .fashionpaste import FASHIONPASTE_CLASSES, FASHIONPASTE_PALETTE
 from .palette import voc_palette
 

@@ -14,12 +14,12 @@ import os.path as osp
 
 import numpy as np
 import torch
-from mmengine.registry import TASK_UTILS
 from mmengine.structures import PixelData
 from PIL import Image
 
 from ..datasets.palette import voc_palette
 from ..datasets.pseudo_label import image_stem
+from ..registry import EXPORTERS
 
 TMP_SUFFIX = '.part'
 
@@ -39,7 +39,7 @@ def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-@TASK_UTILS.register_module()
+@EXPORTERS.register_module()
 class CAMExporter:
     """Saves the CAMs of each image as ``{out_dir}/{image stem}.npz``.
 
@@ -122,7 +122,7 @@ def atomic_save_label_png(path: str, label: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-@TASK_UTILS.register_module()
+@EXPORTERS.register_module()
 class LabelPNGExporter(CAMExporter):
     """Saves each image's ``pred_sem_seg`` as ``{out_dir}/{image stem}.png``.
 
@@ -157,7 +157,7 @@ class LabelPNGExporter(CAMExporter):
         return sample
 
 
-@TASK_UTILS.register_module()
+@EXPORTERS.register_module()
 class CompositeExporter:
     """Runs several exporters on every sample (e.g. pseudo masks + instances).
 
@@ -171,7 +171,7 @@ class CompositeExporter:
     def __init__(self, exporters: list[dict]) -> None:
         if not exporters:
             raise ValueError('CompositeExporter needs at least one exporter')
-        self.exporters = [TASK_UTILS.build(cfg) for cfg in exporters]
+        self.exporters = [EXPORTERS.build(cfg) for cfg in exporters]
 
     @property
     def out_dir(self) -> str:
@@ -194,7 +194,7 @@ class CompositeExporter:
         return sample
 
 
-@TASK_UTILS.register_module()
+@EXPORTERS.register_module()
 class ScoreMapExporter(CAMExporter):
     """Saves a per-class score map of each image (e.g. IRN's ``walk_scores``).
 

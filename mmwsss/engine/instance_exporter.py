@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pycocotools.mask as mask_utils
 import torch
-from mmengine.registry import TASK_UTILS
 from mmengine.structures import InstanceData
 
 from ..evaluation.instance_ap import (
@@ -21,10 +20,11 @@ from ..evaluation.instance_ap import (
     decode_mask,
     encode_mask,
 )
+from ..registry import EXPORTERS
 from .exporters import CAMExporter, sample_stem
 
 
-@TASK_UTILS.register_module()
+@EXPORTERS.register_module()
 class InstanceExporter(CAMExporter):
     """Saves each image's ``pred_instances`` as ``{out_dir}/{image stem}.json``.
 

@@ -8,10 +8,10 @@ import os.path as osp
 import torch
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import print_log
-from mmengine.registry import LOOPS, TASK_UTILS
 from mmengine.runner import TestLoop
 from mmengine.runner.amp import autocast
 
+from ..registry import EXPORTERS, LOOPS
 from ..utils.provenance import (
     check_or_reset,
     config_digest,
@@ -104,7 +104,7 @@ class ExportTestLoop(TestLoop):
     ) -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
         self.exporter_cfg = copy.deepcopy(exporter)
-        self.exporter = TASK_UTILS.build(exporter)
+        self.exporter = EXPORTERS.build(exporter)
         self.exporter.prepare(runner.work_dir)
         self.skip_existing = skip_existing
         for metric in self.evaluator.metrics:

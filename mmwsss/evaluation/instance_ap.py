@@ -33,10 +33,11 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
-from mmseg.registry import METRICS
 from PIL import Image
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+
+from ..registry import METRICS
 
 
 def _to_numpy(x) -> np.ndarray:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmseg.registry import METRICS
+
+from ..registry import METRICS
 
 
 def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:

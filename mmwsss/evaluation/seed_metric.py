@@ -13,8 +13,9 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.evaluation.metrics import IoUMetric
-from mmseg.registry import METRICS
 from prettytable import PrettyTable
+
+from ..registry import METRICS
 
 DEFAULT_BG_SCORES = tuple(round(0.01 * i, 2) for i in range(61))
 

@@ -293,7 +293,8 @@ def run_train_test_stage(
     if val_interval:
         cfg.train_cfg.val_interval = val_interval
         cfg.train_cfg.val_begin = 1
-        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='ValCurveHook')]
+        curve_hook = dict(type='ValCurveHook', _scope_='mmwsss')  # mmdet configs too
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), curve_hook]
     elif train_len:
         # no validation inside the training loop (mmengine's loops also validate
         # after the last epoch / iteration whatever val_interval says); the

@@ -8,11 +8,11 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
-from mmseg.registry import DATASETS
 from PIL import Image
 
 import mmwsss.datasets.voc as voc_module
 from mmwsss.datasets.coco import COCO_CLASSES, WSSSCOCODataset, coco_category_map
+from mmwsss.registry import DATASETS
 
 # COCO's 80 category ids: not contiguous, 1..90
 COCO_IDS = [
@@ -23,7 +23,7 @@ COCO_IDS = [
 
 @pytest.fixture(autouse=True)
 def mmseg_scope():
-    with DefaultScope.overwrite_default_scope('mmseg'):
+    with DefaultScope.overwrite_default_scope('mmwsss'):
         yield
 
 

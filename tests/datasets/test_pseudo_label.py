@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.registry import init_default_scope
-from mmseg.registry import DATASETS
 from PIL import Image
 
 import mmwsss  # noqa: F401
 from mmwsss.datasets import FashionPasteDataset, PseudoLabelDataset
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.datasets.pseudo_label import GT, PSEUDO
+from mmwsss.registry import DATASETS
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -41,7 +41,7 @@ def data(tmp_path_factory):
 
 
 def _inner(data_root, **kwargs):
-    init_default_scope('mmseg')
+    init_default_scope('mmwsss')
     cfg = dict(
         type='FashionPasteDataset',
         data_root=data_root,

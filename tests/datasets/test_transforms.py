@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import DefaultScope
-from mmseg.registry import TRANSFORMS
 from PIL import Image
 
 from mmwsss.datasets.transforms import (
@@ -13,11 +12,12 @@ from mmwsss.datasets.transforms import (
     LoadOptionalAnnotations,
     PackWSSSInputs,
 )
+from mmwsss.registry import TRANSFORMS
 
 
 @pytest.fixture(autouse=True)
 def mmseg_scope():
-    with DefaultScope.overwrite_default_scope('mmseg'):
+    with DefaultScope.overwrite_default_scope('mmwsss'):
         yield
 
 

@@ -8,13 +8,13 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
-from mmseg.registry import DATASETS
 from PIL import Image
 
 import mmwsss.datasets.voc as voc_module
 from mmwsss.datasets import FashionPasteDataset, WSSSVOCDataset
 from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES, generate_fashionpaste
 from mmwsss.datasets.palette import voc_palette
+from mmwsss.registry import DATASETS
 
 TEST_PIPELINE = [
     dict(type='LoadImageFromFileChecked'),
@@ -27,7 +27,7 @@ TEST_PIPELINE = [
 @pytest.fixture(autouse=True)
 def mmseg_scope():
     # Compose builds transforms from mmengine's root registry: resolve in mmseg.
-    with DefaultScope.overwrite_default_scope('mmseg'):
+    with DefaultScope.overwrite_default_scope('mmwsss'):
         yield
 
 

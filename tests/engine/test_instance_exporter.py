@@ -4,11 +4,11 @@ import os
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import TASK_UTILS
 from mmseg.structures import SegDataSample
 
 from mmwsss.engine import InstanceExporter, merge_instance_jsons
 from mmwsss.evaluation import decode_mask, instance_ap, masks_to_coco_gt
+from mmwsss.registry import EXPORTERS
 
 
 def _masks():
@@ -37,7 +37,7 @@ def _instances(scores=(0.9, 0.0)):
 
 
 def test_save_exists_load_round_trip(tmp_path):
-    exporter = TASK_UTILS.build(
+    exporter = EXPORTERS.build(
         dict(type='InstanceExporter', out_dir='{work_dir}/instances')
     )
     assert isinstance(exporter, InstanceExporter)

@@ -5,7 +5,6 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
-from mmseg.registry import METRICS
 from PIL import Image
 
 from mmwsss.evaluation import (
@@ -17,6 +16,7 @@ from mmwsss.evaluation import (
     instance_ap,
     masks_to_coco_gt,
 )
+from mmwsss.registry import METRICS
 
 CLASSES = tuple(['background'] + [f'c{i}' for i in range(1, 21)])
 
@@ -126,7 +126,7 @@ def test_instance_ap_metric(tmp_path):
     _write_voc(root, 'b', objects, classes)
     # configs build it under default_scope='mmseg'; an earlier test's Runner may
     # have left another scope current
-    with DefaultScope.overwrite_default_scope('mmseg'):
+    with DefaultScope.overwrite_default_scope('mmwsss'):
         metric = METRICS.build(
             dict(type='InstanceAPMetric', out_dir=str(tmp_path / 'out'))
         )

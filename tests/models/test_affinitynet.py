@@ -6,10 +6,10 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmwsss  # noqa: F401  (registers the components)
+from mmwsss.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -146,7 +146,7 @@ def test_config_lr_multipliers():
             ROOT, 'configs/affinitynet/affinitynet_effl0_1xb8-3e_fashionpaste-160.py'
         )
     )
-    init_default_scope('mmseg')
+    init_default_scope('mmwsss')
     cfg.model.backbone.pretrained = False
     model = MODELS.build(cfg.model)
     optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer

@@ -5,11 +5,11 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmwsss  # noqa: F401  (registers the components)
 from mmwsss.models.classifiers import labels_to_multihot
+from mmwsss.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_CLASSES = 3
@@ -111,7 +111,7 @@ def test_config_lr_multipliers():
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py')
     )
-    init_default_scope('mmseg')
+    init_default_scope('mmwsss')
     cfg.model.backbone.pretrained = False
     model = MODELS.build(cfg.model)
     optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer

@@ -26,7 +26,7 @@ H, W, EDGE = 48, 64, 32
 def views(tmp_path):
     """Two views of an image whose colour changes at column 32; their logits put
     the class boundary 3 and 7 columns right of it, with a soft ramp."""
-    init_default_scope('mmseg')
+    init_default_scope('mmwsss')
     image = np.zeros((H, W, 3), np.uint8)
     image[:, :EDGE] = (200, 20, 20)
     image[:, EDGE:] = (20, 20, 200)

@@ -1,10 +1,10 @@
 import pytest
 import torch
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmwsss  # noqa: F401  (registers the components)
+from mmwsss.registry import MODELS
 
 LOSS_NAMES = {'loss_aff_pos', 'loss_aff_neg', 'loss_dp_fg', 'loss_dp_bg'}
 

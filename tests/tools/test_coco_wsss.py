@@ -119,7 +119,7 @@ def test_dataset_reads_tool_output(tmp_path, coco_wsss):
     root = make_coco(tmp_path)
     out = tmp_path / 'converted'
     coco_wsss.main(['--coco-root', str(root), '--out', str(out)])
-    with DefaultScope.overwrite_default_scope('mmseg'):
+    with DefaultScope.overwrite_default_scope('mmwsss'):
         ds = WSSSCOCODataset(
             data_root=str(root),
             ann_file='annotations/instances_train2014.json',

@@ -4,7 +4,8 @@ import numpy as np
 import torch
 from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
-from mmseg.registry import TRANSFORMS
+
+from ...registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()

@@ -6,8 +6,8 @@ import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmseg.datasets.transforms import LoadAnnotations
-from mmseg.registry import TRANSFORMS
 
+from ...registry import TRANSFORMS
 from ..voc import check_label_indices, labels_from_mask
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+
+from ...registry import HOOKS
 
 
 @HOOKS.register_module()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
+from ...registry import HOOKS
 from ...utils.checkpoint import safe_checkpoint_loader
 
 
@@ -18,9 +18,11 @@ class SafeCheckpointLoaderHook(Hook):
     pipeline stages) enter that context themselves; this hook is for a config
     run by another entry point, e.g. mmseg's ``tools/train.py``, so that its
     ``load_from`` / ``resume`` / ``Pretrained`` checkpoints written by a
-    ``Runner`` load under torch >= 2.6::
+    ``Runner`` load under torch >= 2.6 (in a config of another scope, e.g.
+    mmseg's or mmdet's, built under mmwsss's scope)::
 
-        custom_hooks = [dict(type='SafeCheckpointLoaderHook')]
+        custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
+        custom_hooks = [dict(type='SafeCheckpointLoaderHook', _scope_='mmwsss')]
 
     mmengine's ``Runner.train`` / ``val`` / ``test`` call ``before_run`` before
     they initialise and load weights and ``after_run`` when they end: the safe

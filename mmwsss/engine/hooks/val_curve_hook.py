@@ -8,7 +8,8 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
+
+from ...registry import HOOKS
 
 
 @HOOKS.register_module()

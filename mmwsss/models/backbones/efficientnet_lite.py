@@ -16,7 +16,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from mmseg.registry import MODELS
+
+from ...registry import MODELS
 
 # Index of the last MBConv block of each of the seven stages of EfficientNet-Lite0
 # (repeats 1, 2, 2, 3, 3, 4, 1) and the stride of the feature map after it.

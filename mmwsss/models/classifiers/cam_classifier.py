@@ -6,10 +6,11 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmwsss.ops import cams_to_labels, max_normalize, multiscale_cam, strided_size
+
+from ...registry import MODELS
 
 DEFAULT_TEST_CFG = dict(
     scales=(1.0, 0.5, 1.5, 2.0),

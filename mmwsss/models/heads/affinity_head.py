@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmseg.registry import MODELS
+
+from ...registry import MODELS
 
 
 @MODELS.register_module()

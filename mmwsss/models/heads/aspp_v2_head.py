@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-from mmseg.registry import MODELS
+
+from ...registry import MODELS
 
 
 @MODELS.register_module()

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-from mmseg.registry import MODELS
+
+from ...registry import MODELS
 
 
 @MODELS.register_module()

@@ -16,7 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmseg.registry import MODELS
+
+from ...registry import MODELS
 
 
 def _group_norm(channels: int) -> nn.GroupNorm:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmseg.registry import MODELS
+
+from ...registry import MODELS
 
 
 @MODELS.register_module()

@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmwsss.ops import affinity_from_features
@@ -17,6 +16,8 @@ from mmwsss.ops.psa import (
     downscale_labels,
     psa_semantic_labels,
 )
+
+from ...registry import MODELS
 
 DEFAULT_TRAIN_CFG = dict(radius=5, ignore_index=255, label_downscale='majority')
 DEFAULT_TEST_CFG = dict(radius=5, beta=8, steps=256, alpha=16, flip=False)

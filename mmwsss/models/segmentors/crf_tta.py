@@ -7,9 +7,9 @@ import numpy as np
 import torch
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import SegTTAModel
-from mmseg.registry import MODELS
 
 from ...ops.crf import dense_crf
+from ...registry import MODELS
 
 _DEFAULT_CRF = dict(preset='deeplab_test')
 

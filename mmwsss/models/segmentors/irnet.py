@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData, PixelData
 from mmseg.models.segmentors import BaseSegmentor
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmwsss.ops import strided_size
@@ -18,6 +17,8 @@ from mmwsss.ops.irn import (
     scores_to_labels,
 )
 from mmwsss.ops.irn_instance import instance_pseudo_labels
+
+from ...registry import MODELS
 
 #: Stride of IRNet's outputs (and of the CAM stage's strided CAMs).
 STRIDE = 4
