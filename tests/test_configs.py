@@ -57,7 +57,7 @@ def _scoped_types(node, found):
             found.append((node['_scope_'], node['type']))
         for value in node.values():
             _scoped_types(value, found)
-    elif isinstance(node, (list, tuple)):
+    elif isinstance(node, list | tuple):
         for value in node:
             _scoped_types(value, found)
     return found
@@ -71,7 +71,7 @@ def _check_seg_config(cfg):
             assert not any(
                 name in registry.module_dict
                 for registry in (MODELS, DATASETS, METRICS, LOOPS)
-            ), f'{name} is mmwsss\'s, in a dict marked _scope_=mmseg'
+            ), f"{name} is mmwsss's, in a dict marked _scope_=mmseg"
     _no_pretrained(cfg.model)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -79,11 +79,19 @@ def _check_seg_config(cfg):
     assert DATASETS.get(cfg.train_dataloader.dataset.type) is not None
     assert LOOPS.get(cfg.test_cfg['type']) is not None
     evaluators = cfg.test_evaluator
+    if isinstance(evaluators, dict) and evaluators.get('type') == 'Evaluator':
+        evaluators = evaluators['metrics']
     for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
         assert METRICS.get(ev['type']) is not None
     model.eval()
     with torch.no_grad():
         outputs = model(torch.zeros(1, 3, 64, 64), mode='tensor')
+    if cfg.model.type == 'PrototypeReclassifier':
+        # PtReCl: the recovery net's backbone features (1280-d at stride 16),
+        # compared with prototypes loaded from the prototype stage's file
+        assert outputs.shape == (1, 1280, 4, 4)
+        assert cfg.test_cfg.exporter.type == 'CAMExporter'
+        return
     if cfg.model.type == 'IRNet':
         # class-agnostic: boundary logits and displacement at stride 4
         boundary, displacement = outputs

@@ -10,6 +10,7 @@ from .exporters import (
 from .hooks import *  # noqa: F401,F403
 from .instance_exporter import InstanceExporter, merge_instance_jsons
 from .loops import ExportTestLoop
+from .prototype_loop import PrototypeLoop, load_prototypes
 
 __all__ = [
     'CAMExporter',
@@ -17,9 +18,11 @@ __all__ = [
     'ExportTestLoop',
     'InstanceExporter',
     'LabelPNGExporter',
+    'PrototypeLoop',
     'ScoreMapExporter',
     'atomic_save_label_png',
     'atomic_save_npz',
+    'load_prototypes',
     'merge_instance_jsons',
     'sample_stem',
 ]

@@ -170,7 +170,8 @@ def _test_result(runner: Runner, seconds: float) -> dict:
         export_s=round(seconds, 1),
         num_images=num_images,
         export_images_per_s=round(num_images / seconds, 2),
-        out_dir=getattr(exporter, 'out_dir', None),
+        # an export loop's exporter folder, or a loop's own (PrototypeLoop's)
+        out_dir=getattr(exporter or runner.test_loop, 'out_dir', None),
     )
 
 

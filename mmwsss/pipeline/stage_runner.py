@@ -99,6 +99,10 @@ INPUT_ARGS = {
     'val_instances': 'ground-truth instances',
     # LabelQuality (mmwsss.pipeline.label_quality): label folders to score
     'labels': 'label maps',
+    # Predict: masks the test loop reads (e.g. PtReCl's prototype stage), and
+    # a prototype folder for the model (PtReCl's reclassification)
+    'test_labels': 'masks',
+    'prototypes': 'prototypes',
 }
 
 #: Prefix of an option value read from a thresholds result (ground-truth-free,
@@ -430,7 +434,10 @@ def _model_result(
     """The manifest fields every stage that runs a config records."""
     result.pop('skipped', None)
     # the split the test loop scored, after cfg_options (e.g. VOC's train_aug)
-    split = osp.splitext(osp.basename(cfg.test_dataloader.dataset.ann_file))[0]
+    dataset = cfg.test_dataloader.dataset
+    while 'ann_file' not in dataset and 'dataset' in dataset:  # wrappers
+        dataset = dataset.dataset
+    split = osp.splitext(osp.basename(dataset.ann_file))[0]
     folders = [d for d in (result.get('out_dir') or '').split(', ') if d]
     result.update(
         kind=osp.basename(osp.dirname(config)),
@@ -523,12 +530,31 @@ def _predict_stage(
     cams: str | None = None,
     thresholds: str | None = None,
     cfg_options: dict | None = None,
+    test_labels: str | None = None,
+    prototypes: str | None = None,
 ) -> dict:
     """Run a config's test (export) loop with the checkpoint of stage
-    ``checkpoint``, no training: e.g. IRN's walk again on other maps."""
+    ``checkpoint``, no training: e.g. IRN's walk again on other maps.
+
+    ``test_labels`` names a label folder the test dataset reads as its masks
+    (``test_dataloader.dataset.pseudo_dir`` of a ``PseudoLabelDataset``, e.g.
+    the pseudo masks PtReCl's prototypes are gathered by); ``prototypes`` a
+    prototype folder, set as ``model.prototypes`` (PtReCl's reclassifier)."""
     cfg, options, transform_args, found = _model_options(
         ctx, name, config, cams, None, thresholds, None, cfg_options
     )
+    if test_labels is not None:
+        dataset = cfg.test_dataloader.dataset
+        if dataset.get('type') != 'PseudoLabelDataset':
+            raise ValueError(
+                f'stage {name!r}: test_labels needs a test dataset of type '
+                f"PseudoLabelDataset in {config}, not {dataset.get('type')!r}"
+            )
+        label_dir = ctx.output_of(name, test_labels, INPUT_ARGS['test_labels'])
+        options['test_dataloader.dataset.pseudo_dir'] = label_dir
+    if prototypes is not None:
+        folder = ctx.output_of(name, prototypes, INPUT_ARGS['prototypes'])
+        options['model.prototypes'] = folder
     result = run_test_stage(
         config,
         ctx.checkpoint_of(name, checkpoint),

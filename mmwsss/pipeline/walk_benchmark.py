@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..ops import boundary_to_affinity, dense_random_walk, random_walk
+from ..utils.memory import peak_rss_mb, reset_peak_rss, rss_mb
 
 RADIUS = 5
 BETA = 10.0
@@ -71,34 +71,6 @@ def _labels(walked: torch.Tensor) -> torch.Tensor:
     return torch.cat([bg, scores]).argmax(dim=0)
 
 
-def _reset_peak_rss() -> bool:
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss_mb() -> float:
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _rss_mb() -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def measure_one(kind: str, height: int, width: int, seed: int = 0) -> dict:
     """Time one walk in this process; return time, extra peak memory, labels."""
     cams, boundary = make_inputs(height, width, seed)
@@ -113,8 +85,8 @@ def measure_one(kind: str, height: int, width: int, seed: int = 0) -> dict:
         random_walk(
             small, boundary_to_affinity(small_boundary[None], RADIUS)[0], RADIUS, BETA
         )
-    base = _rss_mb()
-    reset = _reset_peak_rss()
+    base = rss_mb()
+    reset = reset_peak_rss()
     start = time.perf_counter()
     if kind == 'sparse':
         walked = random_walk(x, affinity, RADIUS, BETA, steps=2**LOGT)
@@ -123,7 +95,7 @@ def measure_one(kind: str, height: int, width: int, seed: int = 0) -> dict:
     else:
         raise ValueError(f'kind must be sparse or dense, got {kind!r}')
     seconds = time.perf_counter() - start
-    peak = _peak_rss_mb() - base if reset else float('nan')
+    peak = peak_rss_mb() - base if reset else float('nan')
     return dict(
         kind=kind,
         size=[height, width],

@@ -178,6 +178,7 @@ def test_pack_with_labels_and_mask(image_file, mask_file):
     sample = packed['data_samples']
     assert sample.gt_img_labels.dtype == torch.long
     assert sample.gt_img_labels.tolist() == [7]
+    assert sample.metainfo['img_labels'] == (7,)  # for heads that see metainfo
     assert sample.gt_sem_seg.data.shape == (1, 10, 14)
     assert sample.img_path == image_file
 

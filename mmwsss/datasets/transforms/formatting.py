@@ -15,10 +15,11 @@ class PackWSSSInputs(PackSegInputs):
     ``data_samples.gt_img_labels`` is a LongTensor of the image's foreground
     class indices (``results['img_labels']``, set by the WSSS datasets and
     checked by :class:`LoadImageLevelLabels`), empty for an image without a
-    foreground class. Results without ``img_labels`` are an error by default:
-    packing them as "no class" would train a classifier on all-negative
-    targets. Pipelines whose model needs no image-level labels (IRN,
-    AffinityNet) set ``require_labels=False``; their samples then have no
+    foreground class; the metainfo's ``img_labels`` holds them as a tuple.
+    Results without ``img_labels`` are an error by default: packing them as
+    "no class" would train a classifier on all-negative targets. Pipelines
+    whose model needs no image-level labels (IRN, AffinityNet) set
+    ``require_labels=False``; their samples then have no
     ``gt_img_labels`` unless the dataset provides labels. CAMs loaded by
     :class:`LoadCAMs` become ``cam_keys`` (LongTensor), ``cams_strided`` and
     ``cams`` (PixelData).
@@ -61,6 +62,9 @@ class PackWSSSInputs(PackSegInputs):
         if 'img_labels' in results:
             labels = list(results['img_labels'])
             sample.gt_img_labels = torch.as_tensor(labels, dtype=torch.long)
+            # also in the metainfo: decode heads get only the metainfo at
+            # inference (LabelConditionedASPPHead)
+            sample.set_metainfo(dict(img_labels=tuple(int(c) for c in labels)))
         if 'cam_keys' in results:
             sample.cam_keys = torch.as_tensor(results['cam_keys'], dtype=torch.long)
         for key in ('cams_strided', 'cams'):

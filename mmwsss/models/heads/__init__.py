@@ -2,6 +2,7 @@ from .affinity_head import AffinityHead
 from .aspp_v2_head import ASPPV2Head
 from .cam_head import CAMHead
 from .irn_heads import IRNBoundaryHead, IRNDisplacementHead, MeanShift
+from .label_conditioned_head import LabelConditionedASPPHead
 
 __all__ = [
     'ASPPV2Head',
@@ -9,5 +10,6 @@ __all__ = [
     'CAMHead',
     'IRNBoundaryHead',
     'IRNDisplacementHead',
+    'LabelConditionedASPPHead',
     'MeanShift',
 ]

@@ -1,0 +1,40 @@
+# PtReCl's prototypes on the embedded FashionPaste benchmark: the recovery net's
+# backbone features (1280 channels at stride 16) of the train images, split by
+# the pseudo masks (IRN's) into each class's foreground and background pixels,
+# sampled into bounded reservoirs (4096 features per class and side, whatever the
+# dataset size), then cosine K-means: K = 20 foreground and 20 background
+# prototypes per class (PtReCl's K), in {work_dir}/prototypes/prototypes.pth.
+#   python tools/test.py configs/ptrecl/ptrecl-prototypes_effl0-d16_fashionpaste-160.py \
+#       RECOVERY_CHECKPOINT --cfg-options test_dataloader.dataset.pseudo_dir=IRN_LABEL_DIR
+_base_ = ['./ptrecl-recovery_effl0-d16_1xb8-1000it_fashionpaste-160.py']
+
+pseudo_dir = (
+    '{{fileDirname}}/../../work_dirs/irn_effl0_1xb16-3e_fashionpaste-160/pseudo_labels'
+)
+model = dict(backbone=dict(init_cfg=None))  # the recovery net's checkpoint
+test_dataloader = dict(
+    batch_size=8,
+    dataset=dict(
+        _delete_=True,
+        type='PseudoLabelDataset',
+        pseudo_dir=pseudo_dir,
+        dataset=dict(
+            type='FashionPasteDataset',
+            data_root='data/fashionpaste_demo',
+            ann_file='ImageSets/Segmentation/train.txt',
+            label_file='cls_labels.json',
+            data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+            pipeline={{_base_.test_pipeline}},
+        ),
+    ),
+)
+test_cfg = dict(
+    _delete_=True,
+    type='PrototypeLoop',
+    out_dir='{work_dir}/prototypes',
+    num_prototypes=20,
+    capacity=4096,
+    seed=0,
+)
+# the loop scores nothing (the prototypes are scored through the reclassification)
+test_evaluator = dict(_delete_=True, type='Evaluator', metrics=[])

@@ -1,0 +1,282 @@
+"""PtReCl's prototype stage as a test loop: features in, prototypes out."""
+
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.dist import all_gather_object, barrier, get_rank, is_main_process
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.runner import BaseLoop
+from mmengine.utils import ProgressBar
+
+from ..ops.prototypes import PrototypeBank
+from ..registry import LOOPS
+from ..utils.distributed import broadcast_from_main
+from ..utils.memory import peak_rss_mb, reset_peak_rss, rss_mb
+from ..utils.provenance import (
+    check_or_reset,
+    config_digest,
+    input_digest,
+    read_provenance,
+    state_dict_digest,
+)
+from .loops import _base_dataset, _tested_checkpoint
+
+PROTOTYPE_FILE = 'prototypes.pth'
+STATS_FILE = 'prototype_stats.json'
+
+
+def load_prototypes(path: str) -> dict:
+    """The prototype file a :class:`PrototypeLoop` wrote (a folder or the file).
+
+    Returns:
+        dict: ``fg`` / ``bg`` ``(C, K, D)`` float tensors, ``fg_counts`` /
+        ``bg_counts`` ``(C,)`` long tensors and ``meta``.
+    """
+    if osp.isdir(path):
+        path = osp.join(path, PROTOTYPE_FILE)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'no prototype file {path}: run the prototype stage first '
+            '(a config whose test_cfg is PrototypeLoop)'
+        )
+    content = torch.load(path, map_location='cpu', weights_only=True)
+    missing = {'fg', 'bg', 'fg_counts', 'bg_counts'} - set(content)
+    if missing:
+        raise KeyError(f'{path} is no prototype file: it lacks {sorted(missing)}')
+    return content
+
+
+def _pseudo_dir(dataset) -> str | None:
+    """The pseudo-mask folder of a ``PseudoLabelDataset`` (among wrappers)."""
+    while dataset is not None:
+        if hasattr(dataset, 'pseudo_dir'):
+            return dataset.pseudo_dir
+        dataset = getattr(dataset, 'dataset', None)
+    return None
+
+
+@LOOPS.register_module()
+class PrototypeLoop(BaseLoop):
+    """Foreground / background prototypes of every class (PtReCl, step 4).
+
+    Runs the model's backbone (``extract_feat``; the decode head's input, index
+    ``in_index``) over the dataloader's images once and, per image and class
+    it contains (``gt_img_labels``), samples the features of the pixels its mask
+    (``gt_sem_seg``: the pseudo masks, e.g. through ``PseudoLabelDataset``, cut
+    to the feature grid by nearest neighbour) gives the class (foreground) and
+    of its other labelled pixels (background) into bounded reservoirs
+    (:class:`~mmwsss.ops.prototypes.PrototypeBank`: memory independent of the
+    number of images). Under DDP each rank samples its shard and rank 0 merges
+    the reservoirs into one uniform sample. Cosine K-means then gives
+    ``num_prototypes`` foreground and background prototypes per class, saved
+    to ``{out_dir}/prototypes.pth`` (see :func:`load_prototypes`), with
+    ``prototype_stats.json`` (pixels seen and kept per class, time, memory).
+
+    The folder records its provenance (config, weights, dataset, pseudo masks);
+    a finished file of the same provenance is reused, another is moved aside.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader | dict): Images with masks and image labels.
+        evaluator: Unused (the Runner passes the test evaluator).
+        out_dir (str): Output folder; ``{work_dir}`` is replaced.
+        num_prototypes (int): K, prototypes per class and side. Default: 20
+            (PtReCl's).
+        capacity (int): Features kept per class and side. Default: 4096.
+        seed (int): Sampling and clustering seed. Default: 0.
+        in_index (int, optional): Which backbone output; default: the decode
+            head's ``in_index``.
+        ignore_index (int): Mask value of unlabelled pixels. Default: 255.
+    """
+
+    def __init__(
+        self,
+        runner,
+        dataloader,
+        evaluator=None,
+        out_dir: str = '{work_dir}/prototypes',
+        num_prototypes: int = 20,
+        capacity: int = 4096,
+        seed: int = 0,
+        in_index: int | None = None,
+        ignore_index: int = 255,
+    ) -> None:
+        super().__init__(runner, dataloader)
+        if num_prototypes < 1 or capacity < num_prototypes:
+            raise ValueError(
+                f'need 1 <= num_prototypes <= capacity, got {num_prototypes} and '
+                f'{capacity}'
+            )
+        self.out_dir = out_dir.format(work_dir=runner.work_dir)
+        self.num_prototypes = int(num_prototypes)
+        self.capacity = int(capacity)
+        self.seed = int(seed)
+        self.in_index = in_index
+        self.ignore_index = ignore_index
+
+    def _model(self):
+        model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def provenance(self) -> dict:
+        runner = self.runner
+        dataset = _base_dataset(self.dataloader.dataset)
+        pseudo_dir = _pseudo_dir(self.dataloader.dataset)
+        return dict(
+            kind='prototypes',
+            config=config_digest(runner.cfg),
+            weights=state_dict_digest(runner.model),
+            settings=dict(
+                num_prototypes=self.num_prototypes,
+                capacity=self.capacity,
+                seed=self.seed,
+                in_index=self.in_index,
+            ),
+            inputs=dict(pseudo_dir=input_digest(pseudo_dir) if pseudo_dir else None),
+            data=dict(
+                data_root=getattr(dataset, 'data_root', None),
+                ann_file=getattr(dataset, 'ann_file', None),
+                num_images=len(self.dataloader.dataset),
+            ),
+            info=dict(checkpoint=_tested_checkpoint(runner)),
+        )
+
+    def run(self) -> dict:
+        runner = self.runner
+        runner.call_hook('before_test')
+        runner.call_hook('before_test_epoch')
+        done = None
+        if is_main_process():
+            check = check_or_reset(self.out_dir, self.provenance())
+            stats_path = osp.join(self.out_dir, STATS_FILE)
+            if check['status'] == 'match' and osp.isfile(stats_path):
+                with open(stats_path) as f:
+                    done = json.load(f)
+        done = broadcast_from_main(done)
+        if done is not None:
+            print_log(
+                f'prototypes in {self.out_dir}: same provenance, reused', 'current'
+            )
+            metrics = self._metrics(done)
+        else:
+            metrics = self._metrics(self._compute())
+        runner.call_hook('after_test_epoch', metrics=metrics)
+        runner.call_hook('after_test')
+        return metrics
+
+    @staticmethod
+    def _metrics(stats: dict) -> dict:
+        return {
+            'prototypes/seconds': stats['seconds'],
+            'prototypes/peak_rss_mb': stats['peak_rss_mb'],
+            'prototypes/bank_mb': stats['bank_mb'],
+            'prototypes/classes': stats['classes_with_prototypes'],
+        }
+
+    @torch.no_grad()
+    def _compute(self) -> dict:
+        model = self._model()
+        model.eval()
+        head = getattr(model, 'decode_head', None)
+        in_index = self.in_index
+        if in_index is None:
+            in_index = getattr(head, 'in_index', -1) if head is not None else -1
+        num_classes = getattr(head, 'num_classes', None) or len(
+            self.dataloader.dataset.metainfo['classes']
+        )
+        base_rss = rss_mb()
+        reset = reset_peak_rss()
+        start = time.perf_counter()
+        bank = PrototypeBank(num_classes, self.capacity, seed=self.seed + get_rank())
+        progress = ProgressBar(len(self.dataloader)) if is_main_process() else None
+        for idx, data_batch in enumerate(self.dataloader):
+            self.runner.call_hook(
+                'before_test_iter', batch_idx=idx, data_batch=data_batch
+            )
+            data = model.data_preprocessor(data_batch, False)
+            features = model.extract_feat(data['inputs'])[in_index].float()
+            for feat, sample in zip(features, data['data_samples']):
+                self._add_sample(bank, feat, sample)
+            self.runner.call_hook(
+                'after_test_iter', batch_idx=idx, data_batch=data_batch, outputs=None
+            )
+            if progress is not None:
+                progress.update()
+        states = all_gather_object(bank.state())
+        stats = None
+        if is_main_process():
+            merged = PrototypeBank.merge(states, num_classes, self.capacity, self.seed)
+            prototypes = merged.prototypes(self.num_prototypes)
+            stats = self._save(prototypes, merged, start, base_rss, reset)
+        barrier()
+        return broadcast_from_main(stats)
+
+    def _add_sample(self, bank: PrototypeBank, feat: torch.Tensor, sample) -> None:
+        if 'gt_img_labels' not in sample:
+            raise KeyError(
+                f'{sample.metainfo.get("img_path", "a sample")} has no image '
+                "labels: add dict(type='LoadImageLevelLabels') and "
+                "dict(type='PackWSSSInputs') to the prototype pipeline"
+            )
+        if 'gt_sem_seg' not in sample:
+            raise KeyError(
+                f'{sample.metainfo.get("img_path", "a sample")} has no mask: the '
+                'prototype dataloader must load the pseudo masks '
+                '(PseudoLabelDataset and LoadAnnotations)'
+            )
+        mask = sample.gt_sem_seg.data.float()[None]  # (1, 1, H, W), padded
+        # the grid cell of each feature pixel: nearest mask pixel
+        grid = F.interpolate(mask, size=feat.shape[-2:], mode='nearest')[0, 0]
+        bank.add_image(
+            feat.cpu().numpy(),
+            grid.long().cpu().numpy(),
+            sample.gt_img_labels.tolist(),
+            self.ignore_index,
+        )
+
+    def _save(self, prototypes, bank, start, base_rss, reset) -> dict:
+        os.makedirs(self.out_dir, exist_ok=True)
+        content = {
+            key: torch.from_numpy(np.ascontiguousarray(value))
+            for key, value in prototypes.items()
+        }
+        content['meta'] = dict(
+            num_prototypes=self.num_prototypes,
+            capacity=self.capacity,
+            seed=self.seed,
+            classes=list(self.dataloader.dataset.metainfo.get('classes', [])),
+            provenance=(read_provenance(self.out_dir) or {}).get('digest'),
+        )
+        tmp = osp.join(self.out_dir, PROTOTYPE_FILE + '.part')
+        torch.save(content, tmp)
+        os.replace(tmp, osp.join(self.out_dir, PROTOTYPE_FILE))
+        stats = dict(
+            seconds=round(time.perf_counter() - start, 1),
+            peak_rss_mb=round(peak_rss_mb(), 1) if reset else None,
+            peak_above_start_mb=round(peak_rss_mb() - base_rss, 1) if reset else None,
+            bank_mb=round(bank.nbytes / 2**20, 1),
+            num_images=len(self.dataloader.dataset),
+            classes_with_prototypes=int((prototypes['fg_counts'] > 0).sum()),
+            fg_pixels=prototypes['fg_pixels'].tolist(),
+            bg_pixels=prototypes['bg_pixels'].tolist(),
+            fg_counts=prototypes['fg_counts'].tolist(),
+            bg_counts=prototypes['bg_counts'].tolist(),
+        )
+        tmp = osp.join(self.out_dir, STATS_FILE + '.part')
+        with open(tmp, 'w') as f:
+            json.dump(stats, f, indent=1)
+        os.replace(tmp, osp.join(self.out_dir, STATS_FILE))
+        print_log(
+            f'prototypes of {stats["classes_with_prototypes"]} classes written to '
+            f'{self.out_dir} in {stats["seconds"]} s (bank {stats["bank_mb"]} MB)',
+            'current',
+        )
+        return stats
