@@ -34,6 +34,8 @@ PUBLISHED = {
     'affinitynet': 'AffinityNet R38: 61.0 (train)',
     'instances': 'IRN: 37.7 AP50 (VOC train)',
     'deeplabv2': 'IRN -> DeepLabV2-R50: 63.5 val, ~83% of fully supervised',
+    'ptrecl': 'PtReCl: +8.4 over its IRN baseline (VOC train)',
+    'reclassify': 'PtReCl: ~70 for m in 10-20 (VOC train)',
 }
 #: DeepLabV2 stages of the bench pipeline: stage -> what it trained on.
 DEEPLAB_STAGES = {
@@ -42,6 +44,7 @@ DEEPLAB_STAGES = {
     'deeplabv2_affinitynet': 'AffinityNet masks',
     'deeplabv2_irn': 'IRN masks',
     'deeplabv2_irn_crf': 'IRN + CRF masks',
+    'deeplabv2_ptrecl': 'PtReCl masks',
 }
 
 
@@ -258,6 +261,7 @@ def _quality_rows(s: dict) -> list[str]:
             f"{irn_crf['label_options']['bg_score']:.2f} | {_f(_m(irn_crf, 'mIoU'))} "
             f'| - | {_pr(irn_crf)}dense CRF (PSA preset) on the walked scores | - |'
         )
+    rows += _ptrecl_quality_rows(s)
     if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
         rows.append(
             "| IRN instances | `irn` | the IRN config's walk bg (IRN's published 0.25) "
@@ -266,6 +270,106 @@ def _quality_rows(s: dict) -> list[str]:
             f"{PUBLISHED['instances']} |"
         )
     return rows
+
+
+def _ptrecl_quality_rows(s: dict) -> list[str]:
+    """PtReCl's stages: the recovery net's masks, the reclassification maps
+    and IRN's walk on them."""
+    rows = []
+    recovery = s.get('recovery')
+    if _m(recovery, 'mIoU') is not None:
+        rows.append(
+            '| PtReCl recovery net | `recovery` | its own argmax (background and '
+            f"the image's classes) | {_f(_m(recovery, 'mIoU'))} | - | label-"
+            'conditioned DeepLabV2 trained on the IRN masks, tested on train | - |'
+        )
+    protos, reclass = s.get('prototypes'), s.get('reclassify')
+    if _m(reclass, 'mIoU') is not None:
+        k = (protos or {}).get('options', {}).get('test_cfg.num_prototypes', '?')
+        m = reclass['options'].get('model.top_m', '?')
+        rows.append(
+            f'| PtReCl reclassification map | `reclassify` | K {k}, m {m}; bg where '
+            f"no class has a majority of the votes (0.5) | {_f(_m(reclass, 'mIoU'))} "
+            '| - | share of foreground prototypes among the top-m most similar '
+            f"| {PUBLISHED['reclassify']} |"
+        )
+    walk, labels = s.get('irn_ptrecl'), s.get('ptrecl_labels')
+    if _m(labels, 'mIoU') is not None:
+        oracle = '-'
+        if _m(walk, 'walk/mIoU_best') is not None:
+            oracle = (
+                f"{_m(walk, 'walk/mIoU_best'):.1f} (bg "
+                f"{_m(walk, 'walk/best_bg_score'):.2f})"
+            )
+        delta = ''
+        irn = _m(s.get('irn_labels'), 'mIoU')
+        if irn is not None:
+            delta = f"{_m(labels, 'mIoU') - irn:+.1f} over IRN; "
+        rows.append(
+            f"| PtReCl | `ptrecl_labels` | walk bg "
+            f"{labels['label_options']['bg_score']:.2f} (Otsu) | "
+            f"{_f(_m(labels, 'mIoU'))} | {oracle} | {delta}{_pr(labels)}IRN's walk "
+            f"(IRN's checkpoint) on the reclassification maps | {PUBLISHED['ptrecl']} |"
+        )
+    return rows
+
+
+def _ptrecl_rows(s: dict) -> list[str]:
+    """PtReCl's ablations (K, m) and its prototype stage's time and memory."""
+    grid = {}
+    for name, stage in s.items():
+        if (name == 'reclassify' or name.startswith('reclassify_')) and _m(
+            stage, 'mIoU'
+        ) is not None:
+            source = s.get(stage.get('inputs', {}).get('prototypes', ''), {})
+            k = source.get('options', {}).get('test_cfg.num_prototypes')
+            m = stage['options'].get('model.top_m')
+            grid[(k, m)] = _m(stage, 'mIoU')
+    if not grid:
+        return []
+    ks = sorted({k for k, _ in grid if k is not None})
+    ms = sorted({m for _, m in grid if m is not None})
+    rows = [
+        '## PtReCl: ablations and the prototype stage',
+        '',
+        'Train mIoU of the reclassification map (stage names `reclassify*`; '
+        'background where no class has a majority of the top-m votes) by K '
+        '(prototypes per class and side) and m (prototypes that vote); '
+        "'-': not run (m must stay below 2K to leave a vote).",
+        '',
+        '| K / m | ' + ' | '.join(str(m) for m in ms) + ' |',
+        '|---|' + '---|' * len(ms),
+    ]
+    for k in ks:
+        cells = ' | '.join(_f(grid.get((k, m)), none='-') for m in ms)
+        rows.append(f'| {k} | {cells} |')
+    rows += [
+        '',
+        '| prototype stage | images streamed | time | peak resident memory | '
+        'above its start | reservoirs |',
+        '|---|---|---|---|---|---|',
+    ]
+    for name in ('prototypes', 'prototypes_2x'):
+        stage = s.get(name)
+        if _m(stage, 'prototypes/seconds') is None:
+            continue
+        rows.append(
+            f"| `{name}` | {_m(stage, 'prototypes/images'):.0f} | "
+            f"{_m(stage, 'prototypes/seconds'):.0f} s | "
+            f"{_m(stage, 'prototypes/peak_rss_mb'):.0f} MB | "
+            f"{_m(stage, 'prototypes/peak_above_start_mb'):.0f} MB | "
+            f"{_m(stage, 'prototypes/bank_mb'):.0f} MB |"
+        )
+    one, two = s.get('prototypes'), s.get('prototypes_2x')
+    a, b = _m(one, 'prototypes/peak_rss_mb'), _m(two, 'prototypes/peak_rss_mb')
+    if a and b:
+        rows += [
+            '',
+            f'Twice the images: peak memory {100 * (b - a) / a:+.1f}% (the '
+            'reservoirs keep at most 4096 features per class and side, whatever '
+            'the number of images).',
+        ]
+    return [*rows, '']
 
 
 def _deeplab_rows(s: dict) -> list[str]:
@@ -278,6 +382,7 @@ def _deeplab_rows(s: dict) -> list[str]:
         'deeplabv2_affinitynet': 'affinitynet',
         'deeplabv2_irn': 'irn_labels',
         'deeplabv2_irn_crf': 'irn_crf_labels',
+        'deeplabv2_ptrecl': 'ptrecl_labels',
     }
     for name, what in DEEPLAB_STAGES.items():
         stage = s.get(name)
@@ -307,6 +412,7 @@ PER_CLASS_STAGES = {
     'crf_labels': 'CAM + CRF',
     'irn_labels': 'IRN',
     'irn_crf_labels': 'IRN + CRF',
+    'ptrecl_labels': 'PtReCl',
 }
 
 
@@ -340,6 +446,8 @@ OUTLINE_TITLES = {
     'irn_labels': 'IRN',
     'irn_crf_labels': 'IRN + CRF',
     'affinitynet.pseudo_labels': 'AffinityNet',
+    'recovery': 'PtReCl recovery net',
+    'ptrecl_labels': 'PtReCl',
 }
 
 
@@ -519,13 +627,14 @@ def render(results: dict, root: str = '.') -> str:
     if missing:
         lines += [f"Stages not in this results file: {', '.join(missing)}.", '']
     lines += [
-        'Not implemented yet: SEAM, OAA, HFPL, PtReCl and WISE. Mask R-CNN (mmdet) '
+        'Not implemented yet: SEAM, OAA, HFPL and WISE. Mask R-CNN (mmdet) '
         'runs in pipelines (a tiny config proves the branch) but has no bench row '
         'yet.',
         '',
         *_threshold_rows(s),
         *_per_class_rows(s),
         *_outline_rows(s),
+        *_ptrecl_rows(s),
         *_walk_rows(s),
         '## Speed',
         '',

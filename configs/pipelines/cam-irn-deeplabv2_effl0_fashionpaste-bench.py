@@ -27,6 +27,14 @@ deeplab_gt_config = (
 deeplab_gt_2x_config = (
     cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160_gt.py'
 )
+ptrecl_dir = cfg_dir + '/ptrecl'
+recovery_config = (
+    ptrecl_dir + '/ptrecl-recovery_effl0-d16_1xb8-1000it_fashionpaste-160.py'
+)
+prototype_config = ptrecl_dir + '/ptrecl-prototypes_effl0-d16_fashionpaste-160.py'
+reclassify_config = (
+    ptrecl_dir + '/ptrecl-reclassify_effl0-d16_top10_fashionpaste-160.py'
+)
 
 
 def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
@@ -37,6 +45,35 @@ def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
     if curve:
         stage['val_interval'] = 250  # iterations: 4 points, 8 for the 2x run
     return stage
+
+
+def prototypes(name, k=20, repeat=1):
+    """PtReCl's prototypes (K per class and side) of the recovery net's
+    features, split by IRN's masks; ``repeat`` > 1 streams the train set that
+    many times (the memory check: bounded whatever the dataset size)."""
+    options = {'test_cfg.num_prototypes': k}
+    if repeat != 1:
+        options['test_dataloader.dataset.dataset.times'] = repeat
+    return dict(
+        name=name,
+        type='Predict',
+        config=prototype_config,
+        checkpoint='recovery',
+        test_labels='irn_labels',
+        cfg_options=options,
+    )
+
+
+def reclassify(name, protos='prototypes', top_m=10):
+    """PtReCl's reclassification maps (CAM seed format) by the top-m votes."""
+    return dict(
+        name=name,
+        type='Predict',
+        config=reclassify_config,
+        checkpoint='recovery',
+        prototypes=protos,
+        cfg_options={'model.top_m': top_m},
+    )
 
 
 stages = [
@@ -98,6 +135,33 @@ stages = [
         cams='cam',
         label_options=dict(bg_score='oracle:cam:seed/best_bg_score'),
     ),
+    # PtReCl: a label-conditioned recovery net trained on IRN's masks (its
+    # backbone from the CAM classifier), K = 20 fg / bg prototypes per class of
+    # its features, each pixel reclassified by its top-10 prototypes' votes, IRN's
+    # walk (IRN's checkpoint) on the reclassification maps, cut by Otsu
+    dict(
+        name='recovery',
+        type='TrainTest',
+        config=recovery_config,
+        train_labels='irn_labels',
+        init_from='cam',
+    ),
+    prototypes('prototypes'),
+    reclassify('reclassify'),
+    dict(
+        name='irn_ptrecl',
+        type='Predict',
+        config=irn_config,
+        checkpoint='irn',
+        cams='reclassify',
+    ),
+    dict(
+        name='ptrecl_labels',
+        type='Labels',
+        kind='cam',
+        cams='irn_ptrecl.walk_scores',
+        label_options=dict(bg_score='auto:bg_score'),
+    ),
     # analysis, not a setting: region and outline quality (contour F-score,
     # interior mIoU) of the pseudo masks side by side, against ground truth
     dict(
@@ -108,6 +172,8 @@ stages = [
             'crf_labels',
             'irn_labels',
             'irn_crf_labels',
+            'recovery',
+            'ptrecl_labels',
         ],
     ),
     # the final nets: the upper bound and its twice-as-long run first, then the
@@ -115,6 +181,7 @@ stages = [
     deeplab('deeplabv2_gt', config=deeplab_gt_config, curve=True),
     deeplab('deeplabv2_gt_2x', config=deeplab_gt_2x_config, curve=True),
     deeplab('deeplabv2_irn', 'irn_labels'),
+    deeplab('deeplabv2_ptrecl', 'ptrecl_labels'),
     deeplab('deeplabv2_crf', 'crf_labels'),
     deeplab('deeplabv2_cam', 'cam_labels'),
     dict(
@@ -136,5 +203,17 @@ stages = [
     ),
     deeplab('deeplabv2_affinitynet', 'affinitynet'),
     dict(name='walk', type='WalkBenchmark'),
+    # PtReCl's ablations (the reclassification maps' mIoU): K in {5, 10, 20, 30}
+    # at m = 5, m in {5, 10, 20} at K = 20; the prototype stage's memory when
+    # the train set is streamed twice
+    prototypes('prototypes_k5', k=5),
+    prototypes('prototypes_k10', k=10),
+    prototypes('prototypes_k30', k=30),
+    reclassify('reclassify_k5_m5', 'prototypes_k5', top_m=5),
+    reclassify('reclassify_k10_m5', 'prototypes_k10', top_m=5),
+    reclassify('reclassify_k20_m5', 'prototypes', top_m=5),
+    reclassify('reclassify_k30_m5', 'prototypes_k30', top_m=5),
+    reclassify('reclassify_k20_m20', 'prototypes', top_m=20),
+    prototypes('prototypes_2x', repeat=2),
 ]
 report = dict(num_samples=4, split='train')

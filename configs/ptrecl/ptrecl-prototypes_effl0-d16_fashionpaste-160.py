@@ -18,13 +18,20 @@ test_dataloader = dict(
         _delete_=True,
         type='PseudoLabelDataset',
         pseudo_dir=pseudo_dir,
+        # times > 1 streams the train set repeatedly (the bounded-memory check)
         dataset=dict(
-            type='FashionPasteDataset',
-            data_root='data/fashionpaste_demo',
-            ann_file='ImageSets/Segmentation/train.txt',
-            label_file='cls_labels.json',
-            data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-            pipeline={{_base_.test_pipeline}},
+            type='RepeatDataset',
+            times=1,
+            dataset=dict(
+                type='FashionPasteDataset',
+                data_root='data/fashionpaste_demo',
+                ann_file='ImageSets/Segmentation/train.txt',
+                label_file='cls_labels.json',
+                data_prefix=dict(
+                    img_path='JPEGImages', seg_map_path='SegmentationClass'
+                ),
+                pipeline={{_base_.test_pipeline}},
+            ),
         ),
     ),
 )

@@ -174,10 +174,15 @@ class PrototypeLoop(BaseLoop):
 
     @staticmethod
     def _metrics(stats: dict) -> dict:
+        """The stats as metrics (NaN for a memory figure this OS lacks)."""
+        nan = float('nan')
+        stats = {k: nan if v is None else v for k, v in stats.items()}
         return {
             'prototypes/seconds': stats['seconds'],
             'prototypes/peak_rss_mb': stats['peak_rss_mb'],
+            'prototypes/peak_above_start_mb': stats['peak_above_start_mb'],
             'prototypes/bank_mb': stats['bank_mb'],
+            'prototypes/images': stats['num_images'],
             'prototypes/classes': stats['classes_with_prototypes'],
         }
 

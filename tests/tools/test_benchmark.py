@@ -178,3 +178,69 @@ def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results(
 def test_curve_plot(import_tool, tmp_path):
     out = import_tool('benchmark').write_curve(_results(), str(tmp_path / 'c.png'))
     assert out and osp.getsize(out) > 1000
+
+
+def _reclassify(miou, prototypes, top_m):
+    return dict(
+        finished=True,
+        kind='ptrecl',
+        metrics={'mIoU': miou},
+        options={'model.top_m': top_m},
+        inputs={'prototypes': prototypes, 'checkpoint': 'recovery'},
+        train_s=0.0,
+        export_images_per_s=30.0,
+    )
+
+
+def _prototypes(k, images, peak):
+    return dict(
+        finished=True,
+        kind='ptrecl',
+        options={'test_cfg.num_prototypes': k},
+        metrics={
+            'prototypes/seconds': 60.0,
+            'prototypes/peak_rss_mb': peak,
+            'prototypes/peak_above_start_mb': 300.0,
+            'prototypes/bank_mb': 400.0,
+            'prototypes/images': images,
+            'prototypes/classes': 10,
+        },
+        train_s=0.0,
+        export_images_per_s=30.0,
+    )
+
+
+def test_render_ptrecl_rows_ablations_and_memory(import_tool):
+    results = _results()
+    s = results['stages']
+    s['recovery'] = dict(_deeplab(55.0), kind='ptrecl')
+    s['prototypes'] = _prototypes(20, 2000, 1000.0)
+    s['prototypes_k5'] = _prototypes(5, 2000, 990.0)
+    s['prototypes_2x'] = _prototypes(20, 4000, 1030.0)
+    s['reclassify'] = _reclassify(61.0, 'prototypes', 10)
+    s['reclassify_k20_m5'] = _reclassify(60.0, 'prototypes', 5)
+    s['reclassify_k5_m5'] = _reclassify(58.5, 'prototypes_k5', 5)
+    s['irn_ptrecl'] = dict(
+        s['irn'], metrics={'walk/mIoU_best': 62.0, 'walk/best_bg_score': 0.6}
+    )
+    s['ptrecl_labels'] = _labels(59.5, bg_score=0.45)
+    s['deeplabv2_ptrecl'] = _deeplab(51.0)
+    text = import_tool('benchmark').render(results)
+    assert '| PtReCl recovery net | `recovery` |' in text
+    assert '| PtReCl reclassification map | `reclassify` | K 20, m 10;' in text
+    # the PtReCl row: its GT-free walk cut, the oracle, its gain over IRN (52.0)
+    assert (
+        '| PtReCl | `ptrecl_labels` | walk bg 0.45 (Otsu) | 59.5 | 62.0 (bg 0.60) '
+        '| +7.5 over IRN;' in text
+    )
+    assert (
+        'DeepLabV2 on PtReCl masks | `deeplabv2_ptrecl` | val 51.0 (85% of ground '
+        'truth) | masks of 59.5 train mIoU' in text
+    )
+    # the K x m grid from the stages' own options and inputs
+    assert '| K / m | 5 | 10 |' in text
+    assert '| 5 | 58.5 | - |' in text
+    assert '| 20 | 60.0 | 61.0 |' in text
+    assert '| `prototypes_2x` | 4000 | 60 s | 1030 MB | 300 MB | 400 MB |' in text
+    assert 'Twice the images: peak memory +3.0%' in text
+    assert '| t-shirt | 33.0 | 50.0 | 52.0 | 59.5 |' in text  # per-class column
