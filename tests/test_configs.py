@@ -87,9 +87,11 @@ def _check_seg_config(cfg):
     with torch.no_grad():
         outputs = model(torch.zeros(1, 3, 64, 64), mode='tensor')
     if cfg.model.type == 'PrototypeReclassifier':
-        # PtReCl: the recovery net's backbone features (1280-d at stride 16),
-        # compared with prototypes loaded from the prototype stage's file
-        assert outputs.shape == (1, 1280, 4, 4)
+        # PtReCl: the recovery net's backbone features (EfficientNet-Lite0:
+        # 1280-d at stride 16; ResNet-101: 2048-d at stride 8), compared with
+        # prototypes loaded from the prototype stage's file
+        assert outputs.shape[:2] == (1, 1280 if 'effl0' in cfg.filename else 2048)
+        assert outputs.shape[-1] in (4, 8)
         assert cfg.test_cfg.exporter.type == 'CAMExporter'
         return
     if cfg.model.type == 'IRNet':

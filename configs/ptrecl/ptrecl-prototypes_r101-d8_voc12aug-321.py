@@ -1,0 +1,40 @@
+# PtReCl's prototypes on PASCAL VOC 2012 train_aug: the recovery net's ResNet-101
+# features (2048 channels at stride 8) split by IRN's pseudo masks, 4096 sampled
+# features per class and side (bounded memory), cosine K-means into K = 20
+# foreground and 20 background prototypes per class.
+#   python tools/test.py configs/ptrecl/ptrecl-prototypes_r101-d8_voc12aug-321.py \
+#       RECOVERY_CHECKPOINT --cfg-options test_dataloader.dataset.pseudo_dir=IRN_LABEL_DIR
+_base_ = ['./ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321.py']
+
+model = dict(pretrained=None)  # the recovery net's checkpoint
+test_dataloader = dict(
+    batch_size=1,  # VOC's images differ in size
+    dataset=dict(
+        _delete_=True,
+        type='PseudoLabelDataset',
+        pseudo_dir='work_dirs/irn_r50_1xb32-3e_voc12aug-512/pseudo_labels',
+        dataset=dict(
+            type='RepeatDataset',
+            times=1,
+            dataset=dict(
+                type='WSSSVOCDataset',
+                data_root='data/VOCdevkit/VOC2012',
+                label_file='cls_labels.json',
+                ann_file='ImageSets/Segmentation/train_aug.txt',
+                data_prefix=dict(
+                    img_path='JPEGImages', seg_map_path='SegmentationClassAug'
+                ),
+                pipeline={{_base_.test_pipeline}},
+            ),
+        ),
+    ),
+)
+test_cfg = dict(
+    _delete_=True,
+    type='PrototypeLoop',
+    out_dir='{work_dir}/prototypes',
+    num_prototypes=20,
+    capacity=4096,
+    seed=0,
+)
+test_evaluator = dict(_delete_=True, type='Evaluator', metrics=[])
