@@ -2,7 +2,9 @@
 # runs it and renders the table): on the bench-size FashionPaste set (2000 train /
 # 500 val images), CAM seeds; ground-truth-free thresholds from the CAMs; CAM,
 # CAM + CRF, IR and PSA labels; IRN and AffinityNet; IRN's walked scores cut by
-# their own ground-truth-free background score, with and without CRF; DeepLabV2
+# their own ground-truth-free background score, with and without CRF; PtReCl
+# (recovery net, prototypes, reclassification, IRN's walk again; its K / m
+# ablations and the prototype stage's memory at twice the images); DeepLabV2
 # on each kind of pseudo mask and on ground truth (the upper bound, also run
 # twice as long to show it converged); the pseudo masks' outline quality side by
 # side; the random-walk timing. About 2 hours on 2 CPU cores.
@@ -147,6 +149,8 @@ stages = [
         init_from='cam',
     ),
     prototypes('prototypes'),
+    # the prototype stage's memory when the train set is streamed twice
+    prototypes('prototypes_2x', repeat=2),
     reclassify('reclassify'),
     dict(
         name='irn_ptrecl',
@@ -162,6 +166,16 @@ stages = [
         cams='irn_ptrecl.walk_scores',
         label_options=dict(bg_score='auto:bg_score'),
     ),
+    # PtReCl's ablations (the reclassification maps' mIoU): K in {5, 10, 20, 30}
+    # at m = 5, m in {5, 10, 20} at K = 20
+    prototypes('prototypes_k5', k=5),
+    prototypes('prototypes_k10', k=10),
+    prototypes('prototypes_k30', k=30),
+    reclassify('reclassify_k5_m5', 'prototypes_k5', top_m=5),
+    reclassify('reclassify_k10_m5', 'prototypes_k10', top_m=5),
+    reclassify('reclassify_k20_m5', 'prototypes', top_m=5),
+    reclassify('reclassify_k30_m5', 'prototypes_k30', top_m=5),
+    reclassify('reclassify_k20_m20', 'prototypes', top_m=20),
     # analysis, not a setting: region and outline quality (contour F-score,
     # interior mIoU) of the pseudo masks side by side, against ground truth
     dict(
@@ -203,17 +217,5 @@ stages = [
     ),
     deeplab('deeplabv2_affinitynet', 'affinitynet'),
     dict(name='walk', type='WalkBenchmark'),
-    # PtReCl's ablations (the reclassification maps' mIoU): K in {5, 10, 20, 30}
-    # at m = 5, m in {5, 10, 20} at K = 20; the prototype stage's memory when
-    # the train set is streamed twice
-    prototypes('prototypes_k5', k=5),
-    prototypes('prototypes_k10', k=10),
-    prototypes('prototypes_k30', k=30),
-    reclassify('reclassify_k5_m5', 'prototypes_k5', top_m=5),
-    reclassify('reclassify_k10_m5', 'prototypes_k10', top_m=5),
-    reclassify('reclassify_k20_m5', 'prototypes', top_m=5),
-    reclassify('reclassify_k30_m5', 'prototypes_k30', top_m=5),
-    reclassify('reclassify_k20_m20', 'prototypes', top_m=20),
-    prototypes('prototypes_2x', repeat=2),
 ]
 report = dict(num_samples=4, split='train')
