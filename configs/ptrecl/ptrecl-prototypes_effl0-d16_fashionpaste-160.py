@@ -13,6 +13,9 @@ pseudo_dir = (
 )
 model = dict(backbone=dict(init_cfg=None))  # the recovery net's checkpoint
 test_dataloader = dict(
+    # each image once, also under DDP (no padding of the ranks' shards, which
+    # would count a few images twice)
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     batch_size=8,
     dataset=dict(
         _delete_=True,

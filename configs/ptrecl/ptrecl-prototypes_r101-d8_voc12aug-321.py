@@ -8,6 +8,9 @@ _base_ = ['./ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321.py']
 
 model = dict(pretrained=None)  # the recovery net's checkpoint
 test_dataloader = dict(
+    # each image once, also under DDP (no padding of the ranks' shards, which
+    # would count a few images twice)
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     batch_size=1,  # VOC's images differ in size
     dataset=dict(
         _delete_=True,

@@ -28,11 +28,24 @@ import pytest
 import torch
 from test_stage_runner import tiny_pipeline
 
+from mmwsss.engine import load_prototypes
 from mmwsss.pipeline.stage_runner import run_pipeline
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: what a stage rewrites when it runs again; checkpoints and provenance stay
-OUTPUTS = ('*.png', '*.npz', 'stage.json', 'train_test.json', 'thresholds.json')
+OUTPUTS = (
+    '*.png',
+    '*.npz',
+    'stage.json',
+    'train_test.json',
+    'thresholds.json',
+    'test.json',
+    'prototypes.pth',
+    'prototype_stats.json',
+)
+PROTOTYPES = osp.join(
+    ROOT, 'configs/ptrecl/ptrecl-prototypes_effl0-d16_fashionpaste-160.py'
+)
 
 
 def _free_port() -> int:
@@ -82,6 +95,23 @@ def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
     stages = {s['name']: s for s in cfg.stages}
     cfg.stages = [stages[n] for n in ('data', 'cam', 'thresholds', 'ir_labels', 'irn')]
     cfg.stages[1]['validate'] = False
+    # PtReCl's prototypes of the CAM backbone's features, split by IRN's masks:
+    # under DDP each rank samples its images, rank 0 merges the reservoirs
+    cfg.stages.append(
+        dict(
+            name='prototypes',
+            type='Predict',
+            config=PROTOTYPES,
+            checkpoint='cam',
+            test_labels='irn',
+            cfg_options={
+                'test_dataloader.num_workers': 0,
+                'test_dataloader.persistent_workers': False,
+                'test_cfg.num_prototypes': 2,
+                'test_cfg.capacity': 64,
+            },
+        )
+    )
 
     # one process, one thread (torchrun's default), as each rank below
     threads = torch.get_num_threads()
@@ -125,7 +155,15 @@ def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
 
     manifests = _manifests(work_dir)
     assert all(m['finished'] for m in manifests.values())
-    assert set(manifests) == {'data', 'cam', 'thresholds', 'ir_labels', 'irn', 'seg'}
+    assert set(manifests) == {
+        'data',
+        'cam',
+        'thresholds',
+        'ir_labels',
+        'irn',
+        'prototypes',
+        'seg',
+    }
     got = _outputs(manifests)
     assert got['thresholds'] == expected['thresholds']
     assert got['ir_labels'] == expected['ir_labels']  # byte for byte
@@ -143,6 +181,13 @@ def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
     for name in ('ir_labels', 'irn'):
         assert manifests[name]['metrics'] == single[name]['metrics']
     assert manifests['cam']['world_size'] == manifests['seg']['world_size'] == 2
+    # the prototypes: every image's pixels counted once over the two ranks
+    # (the samples, drawn per rank, differ from one process's)
+    one = load_prototypes(single['prototypes']['outputs']['prototypes'])
+    two = load_prototypes(manifests['prototypes']['outputs']['prototypes'])
+    for key in ('fg_pixels', 'bg_pixels', 'fg_counts', 'bg_counts'):
+        assert two[key].tolist() == one[key].tolist(), key
+    assert two['fg'].shape == one['fg'].shape
     # the segmentor trained with DDP on two processes (rank 0's log)
     (log,) = glob.glob(osp.join(work_dir, 'seg', '*', '*.log'))
     text = open(log).read()
