@@ -14,17 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-from mmwsss.utils import (
-    destroy_distributed,
-    safe_checkpoint_loader,
-    setup_cpu_distributed,
-)
+from mmwsss.utils import entrypoint_config, run_runner
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -126,17 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             None, meaning ``sys.argv[1:]``.
     """
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # Priority: command line > config > config file name.
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        config_stem = osp.splitext(osp.basename(args.config))[0]
-        cfg.work_dir = osp.join('./work_dirs', config_stem)
+    cfg = entrypoint_config(args.config, args.launcher, args.cfg_options, args.work_dir)
 
     cfg.load_from = args.checkpoint
     cfg.resume = False
@@ -145,19 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is not None:
         set_output_dir(cfg.test_evaluator, args.out)
 
-    # mmengine's pytorch launcher assumes CUDA; on CPU machines use gloo.
-    setup_cpu_distributed(cfg)
-
-    # Our checkpoints hold numpy and mmengine objects that torch's weights_only
-    # loader refuses unless they are allow-listed (for this run only).
-    with safe_checkpoint_loader():
-        if 'runner_type' in cfg:
-            runner = RUNNERS.build(cfg)
-        else:
-            runner = Runner.from_cfg(cfg)
-        runner.test()
-    del runner  # its DDP wrapper holds the process group
-    destroy_distributed()
+    run_runner(cfg, 'test')
 
 
 if __name__ == '__main__':

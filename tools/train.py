@@ -15,18 +15,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-from mmwsss.utils import (
-    destroy_distributed,
-    safe_checkpoint_loader,
-    setup_cpu_distributed,
-)
+from mmwsss.utils import entrypoint_config, run_runner
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -117,17 +110,7 @@ def main(argv: list[str] | None = None) -> None:
             None, meaning ``sys.argv[1:]``.
     """
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # Priority: command line > config > config file name.
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        config_stem = osp.splitext(osp.basename(args.config))[0]
-        cfg.work_dir = osp.join('./work_dirs', config_stem)
+    cfg = entrypoint_config(args.config, args.launcher, args.cfg_options, args.work_dir)
 
     if args.amp:
         enable_amp(cfg)
@@ -139,19 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    # mmengine's pytorch launcher assumes CUDA; on CPU machines use gloo.
-    setup_cpu_distributed(cfg)
-
-    # Our checkpoints hold numpy and mmengine objects that torch's weights_only
-    # loader refuses unless they are allow-listed (for this run only).
-    with safe_checkpoint_loader():
-        if 'runner_type' in cfg:
-            runner = RUNNERS.build(cfg)
-        else:
-            runner = Runner.from_cfg(cfg)
-        runner.train()
-    del runner  # its DDP wrapper holds the process group
-    destroy_distributed()
+    run_runner(cfg, 'train')
 
 
 if __name__ == '__main__':

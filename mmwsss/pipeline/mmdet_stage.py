@@ -200,6 +200,7 @@ def det_train_test_stage(
         manifest='train_test.json',
         validate=validate,
         val_interval=val_interval,
+        launcher=ctx.launcher,
     )
     result = _model_result(ctx, name, config, cfg, result, options, found)
     result['checkpoint'] = _last_checkpoint(stage_dir)
