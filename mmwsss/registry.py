@@ -128,5 +128,6 @@ STAGES = Registry(
         'mmwsss.pipeline.stage_runner',
         'mmwsss.pipeline.mmdet_stage',
         'mmwsss.pipeline.label_quality',
+        'mmwsss.pipeline.wise',
     ],
 )

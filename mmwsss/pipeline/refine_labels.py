@@ -19,25 +19,20 @@ same, and the files are those of a single process.
 from __future__ import annotations
 
 import functools
-import glob
 import inspect
-import multiprocessing as mp
-import os
 import os.path as osp
-import sys
 
 import numpy as np
-import torch
-from mmengine.dist import all_reduce, get_dist_info
+from mmengine.dist import get_dist_info
 from PIL import Image
 from tqdm import tqdm
 
-from ..engine.exporters import TMP_SUFFIX, atomic_save_label_png
+from ..engine.exporters import atomic_save_label_png
 from ..ops.crf import crf_params
 from ..ops.seed_labels import cam_seed_labels, crf_seed_labels, ir_labels, psa_labels
 from ..ops.thresholds import NUM_BINS, max_score_histogram, thresholds_from_histogram
-from ..utils.distributed import broadcast_from_main
-from ..utils.provenance import check_or_reset, digest_of, input_digest
+from ..utils.provenance import digest_of, input_digest
+from .per_image import run_per_image, sum_over_ranks
 
 LABEL_FUNCTIONS = {
     'ir': ir_labels,
@@ -47,32 +42,12 @@ LABEL_FUNCTIONS = {
 }
 
 
-def _limit_threads() -> None:
-    """Pool initializer: one thread per worker process (the pool is the
-    parallelism; nested BLAS / torch threads would oversubscribe the cores)."""
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        pass
-    if 'torch' in sys.modules:
-        sys.modules['torch'].set_num_threads(1)
-
-
 #: How the ``'auto:'`` thresholds are chosen (see :mod:`mmwsss.ops.thresholds`).
 THRESHOLD_RULE = (
     'Otsu (bg_score, PSA alpha) and 3-class multi-Otsu (IR fg_thr / bg_thr, PSA '
     'alpha_low / alpha_high) of the pooled per-pixel max class score of the '
     "split's own maps; no ground truth"
 )
-
-
-def _sum_over_ranks(values: np.ndarray) -> np.ndarray:
-    """Element-wise sum of an int64 array over the ranks (exact)."""
-    total = torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64))
-    all_reduce(total, op='sum')
-    return total.numpy()
 
 
 def load_score_maps(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +96,7 @@ def score_dir_thresholds(
     else:
         # a rank with no ids (more ranks than ids) adds an empty histogram
         own = max_score_histogram(maps) if shard else np.zeros(NUM_BINS, np.int64)
-        hist = _sum_over_ranks(own)
+        hist = sum_over_ranks(own)
     return thresholds_from_histogram(hist), hist
 
 
@@ -212,36 +187,14 @@ def make_label_dir(
     """
     if kind not in LABEL_FUNCTIONS:
         raise ValueError(f'kind must be one of {sorted(LABEL_FUNCTIONS)}, got {kind!r}')
-    if workers < 1:
-        raise ValueError(f'workers must be >= 1, got {workers}')
-    ids = list(dict.fromkeys(ids))
     record = dict(
         kind=f'{kind} labels',
         options=label_options(kind, kwargs),
         cams=input_digest(cam_dir),
         img_dir=osp.abspath(img_dir),
-        ids=digest_of(ids),
-        info=dict(cam_dir=osp.abspath(cam_dir), num_ids=len(ids)),
+        ids=digest_of(list(dict.fromkeys(ids))),
+        info=dict(cam_dir=osp.abspath(cam_dir), num_ids=len(set(ids))),
     )
-    rank, world_size = get_dist_info()
-    if rank == 0:
-        state = check_or_reset(out_dir, record)
-        for stale in glob.glob(osp.join(out_dir, '*' + TMP_SUFFIX)):
-            os.remove(stale)
-    else:
-        state = None
-    # the other ranks wait for the folder's record (and its stale files' removal)
-    state = broadcast_from_main(state)
-    shard = ids[rank::world_size]  # each rank writes its own files
-    todo = [i for i in shard if not osp.exists(osp.join(out_dir, i + '.png'))]
-    for image_id in todo:
-        for path in (
-            osp.join(cam_dir, image_id + '.npz'),
-            osp.join(img_dir, image_id + '.jpg'),
-        ):
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'{path} not found (image id {image_id!r})')
-
     work = functools.partial(
         _label_one,
         kind=kind,
@@ -250,28 +203,14 @@ def make_label_dir(
         out_dir=out_dir,
         kwargs=kwargs,
     )
-    bar = tqdm(total=len(todo), desc=f'{kind} labels', disable=not progress or rank > 0)
-    workers = min(workers, len(todo))
-    if workers <= 1:
-        for image_id in todo:
-            work(image_id)
-            bar.update()
-    else:
-        # fork: workers inherit the imported modules instead of importing mmwsss
-        # (seconds) again; they run only numpy / PIL / pydensecrf code.
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context('fork' if 'fork' in methods else None)
-        with ctx.Pool(workers, initializer=_limit_threads) as pool:
-            for _ in pool.imap_unordered(work, todo):
-                bar.update()
-    bar.close()
-    written, reused = len(todo), len(shard) - len(todo)
-    if world_size > 1:
-        # summed over the ranks, once each has written its files
-        written, reused = _sum_over_ranks(np.array([written, reused])).tolist()
-    return dict(
-        written=written,
-        reused=reused,
-        provenance=state['digest'],
-        moved_to=state['moved_to'],
+    return run_per_image(
+        out_dir,
+        record,
+        ids,
+        '.png',
+        work,
+        lambda i: [osp.join(cam_dir, i + '.npz'), osp.join(img_dir, i + '.jpg')],
+        desc=f'{kind} labels',
+        workers=workers,
+        progress=progress,
     )

@@ -103,6 +103,8 @@ INPUT_ARGS = {
     # a prototype folder for the model (PtReCl's reclassification)
     'test_labels': 'masks',
     'prototypes': 'prototypes',
+    # WISE (mmwsss.pipeline.wise): class-agnostic proposals
+    'proposals': 'proposals',
 }
 
 #: Prefix of an option value read from a thresholds result (ground-truth-free,

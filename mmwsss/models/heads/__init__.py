@@ -3,6 +3,7 @@ from .aspp_v2_head import ASPPV2Head
 from .cam_head import CAMHead
 from .irn_heads import IRNBoundaryHead, IRNDisplacementHead, MeanShift
 from .label_conditioned_head import LabelConditionedASPPHead
+from .prm_head import PRMHead
 
 __all__ = [
     'ASPPV2Head',
@@ -12,4 +13,5 @@ __all__ = [
     'IRNDisplacementHead',
     'LabelConditionedASPPHead',
     'MeanShift',
+    'PRMHead',
 ]

@@ -1,0 +1,127 @@
+"""Folders of one output file per image, resumable and shared among ranks.
+
+What every per-image stage (label PNGs, proposals, WISE instances) does around
+its work on one image: the folder's provenance record (same record: finished
+files kept and the run resumes; another: the old folder moved aside), atomic
+files (stale partial files dropped), the inputs of pending images checked
+before any work starts, a pool of worker processes, a progress bar, and under
+a process group each rank working on its share ``ids[rank::world_size]`` with
+the counts summed over the ranks.
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing as mp
+import os
+import os.path as osp
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from mmengine.dist import all_reduce, get_dist_info
+from tqdm import tqdm
+
+from ..engine.exporters import TMP_SUFFIX
+from ..utils.distributed import broadcast_from_main
+from ..utils.provenance import check_or_reset
+
+
+def _limit_threads() -> None:
+    """Pool initializer: one thread per worker process (the pool is the
+    parallelism; nested BLAS / torch threads would oversubscribe the cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        pass
+    if 'torch' in sys.modules:
+        sys.modules['torch'].set_num_threads(1)
+
+
+def sum_over_ranks(values: np.ndarray) -> np.ndarray:
+    """Element-wise sum of an int64 array over the ranks (exact)."""
+    total = torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64))
+    all_reduce(total, op='sum')
+    return total.numpy()
+
+
+def run_per_image(
+    out_dir: str,
+    record: dict,
+    ids: list[str],
+    suffix: str,
+    work: Callable[[str], object],
+    inputs: Callable[[str], list[str]],
+    desc: str,
+    workers: int = 2,
+    progress: bool = True,
+) -> dict:
+    """Make ``{out_dir}/{id}{suffix}`` for every id that lacks it.
+
+    Args:
+        out_dir (str): Output folder; created if missing.
+        record (dict): What the files are made of (see
+            :func:`mmwsss.utils.provenance.check_or_reset`).
+        ids (list[str]): Image ids (duplicates ignored).
+        suffix (str): Output file suffix, e.g. '.png'.
+        work (Callable): ``work(image_id)`` writes the image's file (atomically);
+            a picklable function (``functools.partial``) when ``workers`` > 1.
+        inputs (Callable): ``inputs(image_id)``: the files it reads.
+        desc (str): Progress bar label.
+        workers (int): Worker processes; 1 works in this process. Default: 2.
+        progress (bool): Show a progress bar (rank 0). Default: True.
+
+    Returns:
+        dict: ``written`` / ``reused`` (summed over the ranks), ``provenance``
+        (the record's digest) and ``moved_to`` (an old folder's new path).
+
+    Raises:
+        ValueError: If ``workers`` < 1.
+        FileNotFoundError: If an input of a pending id is missing.
+    """
+    if workers < 1:
+        raise ValueError(f'workers must be >= 1, got {workers}')
+    ids = list(dict.fromkeys(ids))
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        state = check_or_reset(out_dir, record)
+        for stale in glob.glob(osp.join(out_dir, '*' + TMP_SUFFIX)):
+            os.remove(stale)
+    else:
+        state = None
+    # the other ranks wait for the folder's record (and its stale files' removal)
+    state = broadcast_from_main(state)
+    shard = ids[rank::world_size]  # each rank writes its own files
+    todo = [i for i in shard if not osp.exists(osp.join(out_dir, i + suffix))]
+    for image_id in todo:
+        for path in inputs(image_id):
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'{path} not found (image id {image_id!r})')
+    bar = tqdm(total=len(todo), desc=desc, disable=not progress or rank > 0)
+    workers = min(workers, len(todo))
+    if workers <= 1:
+        for image_id in todo:
+            work(image_id)
+            bar.update()
+    else:
+        # fork: workers inherit the imported modules instead of importing mmwsss
+        # (seconds) again; they run numpy / PIL / scikit-image / pydensecrf code
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context('fork' if 'fork' in methods else None)
+        with ctx.Pool(workers, initializer=_limit_threads) as pool:
+            for _ in pool.imap_unordered(work, todo):
+                bar.update()
+    bar.close()
+    written, reused = len(todo), len(shard) - len(todo)
+    if world_size > 1:
+        # summed over the ranks, once each has written its files
+        written, reused = sum_over_ranks(np.array([written, reused])).tolist()
+    return dict(
+        written=written,
+        reused=reused,
+        provenance=state['digest'],
+        moved_to=state['moved_to'],
+    )

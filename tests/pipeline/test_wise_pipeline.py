@@ -1,0 +1,144 @@
+"""WISE in a pipeline: PRM classifier -> thresholds -> proposals -> one
+instance per peak -> merged COCO json, scored against the ground truth."""
+
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from test_stage_runner import CONFIGS, tiny_pipeline
+
+import mmwsss  # noqa: F401
+from mmwsss.models.heads import PRMHead
+from mmwsss.ops.peaks import peak_stimulation
+from mmwsss.pipeline.stage_runner import run_pipeline
+from mmwsss.pipeline.wise import SKIP_KEYS, load_proposals, make_wise_dir
+
+PRM = f'{CONFIGS}/prm/prm_effl0_1xb16-8e_fashionpaste-160.py'
+
+
+def test_prm_head_scores_by_peak_stimulation():
+    torch.manual_seed(0)
+    head = PRMHead(in_channels=4, num_classes=3)
+    head.init_weights()
+    feats = torch.randn(2, 4, 6, 6)
+    torch.testing.assert_close(head(feats), peak_stimulation(head.cam(feats)))
+    up = PRMHead(in_channels=4, num_classes=3, upsample=2)
+    up.load_state_dict(head.state_dict())
+    maps = torch.nn.functional.interpolate(
+        head.cam(feats), scale_factor=2, mode='bilinear'
+    )
+    torch.testing.assert_close(up(feats), peak_stimulation(maps))
+    with pytest.raises(ValueError, match='upsample'):
+        PRMHead(in_channels=4, num_classes=3, upsample=0)
+
+
+def wise_pipeline(data_root, work_dir):
+    cfg = tiny_pipeline(data_root, work_dir)
+    stages = {s['name']: s for s in cfg.stages}
+    prm = dict(stages['cam'], name='prm', config=PRM)
+    cfg.stages = [
+        stages['data'],
+        prm,
+        dict(name='thresholds', type='Thresholds', cams='prm'),
+        dict(name='proposals', type='Proposals', workers=1),
+        dict(
+            name='wise',
+            type='WISE',
+            cams='prm',
+            proposals='proposals',
+            thresholds='thresholds',
+            min_score='auto:bg_score',
+            workers=1,
+        ),
+    ]
+    cfg.report = dict(num_samples=0)
+    return cfg
+
+
+@pytest.mark.slow
+def test_wise_pipeline_writes_scored_pseudo_instances(tmp_path):
+    cfg = wise_pipeline(str(tmp_path / 'data'), str(tmp_path / 'work'))
+    results = run_pipeline(cfg)
+    ids = open(osp.join(cfg.data_root, 'ImageSets/Segmentation/train.txt')).read()
+    ids = ids.split()
+    proposals = results['proposals']
+    assert proposals['written'] == len(ids) and proposals['images_per_s'] > 0
+    masks, scores = load_proposals(osp.join(proposals['out_dir'], ids[0] + '.json'))
+    assert masks.dtype == bool and len(masks) == len(scores) > 0
+    assert np.all(np.diff(scores) <= 0)
+    wise = results['wise']
+    # the threshold is the PRM maps' own ground-truth-free background score
+    assert (
+        wise['options']['min_score'] == results['thresholds']['thresholds']['bg_score']
+    )
+    with open(wise['outputs']['pseudo_instances_coco']) as f:
+        coco = json.load(f)
+    assert [i['file_name'] for i in coco['images']] == [f'{i}.jpg' for i in ids]
+    assert len(coco['annotations']) == wise['instances'] > 0
+    labels = json.load(open(osp.join(cfg.data_root, 'cls_labels.json')))
+    for ann in coco['annotations']:  # only the images' own classes
+        image = coco['images'][ann['image_id'] - 1]
+        assert ann['category_id'] in labels[image['file_name'][:-4]]
+    assert set(wise['skipped']) == set(SKIP_KEYS)
+    assert 0 <= wise['metrics']['instance/AP50'] <= 100
+    # a rerun reuses both stages
+    again = run_pipeline(cfg)
+    assert again['wise']['digest'] == wise['digest']
+
+
+def _write_proposals(path, masks, scores):
+    from mmwsss.evaluation.instance_ap import encode_mask
+
+    h, w = masks.shape[1:] if len(masks) else (8, 8)
+    with open(path, 'w') as f:
+        json.dump(
+            dict(
+                file_name=osp.basename(path),
+                height=h,
+                width=w,
+                proposals=[
+                    dict(segmentation=encode_mask(m), score=float(s))
+                    for m, s in zip(masks, scores)
+                ],
+            ),
+            f,
+        )
+
+
+def test_bad_proposal_inputs_are_named_or_counted(tmp_path):
+    """A missing proposal file names the image; an empty one and a peak that
+    no proposal holds are counted skips; an image whose classes have no peak
+    is counted."""
+    root, cams, props, out = (tmp_path / n for n in ('data', 'cams', 'props', 'out'))
+    for folder in (root, cams, props):
+        folder.mkdir()
+    labels = {'a': [1], 'b': [2], 'c': [1]}
+    (root / 'cls_labels.json').write_text(json.dumps(labels))
+    maps = np.zeros((1, 8, 8), np.float32)
+    maps[0, 2, 2] = 1.0
+    for i, key in (('a', 1), ('b', 2), ('c', 1)):
+        np.savez(cams / f'{i}.npz', keys=np.array([key]), high_res=maps)
+    square = np.zeros((1, 8, 8), bool)
+    square[0, 1:4, 1:4] = True
+    _write_proposals(props / 'a.json', square, [0.9])
+    _write_proposals(props / 'b.json', np.zeros((0, 8, 8), bool), [])  # empty
+    with pytest.raises(FileNotFoundError, match="'c'"):
+        make_wise_dir(str(cams), str(props), str(root), ['a', 'b', 'c'], str(out))
+    far = np.zeros((1, 8, 8), bool)
+    far[0, 6:, 6:] = True
+    _write_proposals(props / 'c.json', far, [0.5])  # misses the peak
+    counts = make_wise_dir(
+        str(cams), str(props), str(root), ['a', 'b', 'c'], str(out), workers=1
+    )
+    assert counts['instances'] == 1  # image a's square
+    assert counts['skipped']['peak_without_proposal'] == 2  # b (empty) and c
+    # an image labelled with a class whose map has no peak above min_score
+    out2 = tmp_path / 'out2'
+    counts = make_wise_dir(
+        str(cams), str(props), str(root), ['a'], str(out2), min_score=2.0, workers=1
+    )
+    assert counts['instances'] == 0 and counts['skipped']['image_without_peak'] == 1
+    assert sorted(os.listdir(out2)) == ['a.json', 'provenance.json']
