@@ -2,7 +2,6 @@
 
 import glob
 import os.path as osp
-from pathlib import Path
 
 import pytest
 import torch
@@ -23,7 +22,7 @@ CONFIGS = sorted(
 PIPELINES = sorted(glob.glob(osp.join(ROOT, 'configs', 'pipelines', '*.py')))
 # mmdet configs (the instance branch) inherit mmdet's: mmdet's registries,
 # datasets and COCO metrics
-DET_CONFIGS = [p for p in CONFIGS if 'mmdet::' in Path(p).read_text()]
+DET_CONFIGS = [p for p in CONFIGS if Config.fromfile(p).get('default_scope') == 'mmdet']
 SEG_CONFIGS = [p for p in CONFIGS if p not in DET_CONFIGS]
 
 
