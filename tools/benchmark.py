@@ -36,6 +36,14 @@ PUBLISHED = {
     'deeplabv2': 'IRN -> DeepLabV2-R50: 63.5 val, ~83% of fully supervised',
     'ptrecl': 'PtReCl: +8.4 over its IRN baseline (VOC train)',
     'reclassify': 'PtReCl: ~70 for m in 10-20 (VOC train)',
+    'wise': 'PRM: 26.8 AP50 (VOC val); WISE -> Mask R-CNN: 41.7 (VOC val)',
+    'maskrcnn': 'Mask R-CNN on IRN instances 46.7, on WISE 41.7 mask AP50 (VOC val)',
+}
+#: Mask R-CNN stages of the bench pipeline: stage -> what it trained on.
+MASK_RCNN_STAGES = {
+    'maskrcnn_wise': ('WISE instances', 'wise'),
+    'maskrcnn_irn': ('IRN instances', 'irn'),
+    'maskrcnn_gt': ('ground-truth instances', None),
 }
 #: DeepLabV2 stages of the bench pipeline: stage -> what it trained on.
 DEEPLAB_STAGES = {
@@ -262,6 +270,16 @@ def _quality_rows(s: dict) -> list[str]:
             f'| - | {_pr(irn_crf)}dense CRF (PSA preset) on the walked scores | - |'
         )
     rows += _ptrecl_quality_rows(s)
+    wise = s.get('wise')
+    if _m(wise, 'instance/AP50') is not None:
+        skipped = ', '.join(f'{v} {k}' for k, v in wise['skipped'].items() if v)
+        rows.append(
+            f"| WISE instances | `wise` | PRM peaks above bg "
+            f"{wise['options']['min_score']:.2f} (Otsu of the PRM maps); NMS "
+            f"{wise['options']['nms_iou']:.1f} | AP50 {_m(wise, 'instance/AP50'):.1f} "
+            f"(mask AP {_m(wise, 'instance/AP'):.1f}) | - | {wise['instances']} "
+            f"instances on train; skipped: {skipped or 'none'} | {PUBLISHED['wise']} |"
+        )
     if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
         rows.append(
             "| IRN instances | `irn` | the IRN config's walk bg (IRN's published 0.25) "
@@ -370,6 +388,47 @@ def _ptrecl_rows(s: dict) -> list[str]:
             'the number of images).',
         ]
     return [*rows, '']
+
+
+def _mask_rcnn_rows(s: dict) -> list[str]:
+    """Mask R-CNN (mmdet's CocoMetric on val) on each instance source."""
+
+    def ap(stage, key):
+        value = _m(stage, key)
+        return None if value is None or value < 0 else 100 * value
+
+    gt50 = ap(s.get('maskrcnn_gt'), 'coco/segm_mAP_50')
+    rows = []
+    for name, (what, source) in MASK_RCNN_STAGES.items():
+        stage = s.get(name)
+        segm50 = ap(stage, 'coco/segm_mAP_50')
+        if segm50 is None:
+            continue
+        ratio = (
+            f' ({100 * segm50 / gt50:.0f}% of ground truth)'
+            if gt50 and source is not None
+            else ''
+        )
+        train = (
+            f"pseudo instances of AP50 {_m(s.get(source), 'instance/AP50'):.1f} on "
+            'train'
+            if source and _m(s.get(source), 'instance/AP50') is not None
+            else 'the fully supervised upper bound'
+        )
+        rows.append(
+            f'| Mask R-CNN on {what} | `{name}` | {segm50:.1f}{ratio} | '
+            f"{_f(ap(stage, 'coco/segm_mAP'))} | {_f(ap(stage, 'coco/bbox_mAP_50'))} "
+            f"| {train} | {PUBLISHED['maskrcnn'] if source else '-'} |"
+        )
+    if not rows:
+        return []
+    return [
+        '| instance net | pipeline stage | val mask AP50 | val mask AP | val box AP50 '
+        '| trained on | published (VOC) |',
+        '|---|---|---|---|---|---|---|',
+        *rows,
+        '',
+    ]
 
 
 def _deeplab_rows(s: dict) -> list[str]:
@@ -615,6 +674,7 @@ def render(results: dict, root: str = '.') -> str:
         '|---|---|---|---|---|',
         *_deeplab_rows(s),
         '',
+        *_mask_rcnn_rows(s),
     ]
     if osp.exists(osp.join(root, 'benchmarks', 'deeplabv2_gt_curve.png')):
         lines += [
@@ -627,9 +687,13 @@ def render(results: dict, root: str = '.') -> str:
     if missing:
         lines += [f"Stages not in this results file: {', '.join(missing)}.", '']
     lines += [
-        'Not implemented yet: SEAM, OAA, HFPL and WISE. Mask R-CNN (mmdet) '
-        'runs in pipelines (a tiny config proves the branch) but has no bench row '
-        'yet.',
+        'Not implemented yet: SEAM, OAA and HFPL.'
+        + (
+            ''
+            if 'wise' in results.get('planned', [])
+            else ' WISE and Mask R-CNN run in pipelines but were not in this run '
+            '(the pipeline that made this file had no instance stages).'
+        ),
         '',
         *_threshold_rows(s),
         *_per_class_rows(s),

@@ -244,3 +244,51 @@ def test_render_ptrecl_rows_ablations_and_memory(import_tool):
     assert '| `prototypes_2x` | 4000 | 60 s | 1030 MB | 300 MB | 400 MB |' in text
     assert 'Twice the images: peak memory +3.0%' in text
     assert '| t-shirt | 33.0 | 50.0 | 52.0 | 59.5 |' in text  # per-class column
+
+
+def test_render_instance_rows(import_tool):
+    results = _results()
+    s = results['stages']
+    results['planned'] += ['wise', 'maskrcnn_wise']
+    s['wise'] = dict(
+        finished=True,
+        kind='wise',
+        metrics={'instance/AP50': 20.5, 'instance/AP': 8.25},
+        options=dict(min_score=0.41, nms_iou=0.3),
+        instances=3100,
+        skipped=dict(duplicate=40, peak_without_proposal=2, image_without_peak=0),
+        seconds=100.0,
+        images_per_s=20.0,
+    )
+
+    def det(segm50):
+        return dict(
+            finished=True,
+            kind='mask_rcnn',
+            metrics={
+                'coco/segm_mAP_50': segm50,
+                'coco/segm_mAP': segm50 / 2,
+                'coco/bbox_mAP_50': segm50 + 0.1,
+            },
+            train_s=900.0,
+            export_images_per_s=10.0,
+        )
+
+    s['maskrcnn_gt'] = det(0.5)
+    s['maskrcnn_wise'] = det(0.2)
+    text = import_tool('benchmark').render(results)
+    assert (
+        '| WISE instances | `wise` | PRM peaks above bg 0.41 (Otsu of the PRM maps); '
+        'NMS 0.3 | AP50 20.5 (mask AP 8.2) | - | 3100 instances on train; skipped: '
+        '40 duplicate, 2 peak_without_proposal |' in text
+    )
+    assert (
+        '| Mask R-CNN on WISE instances | `maskrcnn_wise` | 20.0 (40% of ground '
+        'truth) | 10.0 | 30.0 | pseudo instances of AP50 20.5 on train |' in text
+    )
+    assert (
+        '| Mask R-CNN on ground-truth instances | `maskrcnn_gt` | 50.0 | 25.0 | 60.0 '
+        '| the fully supervised upper bound | - |' in text
+    )
+    assert 'were not in this run' not in text
+    assert 'Stages not in this results file: affinitynet, walk.' in text
