@@ -132,7 +132,19 @@ class CAMClassifier(BaseSegmentor):
         self, inputs: torch.Tensor, data_samples: list[SegDataSample]
     ) -> dict[str, torch.Tensor]:
         targets = labels_to_multihot(data_samples, self.num_classes, inputs.device)
-        return self.head.loss(self.extract_feat(inputs), targets)
+        feats = self.extract_feat(inputs)
+        if not getattr(self.head, 'extra_losses', None):
+            return self.head.loss(feats, targets)
+        return self.head.loss(feats, targets, images=self._images01(inputs))
+
+    def _images01(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The normalised inputs back in [0, 1] (the data preprocessor's
+        mean / std undone; 0..255 pixel values)."""
+        pre = self.data_preprocessor
+        mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
+        if mean is None or std is None:
+            return inputs.clamp(0, 1)
+        return ((inputs * std + mean) / 255.0).clamp(0, 1)
 
     def predict(
         self, inputs: torch.Tensor, data_samples: list[SegDataSample] | None = None

@@ -27,6 +27,13 @@ class CAMHead(BaseModule):
             Default: dict(type='MultiLabelSoftMarginLoss').
         init_cfg (dict, optional): Initialization config.
             Default: dict(type='Xavier', layer='Conv2d').
+        extra_losses (list[dict], optional): More losses on the class maps,
+            built from the registry, each called as ``loss(cam_logits,
+            targets, images)`` (``images`` in [0, 1] at the input size) and
+            logged under its ``loss_name``, e.g. HFPL's
+            ``ImportanceSamplingLoss`` and ``FeatureSimilarityLoss``. A loss
+            with a ``mix`` attribute takes that share of the classification
+            loss (which is scaled by ``1 - mix``). Default: None.
     """
 
     def __init__(
@@ -36,6 +43,7 @@ class CAMHead(BaseModule):
         in_index: int = -1,
         loss_cls: dict | None = None,
         init_cfg: dict | None = None,
+        extra_losses: list[dict] | None = None,
     ) -> None:
         if init_cfg is None:
             init_cfg = dict(type='Xavier', layer='Conv2d')
@@ -49,6 +57,15 @@ class CAMHead(BaseModule):
         self.loss_cls = MODELS.build(
             loss_cls if loss_cls is not None else dict(type='MultiLabelSoftMarginLoss')
         )
+        self.extra_losses = nn.ModuleList(
+            MODELS.build(cfg) for cfg in (extra_losses or [])
+        )
+        names = [self.loss_cls.loss_name, *(e.loss_name for e in self.extra_losses)]
+        if len(set(names)) != len(names):
+            raise ValueError(f'loss names must differ, got {names}')
+        self.cls_share = 1.0 - sum(getattr(e, 'mix', 0.0) for e in self.extra_losses)
+        if self.cls_share <= 0:
+            raise ValueError('the extra losses mix away the whole classification loss')
 
     def _select(self, feats: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
         if isinstance(feats, torch.Tensor):
@@ -64,8 +81,21 @@ class CAMHead(BaseModule):
         return self.cam(feats).mean(dim=(2, 3))
 
     def loss(
-        self, feats: Sequence[torch.Tensor] | torch.Tensor, targets: torch.Tensor
+        self,
+        feats: Sequence[torch.Tensor] | torch.Tensor,
+        targets: torch.Tensor,
+        images: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Losses from features and (N, C) multi-hot targets."""
+        """Losses from features and (N, C) multi-hot targets (``images`` in
+        [0, 1], for extra losses that compare the maps with the image)."""
+        if not self.extra_losses:
+            logits = self.forward(feats)
+            return {self.loss_cls.loss_name: self.loss_cls(logits, targets)}
+        cam_logits = self.cam(feats)
         logits = self.forward(feats)
-        return {self.loss_cls.loss_name: self.loss_cls(logits, targets)}
+        losses = {
+            self.loss_cls.loss_name: self.cls_share * self.loss_cls(logits, targets)
+        }
+        for extra in self.extra_losses:
+            losses[extra.loss_name] = extra(cam_logits, targets, images)
+        return losses

@@ -1,0 +1,82 @@
+"""HFPL switched on in a CAM classifier by adding losses to its head."""
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmseg.structures import SegDataSample
+
+import mmwsss  # noqa: F401
+from mmwsss.registry import MODELS
+
+ROOT = __file__.rsplit('/tests/', 1)[0]
+
+
+def _model(cfg):
+    cfg.model.backbone.pretrained = False
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def _batch():
+    torch.manual_seed(0)
+    inputs = torch.randint(0, 256, (2, 3, 64, 64)).float()
+    samples = []
+    for labels in ([1], [3, 7]):
+        sample = SegDataSample(metainfo=dict(img_shape=(64, 64)))
+        sample.gt_img_labels = torch.tensor(labels)
+        samples.append(sample)
+    return inputs, samples
+
+
+def test_hfpl_config_adds_the_losses_and_mixes_the_classification_loss():
+    plain = Config.fromfile(
+        f'{ROOT}/configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
+    )
+    hfpl = Config.fromfile(
+        f'{ROOT}/configs/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py'
+    )
+    # the HFPL config differs by its extra losses only
+    extra = hfpl.model.head.pop('extra_losses')
+    assert hfpl.model == plain.model
+    assert [e['type'] for e in extra] == [
+        'ImportanceSamplingLoss',
+        'FeatureSimilarityLoss',
+    ]
+    hfpl.model.head.extra_losses = extra
+
+    base, model = _model(plain), _model(hfpl)
+    model.load_state_dict(base.state_dict())
+    base.train(), model.train()
+    data = base.data_preprocessor(dict(zip(('inputs', 'data_samples'), _batch())), True)
+    plain_losses = base.loss(data['inputs'], data['data_samples'])
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert set(losses) == {'loss_cls', 'loss_is', 'loss_fs'}
+    # the GAP loss keeps 0.8 of the classification loss, IS takes 0.2
+    torch.testing.assert_close(losses['loss_cls'], 0.8 * plain_losses['loss_cls'])
+    assert 0 < losses['loss_is'] < 0.2 * 50
+    sum(losses.values()).backward()
+    assert model.head.classifier.weight.grad.abs().sum() > 0
+
+
+def test_extra_loss_checks():
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        with pytest.raises(ValueError, match='mix'):
+            MODELS.build(dict(type='ImportanceSamplingLoss', mix=1.5))
+        with pytest.raises(ValueError, match='names'):
+            MODELS.build(
+                dict(
+                    type='CAMHead',
+                    in_channels=4,
+                    num_classes=2,
+                    extra_losses=[
+                        dict(type='FeatureSimilarityLoss'),
+                        dict(type='FeatureSimilarityLoss'),
+                    ],
+                )
+            )
+        fs = MODELS.build(dict(type='FeatureSimilarityLoss'))
+    with pytest.raises(ValueError, match='images'):
+        fs(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2), None)
