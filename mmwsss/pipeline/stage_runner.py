@@ -452,6 +452,13 @@ def _model_result(
     )
     if found is not None:
         result['thresholds'] = found
+    # folders written by hooks (OAAHook's accumulated maps): '{stage}.{folder}'
+    for hook in cfg.get('custom_hooks') or []:
+        out_dir = hook.get('out_dir') if isinstance(hook, dict) else None
+        if isinstance(out_dir, str):
+            path = out_dir.format(work_dir=ctx.stage_dir(name))
+            if osp.isdir(path):
+                result['outputs'][osp.basename(path.rstrip('/'))] = osp.abspath(path)
     # instance folders (IRN's) as COCO datasets too: '{stage}.{folder}_coco'
     result['outputs'].update(merge_stage_instances(cfg, result, ctx.data_root))
     return result

@@ -127,9 +127,16 @@ def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
     for pattern in OUTPUTS:
         for path in glob.glob(osp.join(work_dir, '**', pattern), recursive=True):
             os.remove(path)
-    # and a stage trained under DDP: DeepLabV2 on the IRN pseudo masks
+    # and stages trained under DDP: DeepLabV2 on the IRN pseudo masks, and
+    # OAA's accumulation (each rank's images, merged by maximum)
     seg = dict(stages['deeplabv2'], name='seg', train_labels='irn')
-    cfg.stages = [*cfg.stages, seg]
+    oaa = dict(
+        name='oaa',
+        type='TrainTest',
+        config=osp.join(ROOT, 'configs/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py'),
+        cfg_options=dict(stages['cam']['cfg_options']),
+    )
+    cfg.stages = [*cfg.stages, seg, oaa]
     config = str(tmp_path / 'pipeline.py')
     cfg.dump(config)
     command = [
@@ -163,6 +170,7 @@ def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
         'irn',
         'prototypes',
         'seg',
+        'oaa',
     }
     got = _outputs(manifests)
     assert got['thresholds'] == expected['thresholds']
@@ -181,6 +189,12 @@ def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
     for name in ('ir_labels', 'irn'):
         assert manifests[name]['metrics'] == single[name]['metrics']
     assert manifests['cam']['world_size'] == manifests['seg']['world_size'] == 2
+    # OAA under DDP: every image's maps, from whichever rank trained on it
+    oaa_dir = manifests['oaa']['outputs']['oaa_maps']
+    with open(osp.join(oaa_dir, 'unseen_images.json')) as f:
+        report = json.load(f)
+    assert report['unseen'] == [] and report['written'] == len(ids)
+    assert sorted(_arrays(oaa_dir)) == sorted(i.replace('.png', '.npz') for i in ids)
     # the prototypes: every image's pixels counted once over the two ranks
     # (the samples, drawn per rank, differ from one process's)
     one = load_prototypes(single['prototypes']['outputs']['prototypes'])

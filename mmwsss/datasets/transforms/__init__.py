@@ -1,4 +1,5 @@
 from .formatting import PackWSSSInputs
+from .geometry import RandomCropRecorded
 from .loading import (
     LoadAnnotationsChecked,
     LoadCAMs,
@@ -14,4 +15,5 @@ __all__ = [
     'LoadImageLevelLabels',
     'LoadOptionalAnnotations',
     'PackWSSSInputs',
+    'RandomCropRecorded',
 ]

@@ -133,6 +133,15 @@ class CAMClassifier(BaseSegmentor):
     ) -> dict[str, torch.Tensor]:
         targets = labels_to_multihot(data_samples, self.num_classes, inputs.device)
         feats = self.extract_feat(inputs)
+        if getattr(self, 'keep_train_maps', False):
+            # for hooks that read the training CAMs (OAAHook): the class maps,
+            # the image scores and the padded input size of this batch
+            with torch.no_grad():
+                self.last_train_maps = dict(
+                    cams=self.head.cam(feats).detach(),
+                    logits=self.head(feats).detach(),
+                    input_size=tuple(inputs.shape[-2:]),
+                )
         if not getattr(self.head, 'extra_losses', None):
             return self.head.loss(feats, targets)
         return self.head.loss(feats, targets, images=self._images01(inputs))

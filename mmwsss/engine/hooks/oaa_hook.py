@@ -1,0 +1,203 @@
+"""OAA: accumulate each image's class attention while the classifier trains."""
+
+from __future__ import annotations
+
+import os.path as osp
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.dist import all_gather_object, barrier, is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from ...datasets.pseudo_label import image_stem
+from ...evaluation.instance_ap import atomic_save_json
+from ...ops.oaa import AttentionAccumulator, crop_attention_to_image, storage_size
+from ...registry import HOOKS
+from ...utils.provenance import check_or_reset, config_digest
+from ..exporters import atomic_save_npz
+
+UNSEEN_FILE = 'unseen_images.json'
+
+
+@HOOKS.register_module()
+class OAAHook(Hook):
+    """Online attention accumulation (Jiang et al., ICCV 2019) as a hook.
+
+    From epoch ``start_epoch`` on, after every training iteration, for each
+    image of the batch and each of its classes whose score is among its top-k
+    (k = its number of labels), the attention of the class (the training CAM,
+    ReLU, divided by its maximum) is mapped back from the training crop onto
+    the original image (``RandomCropRecorded``'s ``crop_bbox`` and the flip
+    recorded by ``RandomFlip``; :func:`mmwsss.ops.oaa.crop_attention_to_image`)
+    at ``stride`` and accumulated by element-wise maximum, keyed by the image's
+    file stem (so shuffling does not matter). The accumulation is part of the
+    checkpoints (a resumed training continues it); under DDP each rank keeps
+    its images' maps, merged by maximum. When training ends rank 0 writes
+    ``{out_dir}/{id}.npz`` in the CAM seed format (``keys``: the image's
+    labels; ``cam``: the maps at ``stride``; ``high_res``: at the image size,
+    each divided by its maximum) and names the training images the
+    accumulation never saw in ``{out_dir}/unseen_images.json`` (no file is
+    written for them: a later stage fails on them by name).
+
+    Args:
+        out_dir (str): Output folder; ``{work_dir}`` is replaced.
+            Default: '{work_dir}/oaa_maps'.
+        start_epoch (int): First (0-based) epoch to accumulate. Default: 0.
+        stride (int): Stride of the stored maps. Default: 4 (IRN's input).
+    """
+
+    priority = 'LOW'
+
+    def __init__(
+        self,
+        out_dir: str = '{work_dir}/oaa_maps',
+        start_epoch: int = 0,
+        stride: int = 4,
+    ) -> None:
+        self.out_dir = out_dir
+        self.start_epoch = start_epoch
+        self.stride = stride
+        self.accumulator = AttentionAccumulator()
+
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def before_train(self, runner) -> None:
+        self._model(runner).keep_train_maps = True
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.epoch < self.start_epoch:
+            return
+        stash = getattr(self._model(runner), 'last_train_maps', None)
+        if stash is None:
+            raise RuntimeError(
+                'OAAHook needs a CAM classifier that keeps its training maps '
+                '(CAMClassifier and its subclasses do)'
+            )
+        cams = F.interpolate(
+            stash['cams'].float(),
+            size=stash['input_size'],
+            mode='bilinear',
+            align_corners=False,
+        )
+        for cam, logits, sample in zip(
+            cams, stash['logits'], data_batch['data_samples']
+        ):
+            self._accumulate(cam, logits, sample)
+
+    def _accumulate(self, cam, logits, sample) -> None:
+        meta = sample.metainfo
+        if 'crop_bbox' not in meta:
+            raise KeyError(
+                f'{meta.get("img_path")} has no crop_bbox: OAA maps the training '
+                "crop back to the image; use dict(type='RandomCropRecorded', ...) "
+                'instead of RandomCrop'
+            )
+        labels = sample.gt_img_labels.tolist()
+        self.accumulator.mark_seen(image_stem(meta))
+        if not labels:
+            return
+        k = len(labels)
+        top = set((torch.topk(logits, k).indices + 1).tolist())
+        h_c, w_c = meta['img_shape'][:2]
+        for c in labels:
+            if c not in top:
+                continue
+            attention = F.relu(cam[c - 1, :h_c, :w_c])
+            attention = attention / attention.max().clamp(min=1e-5)
+            stored = crop_attention_to_image(
+                attention,
+                meta['crop_bbox'],
+                meta['crop_input_shape'],
+                meta['ori_shape'],
+                flip=meta.get('flip', False),
+                flip_direction=meta.get('flip_direction'),
+                stride=self.stride,
+            )
+            self.accumulator.update(image_stem(meta), c, stored)
+
+    def _merged(self) -> AttentionAccumulator:
+        return AttentionAccumulator.merge(all_gather_object(self.accumulator.state()))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['oaa'] = self._merged().state()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'oaa' in checkpoint:
+            self.accumulator.load_state(checkpoint['oaa'])
+
+    def after_train(self, runner) -> None:
+        merged = self._merged()
+        if is_main_process():
+            self._write(runner, merged)
+        barrier()
+
+    def _write(self, runner, merged: AttentionAccumulator) -> None:
+        out_dir = self.out_dir.format(work_dir=runner.work_dir)
+        record = dict(
+            kind='oaa maps',
+            config=config_digest(runner.cfg),
+            settings=dict(start_epoch=self.start_epoch, stride=self.stride),
+            iteration=runner.iter,
+        )
+        check_or_reset(out_dir, record)
+        dataset = runner.train_dataloader.dataset
+        unseen, unattended, written = [], 0, 0
+        for index in range(len(dataset)):
+            info = dataset.get_data_info(index)
+            stem = image_stem(info)
+            labels = sorted(int(c) for c in info.get('img_labels', []))
+            if not merged.seen(stem):
+                unseen.append(stem)
+                continue
+            maps = merged.maps[stem]
+            height, width = _image_size(info)
+            shape = storage_size((height, width), self.stride)
+            strided = np.zeros((len(labels), *shape), np.float32)
+            for i, c in enumerate(labels):
+                if c in maps:
+                    m = maps[c]
+                    strided[i] = m / max(float(m.max()), 1e-5)
+                else:
+                    unattended += 1
+            high = F.interpolate(
+                torch.from_numpy(strided)[None],
+                size=(height, width),
+                mode='bilinear',
+                align_corners=False,
+            )[0].numpy()
+            atomic_save_npz(
+                osp.join(out_dir, stem + '.npz'),
+                keys=np.array(labels, np.int16),
+                cam=strided,
+                high_res=high,
+            )
+            written += 1
+        atomic_save_json(
+            osp.join(out_dir, UNSEEN_FILE),
+            dict(unseen=unseen, classes_never_attended=unattended, written=written),
+        )
+        if unseen:
+            print_log(
+                f'OAA: {len(unseen)} training image(s) were never accumulated (e.g. '
+                f'{unseen[0]}), no maps written for them; see '
+                f'{osp.join(out_dir, UNSEEN_FILE)}',
+                logger='current',
+                level=30,
+            )
+        print_log(f'OAA: maps of {written} images written to {out_dir}', 'current')
+
+
+def _image_size(info: dict) -> tuple[int, int]:
+    """The image's (H, W): from the data info, else its file."""
+    if 'height' in info and 'width' in info:
+        return int(info['height']), int(info['width'])
+    from PIL import Image
+
+    with Image.open(info['img_path']) as image:
+        return image.height, image.width
