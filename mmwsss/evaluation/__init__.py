@@ -1,3 +1,4 @@
+from .contour import ContourCounts, ContourFMetric
 from .instance_ap import (
     InstanceAPMetric,
     as_instance_list,
@@ -22,6 +23,8 @@ from .seed_metric import (
 )
 
 __all__ = [
+    'ContourCounts',
+    'ContourFMetric',
     'InstanceAPMetric',
     'MultiLabelMAPMetric',
     'SeedIoUMetric',

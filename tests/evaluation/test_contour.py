@@ -128,3 +128,38 @@ def test_score_label_dir_reports_contour(tmp_path):
         str(pred_dir), str(gt_dir), ['a'], num_classes=2, contour=False
     )
     assert 'contour_F' not in plain and plain['mIoU'] == scores['mIoU']
+
+
+def test_contour_metric_pools_like_the_counts():
+    """ContourFMetric in an evaluator: the shifted-square case (F = 0.5 for the
+    square, 1.0 for the background's outline it shares) split over two
+    batches and pooled."""
+    import torch
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from mmwsss.evaluation import ContourFMetric
+
+    def sample(pred, gt):
+        s = SegDataSample()
+        s.pred_sem_seg = PixelData(data=torch.from_numpy(pred)[None])
+        s.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None])
+        return s.to_dict()
+
+    gt = _square((40, 40), 10, 10, 10)
+    pred = _square((40, 40), 10, 13, 10)
+    metric = ContourFMetric(tol=1)
+    metric.dataset_meta = dict(classes=('background', 'square'))
+    metric.process({}, [sample(pred, gt)])
+    metric.process({}, [sample(gt, gt)])
+    scores = metric.evaluate(2)
+    counts = ContourCounts(num_classes=2, tol=1)
+    counts.add(pred, gt)
+    counts.add(gt, gt)
+    expected = counts.summary()
+    assert scores['contour/F'] == pytest.approx(expected['contour_F'])
+    assert scores['contour/interior_mIoU'] == pytest.approx(expected['interior_mIoU'])
+    assert 50 < scores['contour/F'] < 100
+    with pytest.raises(ValueError, match='num_classes'):
+        bare = ContourFMetric()
+        bare.process({}, [sample(gt, gt)])
