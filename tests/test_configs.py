@@ -209,3 +209,19 @@ def test_pipeline_config_is_valid(path):
         if 'config' in stage:
             assert osp.isfile(stage['config']), stage['config']
             Config.fromfile(stage['config'])
+
+
+def test_bench_pipelines_share_stages_with_equal_settings():
+    """The bench pipelines share one work dir: a stage name they have in common
+    must mean the same settings, else each run would redo the other's stage."""
+    bench = [p for p in PIPELINES if 'fashionpaste-bench' in p]
+    assert len(bench) >= 3
+    seen = {}
+    for path in bench:
+        cfg = Config.fromfile(path)
+        assert cfg.work_dir == 'work_dirs/pipeline_bench', path
+        for stage in cfg.stages:
+            stage = dict(stage)
+            if stage['name'] in seen:
+                assert stage == seen[stage['name']], (path, stage['name'])
+            seen[stage['name']] = stage

@@ -28,6 +28,20 @@ import torch
 from mmengine.config import Config
 
 PIPELINE = 'configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py'
+#: The benchmarks: pipeline config and results file of each. They share the
+#: semantic pipeline's work dir, so stages of the same name and settings
+#: (data, cam, irn, ...) run once for all.
+BENCHES = {
+    'semantic': dict(pipeline=PIPELINE, results='benchmarks/results.json'),
+    'instances': dict(
+        pipeline='configs/pipelines/instances_effl0_fashionpaste-bench.py',
+        results='benchmarks/results_instances.json',
+    ),
+    'seeds': dict(
+        pipeline='configs/pipelines/seeds_effl0_fashionpaste-bench.py',
+        results='benchmarks/results_seeds.json',
+    ),
+}
 PUBLISHED = {
     'cam': 'CAM R50: 48.3 (IRN paper, VOC train, bg 0.15)',
     'irn': 'IRN R50: 66.5 (train), +18 over CAM',
@@ -58,7 +72,14 @@ DEEPLAB_STAGES = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='regenerate BENCHMARKS.md')
-    parser.add_argument('--pipeline', default=PIPELINE, help='pipeline config')
+    parser.add_argument(
+        '--bench',
+        default='semantic',
+        choices=sorted(BENCHES),
+        help='which benchmark pipeline to run (default semantic); BENCHMARKS.md '
+        'shows every benchmark whose results file exists',
+    )
+    parser.add_argument('--pipeline', help="pipeline config (default: the bench's)")
     parser.add_argument(
         '--seed', type=int, default=0, help='FashionPaste generator seed (default 0)'
     )
@@ -71,7 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--work-dir', help="default: the pipeline's work_dir (-seed{N} if N != 0)"
     )
-    parser.add_argument('--results', default='benchmarks/results.json')
+    parser.add_argument('--results', help="results JSON (default: the bench's)")
     parser.add_argument('--out', default='BENCHMARKS.md')
     parser.add_argument(
         '--render-only', action='store_true', help='only rewrite the Markdown from JSON'
@@ -88,7 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--until', help='stop after this stage (render what has finished)'
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.pipeline = args.pipeline or BENCHES[args.bench]['pipeline']
+    args.results = args.results or BENCHES[args.bench]['results']
+    return args
 
 
 def machine_info() -> dict:
@@ -163,7 +187,10 @@ def run(args: argparse.Namespace) -> dict:
         stages = run_pipeline(
             cfg, from_stage=args.from_stage, only=args.only, until=args.until
         )
-    command = f'python tools/benchmark.py --seed {args.seed} --source {args.source}'
+    command = (
+        f'python tools/benchmark.py --bench {args.bench} --seed {args.seed} '
+        f'--source {args.source}'
+    )
     return dict(
         pipeline=args.pipeline,
         seed=args.seed,
@@ -270,16 +297,6 @@ def _quality_rows(s: dict) -> list[str]:
             f'| - | {_pr(irn_crf)}dense CRF (PSA preset) on the walked scores | - |'
         )
     rows += _ptrecl_quality_rows(s)
-    wise = s.get('wise')
-    if _m(wise, 'instance/AP50') is not None:
-        skipped = ', '.join(f'{v} {k}' for k, v in wise['skipped'].items() if v)
-        rows.append(
-            f"| WISE instances | `wise` | PRM peaks above bg "
-            f"{wise['options']['min_score']:.2f} (Otsu of the PRM maps); NMS "
-            f"{wise['options']['nms_iou']:.1f} | AP50 {_m(wise, 'instance/AP50'):.1f} "
-            f"(mask AP {_m(wise, 'instance/AP'):.1f}) | - | {wise['instances']} "
-            f"instances on train; skipped: {skipped or 'none'} | {PUBLISHED['wise']} |"
-        )
     if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
         rows.append(
             "| IRN instances | `irn` | the IRN config's walk bg (IRN's published 0.25) "
@@ -386,6 +403,113 @@ def _ptrecl_rows(s: dict) -> list[str]:
             f'Twice the images: peak memory {100 * (b - a) / a:+.1f}% (the '
             'reservoirs keep at most 4096 features per class and side, whatever '
             'the number of images).',
+        ]
+    return [*rows, '']
+
+
+def _instance_section(results: dict | None) -> list[str]:
+    """The instance benchmark: pseudo instances on train, Mask R-CNN on val."""
+    if not results:
+        return []
+    s = results['stages']
+    rows = [
+        '## Instances: WISE and IRN into Mask R-CNN',
+        '',
+        f"Pipeline `{results['pipeline']}` (`{results['command']}`; shares the "
+        'data, CAM and IRN stages above). Pseudo instances are scored on train '
+        "against the ground-truth instances (COCO mask AP), Mask R-CNN by mmdet's "
+        'CocoMetric on val.',
+        '',
+        '| instances | pipeline stage | setting (ground-truth-free) | train mask AP50 '
+        '| train mask AP | notes | published (VOC) |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    wise, irn = s.get('wise'), s.get('irn')
+    if _m(wise, 'instance/AP50') is not None:
+        skipped = ', '.join(f'{v} {k}' for k, v in wise['skipped'].items() if v)
+        rows.append(
+            f"| WISE | `wise` | PRM peaks above bg {wise['options']['min_score']:.2f} "
+            f"(Otsu of the PRM maps); NMS {wise['options']['nms_iou']:.1f} | "
+            f"{_m(wise, 'instance/AP50'):.1f} | {_m(wise, 'instance/AP'):.1f} | "
+            f"{wise['instances']} instances; skipped: {skipped or 'none'} | "
+            f"{PUBLISHED['wise']} |"
+        )
+    if _m(irn, 'instance/AP50') is not None:
+        rows.append(
+            "| IRN | `irn` | the IRN config's walk bg (IRN's published 0.25) | "
+            f"{_m(irn, 'instance/AP50'):.1f} | {_m(irn, 'instance/AP'):.1f} | - | "
+            f"{PUBLISHED['instances']} |"
+        )
+    rows += ['', *_mask_rcnn_rows(s)]
+    proposals = s.get('proposals')
+    if (proposals or {}).get('images_per_s'):
+        rows += [
+            f"Proposals (stage `proposals`, selective search, 2 processes): "
+            f"{proposals['images_per_s']:.1f} images/s.",
+            '',
+        ]
+    return rows
+
+
+#: The seed methods of the seeds benchmark: classifier stage -> title.
+SEED_METHODS = {
+    'cam': 'CAM',
+    'seam': 'SEAM',
+    'oaa': 'OAA',
+    'cam_hfpl': 'CAM + HFPL',
+    'seam_hfpl': 'SEAM + HFPL',
+}
+
+
+def _seeds_section(results: dict | None) -> list[str]:
+    """The seeds benchmark: each method's seeds at their own Otsu cut."""
+    if not results:
+        return []
+    s = results['stages']
+    quality = (s.get('seed_quality') or {}).get('scores') or {}
+    cam_time = (s.get('cam') or {}).get('train_s')
+    rows = [
+        '## Seeds: CAM, SEAM, OAA and HFPL',
+        '',
+        f"Pipeline `{results['pipeline']}` (`{results['command']}`). Each "
+        "method's seeds (OAA: its accumulated maps; SEAM: the revised CAMs) cut "
+        "at their own Otsu background score, scored on train; the oracle is the "
+        "classifier's own sweep against ground truth; training time relative to "
+        'the CAM classifier (same epochs and images).',
+        '',
+        '| seeds | classifier stage | bg (own Otsu) | train mIoU | oracle: best of '
+        'GT sweep | contour F | interior mIoU | precision / recall | training time '
+        'vs CAM | published (VOC train) |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    published = {'cam': '48.3', 'seam': '55.4'}
+    for method, title in SEED_METHODS.items():
+        labels, classifier = s.get(f'{method}_labels'), s.get(method)
+        if _m(labels, 'mIoU') is None:
+            continue
+        oracle = '-'
+        if method != 'oaa' and _m(classifier, 'seed/mIoU_best') is not None:
+            oracle = (
+                f"{_m(classifier, 'seed/mIoU_best'):.1f} (bg "
+                f"{_m(classifier, 'seed/best_bg_score'):.2f})"
+            )
+        q = quality.get(f'{method}_labels') or {}
+        time_ratio = '-'
+        if cam_time and (classifier or {}).get('train_s'):
+            time_ratio = f"{classifier['train_s'] / cam_time:.2f}x"
+        rows.append(
+            f"| {title} | `{method}` | {labels['label_options']['bg_score']:.2f} | "
+            f"{_m(labels, 'mIoU'):.1f} | {oracle} | {_f(q.get('contour_F'))} | "
+            f"{_f(q.get('interior_mIoU'))} | {_pr(labels).rstrip('; ') or '-'} | "
+            f"{time_ratio} | {published.get(method, '-')} |"
+        )
+    irn = s.get('seam_irn_labels')
+    if _m(irn, 'mIoU') is not None:
+        rows += [
+            '',
+            f"IRN on SEAM's seeds (stage `seam_irn_labels`, walk cut at its own Otsu "
+            f"score {irn['label_options']['bg_score']:.2f}): train mIoU "
+            f"{_m(irn, 'mIoU'):.1f}.",
         ]
     return [*rows, '']
 
@@ -634,8 +758,11 @@ def _speed_rows(s: dict) -> list[str]:
     return rows
 
 
-def render(results: dict, root: str = '.') -> str:
-    """BENCHMARKS.md's text; ``root``: the folder that holds benchmarks/."""
+def render(results: dict, root: str = '.', others: dict | None = None) -> str:
+    """BENCHMARKS.md's text from the semantic benchmark's ``results`` and the
+    ``others`` ('instances', 'seeds': their results, where they exist);
+    ``root``: the folder that holds benchmarks/."""
+    others = others or {}
     s, m = results['stages'], results['machine']
     data = s.get('data') or {}
     counts, size = data.get('counts', {}), data.get('image_size') or ['?', '?']
@@ -647,7 +774,7 @@ def render(results: dict, root: str = '.') -> str:
     lines = [
         '# BENCHMARKS',
         '',
-        '<!-- Generated by tools/benchmark.py from benchmarks/results.json. '
+        '<!-- Generated by tools/benchmark.py from benchmarks/results*.json. '
         'Do not edit by hand. -->',
         '',
         f"Pipeline `{results['pipeline']}` (generator seed {results['seed']}): "
@@ -674,7 +801,6 @@ def render(results: dict, root: str = '.') -> str:
         '|---|---|---|---|---|',
         *_deeplab_rows(s),
         '',
-        *_mask_rcnn_rows(s),
     ]
     if osp.exists(osp.join(root, 'benchmarks', 'deeplabv2_gt_curve.png')):
         lines += [
@@ -686,19 +812,23 @@ def render(results: dict, root: str = '.') -> str:
         ]
     if missing:
         lines += [f"Stages not in this results file: {', '.join(missing)}.", '']
+    not_run = [name for name in ('instances', 'seeds') if not others.get(name)]
+    if not_run:
+        lines += [
+            'No results yet for the '
+            + ' and '.join(f'{name} benchmark' for name in not_run)
+            + ' ('
+            + ', '.join(f'`python tools/benchmark.py --bench {n}`' for n in not_run)
+            + ').',
+            '',
+        ]
     lines += [
-        'Not implemented yet: SEAM, OAA and HFPL.'
-        + (
-            ''
-            if 'wise' in results.get('planned', [])
-            else ' WISE and Mask R-CNN run in pipelines but were not in this run '
-            '(the pipeline that made this file had no instance stages).'
-        ),
-        '',
         *_threshold_rows(s),
         *_per_class_rows(s),
         *_outline_rows(s),
         *_ptrecl_rows(s),
+        *_instance_section(others.get('instances')),
+        *_seeds_section(others.get('seeds')),
         *_walk_rows(s),
         '## Speed',
         '',
@@ -748,21 +878,37 @@ def write_curve(results: dict, out: str) -> str | None:
     return out
 
 
+def load_results(root: str = '.') -> tuple[dict, dict]:
+    """The semantic benchmark's results and the others that exist."""
+    found = {}
+    for name, bench in BENCHES.items():
+        path = osp.join(root, bench['results'])
+        if osp.exists(path):
+            with open(path) as f:
+                found[name] = json.load(f)
+    if 'semantic' not in found:
+        raise FileNotFoundError(
+            f"no {BENCHES['semantic']['results']}: run `python tools/benchmark.py` "
+            'first'
+        )
+    semantic = found.pop('semantic')
+    return semantic, found
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.render_only:
-        with open(args.results) as f:
-            results = json.load(f)
-    else:
+    if not args.render_only:
         results = run(args)
         os.makedirs(osp.dirname(args.results) or '.', exist_ok=True)
         with open(args.results, 'w') as f:
             json.dump(results, f, indent=1)
-        curve = osp.join(osp.dirname(args.results), 'deeplabv2_gt_curve.png')
-        write_curve(results, curve)
+        if args.bench == 'semantic':
+            curve = osp.join(osp.dirname(args.results), 'deeplabv2_gt_curve.png')
+            write_curve(results, curve)
+    semantic, others = load_results()
     with open(args.out, 'w') as f:
-        f.write(render(results))
-    print(f'wrote {args.out} from {args.results}', file=sys.stderr)
+        f.write(render(semantic, others=others))
+    print(f'wrote {args.out} from {sorted(["semantic", *others])}', file=sys.stderr)
 
 
 if __name__ == '__main__':

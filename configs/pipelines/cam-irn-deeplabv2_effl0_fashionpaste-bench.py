@@ -7,8 +7,10 @@
 # ablations and the prototype stage's memory at twice the images); DeepLabV2
 # on each kind of pseudo mask and on ground truth (the upper bound, also run
 # twice as long to show it converged); the pseudo masks' outline quality side by
-# side; the random-walk timing; WISE (PRM peaks + proposals) and IRN instances,
-# Mask R-CNN on each and on ground truth. About 3 hours on 2 CPU cores.
+# side; the random-walk timing. About 2 hours on 2 CPU cores. The instance and
+# seed benchmarks are pipelines of their own in the same work dir
+# (instances_effl0_fashionpaste-bench.py, seeds_effl0_fashionpaste-bench.py):
+# stages of the same name and settings (data, cam, irn, ...) are shared.
 #   python tools/run_pipeline.py configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py
 # No setting below is picked on ground truth: 'auto:KEY' values come from the
 # Thresholds stage's rule (mmwsss/ops/thresholds.py: Otsu / multi-Otsu of the
@@ -30,10 +32,6 @@ deeplab_gt_config = (
 deeplab_gt_2x_config = (
     cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160_gt.py'
 )
-prm_config = cfg_dir + '/prm/prm_effl0_1xb16-8e_fashionpaste-160.py'
-mask_rcnn_config = (
-    cfg_dir + '/mask_rcnn/mask-rcnn_effl0_fpn_1xb8-1000it_fashionpaste-160.py'
-)
 ptrecl_dir = cfg_dir + '/ptrecl'
 recovery_config = (
     ptrecl_dir + '/ptrecl-recovery_effl0-d16_1xb8-1000it_fashionpaste-160.py'
@@ -52,18 +50,6 @@ def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
     if curve:
         stage['val_interval'] = 250  # iterations: 4 points, 8 for the 2x run
     return stage
-
-
-def mask_rcnn(name, train_instances):
-    """Mask R-CNN (mmdet) on a COCO json of instances, scored on val's
-    ground-truth instances."""
-    return dict(
-        name=name,
-        type='TrainTest',
-        config=mask_rcnn_config,
-        train_instances=train_instances,
-        val_instances='gt_val',
-    )
 
 
 def prototypes(name, k=20, repeat=1):
@@ -234,24 +220,5 @@ stages = [
     ),
     deeplab('deeplabv2_affinitynet', 'affinitynet'),
     dict(name='walk', type='WalkBenchmark'),
-    # instances: WISE (a PRM classifier's peaks, each matched to the best
-    # selective-search proposal holding it) and IRN's instances, then Mask R-CNN
-    # (mmdet) on each and on the ground-truth instances, scored on val
-    dict(name='prm', type='TrainTest', config=prm_config, validate=True),
-    dict(name='prm_thresholds', type='Thresholds', cams='prm'),
-    dict(name='proposals', type='Proposals'),
-    dict(
-        name='wise',
-        type='WISE',
-        cams='prm',
-        proposals='proposals',
-        thresholds='prm_thresholds',
-        min_score='auto:bg_score',
-    ),
-    dict(name='gt_train', type='CocoGT', split='train'),
-    dict(name='gt_val', type='CocoGT', split='val'),
-    mask_rcnn('maskrcnn_gt', 'gt_train'),
-    mask_rcnn('maskrcnn_irn', 'irn.pseudo_instances'),
-    mask_rcnn('maskrcnn_wise', 'wise.pseudo_instances'),
 ]
 report = dict(num_samples=4, split='train')

@@ -4,10 +4,11 @@
 # background score (Otsu of its maps), scored on train for regions and outlines
 # (contour F) side by side, and IRN trained on the IR labels of SEAM's seeds.
 #   python tools/run_pipeline.py configs/pipelines/seeds_effl0_fashionpaste-bench.py
-# It shares the bench pipeline's data_root; the CAM classifier is the same config
-# (its stage reruns here in its own work dir). About 1.5 hours on 2 CPU cores.
+# The work dir is the semantic bench pipeline's: its data, cam, thresholds and
+# cam_labels stages (the same names and settings) are shared, not rerun. About
+# 1.5 hours on 2 CPU cores (`python tools/benchmark.py --bench seeds`).
 data_root = 'data/fashionpaste_bench'
-work_dir = 'work_dirs/pipeline_seeds_bench'
+work_dir = 'work_dirs/pipeline_bench'
 cfg_dir = '{{fileDirname}}/..'
 classifiers = dict(
     cam=cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py',
@@ -28,15 +29,17 @@ seeds = dict(
 
 
 def seed_stages(method):
+    # the CAM's stages are named as in the semantic bench pipeline (shared)
+    thresholds = 'thresholds' if method == 'cam' else f'{method}_thresholds'
     return [
         dict(name=method, type='TrainTest', config=classifiers[method], validate=True),
-        dict(name=f'{method}_thresholds', type='Thresholds', cams=seeds[method]),
+        dict(name=thresholds, type='Thresholds', cams=seeds[method]),
         dict(
             name=f'{method}_labels',
             type='Labels',
             kind='cam',
             cams=seeds[method],
-            thresholds=f'{method}_thresholds',
+            thresholds=thresholds,
             label_options=dict(bg_score='auto:bg_score'),
         ),
     ]

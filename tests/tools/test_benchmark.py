@@ -1,6 +1,5 @@
 """tools/benchmark.py renders BENCHMARKS.md from the stage runner's results."""
 
-import json
 import os.path as osp
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -167,11 +166,11 @@ def test_render_rows_with_oracle_column(import_tool):
 def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results(
     import_tool,
 ):
-    with open(osp.join(ROOT, 'benchmarks', 'results.json')) as f:
-        results = json.load(f)
+    benchmark = import_tool('benchmark')
+    semantic, others = benchmark.load_results(ROOT)
     with open(osp.join(ROOT, 'BENCHMARKS.md')) as f:
         committed = f.read()
-    rendered = import_tool('benchmark').render(results, root=ROOT)
+    rendered = benchmark.render(semantic, root=ROOT, others=others)
     assert rendered == committed, 'BENCHMARKS.md is not the rendering of results.json'
 
 
@@ -248,8 +247,13 @@ def test_render_ptrecl_rows_ablations_and_memory(import_tool):
 
 def test_render_instance_rows(import_tool):
     results = _results()
-    s = results['stages']
-    results['planned'] += ['wise', 'maskrcnn_wise']
+    instances = dict(
+        pipeline='configs/pipelines/i.py',
+        command='python tools/benchmark.py --bench instances',
+        stages={},
+    )
+    s = instances['stages']
+    s['proposals'] = dict(finished=True, kind='proposals', images_per_s=4.5)
     s['wise'] = dict(
         finished=True,
         kind='wise',
@@ -276,12 +280,17 @@ def test_render_instance_rows(import_tool):
 
     s['maskrcnn_gt'] = det(0.5)
     s['maskrcnn_wise'] = det(0.2)
-    text = import_tool('benchmark').render(results)
+    benchmark = import_tool('benchmark')
+    without = benchmark.render(results)
+    assert 'No results yet for the instances benchmark and seeds benchmark' in without
+    text = benchmark.render(results, others=dict(instances=instances))
+    assert '## Instances: WISE and IRN into Mask R-CNN' in text
     assert (
-        '| WISE instances | `wise` | PRM peaks above bg 0.41 (Otsu of the PRM maps); '
-        'NMS 0.3 | AP50 20.5 (mask AP 8.2) | - | 3100 instances on train; skipped: '
-        '40 duplicate, 2 peak_without_proposal |' in text
+        '| WISE | `wise` | PRM peaks above bg 0.41 (Otsu of the PRM maps); NMS 0.3 '
+        '| 20.5 | 8.2 | 3100 instances; skipped: 40 duplicate, 2 '
+        'peak_without_proposal |' in text
     )
+    assert 'Proposals (stage `proposals`, selective search, 2 processes): 4.5' in text
     assert (
         '| Mask R-CNN on WISE instances | `maskrcnn_wise` | 20.0 (40% of ground '
         'truth) | 10.0 | 30.0 | pseudo instances of AP50 20.5 on train |' in text
@@ -290,5 +299,41 @@ def test_render_instance_rows(import_tool):
         '| Mask R-CNN on ground-truth instances | `maskrcnn_gt` | 50.0 | 25.0 | 60.0 '
         '| the fully supervised upper bound | - |' in text
     )
-    assert 'were not in this run' not in text
-    assert 'Stages not in this results file: affinitynet, walk.' in text
+    assert 'No results yet for the seeds benchmark' in text
+
+
+def test_render_seeds_section(import_tool):
+    results = _results()
+
+    def classifier(train_s, best=None):
+        metrics = (
+            {} if best is None else {'seed/mIoU_best': best, 'seed/best_bg_score': 0.5}
+        )
+        return dict(finished=True, kind='cam', metrics=metrics, train_s=train_s)
+
+    seeds = dict(
+        pipeline='configs/pipelines/s.py',
+        command='python tools/benchmark.py --bench seeds',
+        stages=dict(
+            cam=classifier(100.0, 40.0),
+            seam=classifier(180.0, 45.0),
+            oaa=classifier(110.0, 39.0),
+            cam_labels=_labels(37.5, bg_score=0.42),
+            seam_labels=_labels(44.0, bg_score=0.4),
+            oaa_labels=_labels(41.0, bg_score=0.3),
+            seed_quality=dict(
+                finished=True,
+                scores=dict(seam_labels=dict(contour_F=20.0, interior_mIoU=50.0)),
+            ),
+            seam_irn_labels=_labels(55.0, bg_score=0.5),
+        ),
+    )
+    text = import_tool('benchmark').render(results, others=dict(seeds=seeds))
+    assert '## Seeds: CAM, SEAM, OAA and HFPL' in text
+    assert (
+        '| SEAM | `seam` | 0.40 | 44.0 | 45.0 (bg 0.50) | 20.0 | 50.0 | - | 1.80x | '
+        '55.4 |' in text
+    )
+    # OAA's seeds are its accumulated maps: the classifier's sweep is no oracle
+    assert '| OAA | `oaa` | 0.30 | 41.0 | - |' in text
+    assert "IRN on SEAM's seeds (stage `seam_irn_labels`" in text
