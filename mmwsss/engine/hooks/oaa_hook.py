@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather_object, barrier, is_main_process
+from mmengine.dist import all_gather_object, barrier, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -35,7 +35,10 @@ class OAAHook(Hook):
     at ``stride`` and accumulated by element-wise maximum, keyed by the image's
     file stem (so shuffling does not matter). The accumulation is part of the
     checkpoints (a resumed training continues it); under DDP each rank keeps
-    its images' maps, merged by maximum. When training ends rank 0 writes
+    its images' maps, merged by maximum at the end of each epoch (so the
+    checkpoint, saved by rank 0 after the epoch, holds all; checkpoints saved
+    within an epoch hold rank 0's maps of that epoch). When training ends rank
+    0 writes
     ``{out_dir}/{id}.npz`` in the CAM seed format (``keys``: the image's
     labels; ``cam``: the maps at ``stride``; ``high_res``: at the image size,
     each divided by its maximum) and names the training images the
@@ -124,8 +127,15 @@ class OAAHook(Hook):
     def _merged(self) -> AttentionAccumulator:
         return AttentionAccumulator.merge(all_gather_object(self.accumulator.state()))
 
+    def after_train_epoch(self, runner) -> None:
+        # every rank passes here (rank 0 alone saves checkpoints): merge the
+        # ranks' maps now, so that the checkpoint saved after this hook (the
+        # CheckpointHook runs later, priority VERY_LOW) holds all of them
+        if get_world_size() > 1:
+            self.accumulator = self._merged()
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint['oaa'] = self._merged().state()
+        checkpoint['oaa'] = self.accumulator.state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if 'oaa' in checkpoint:
