@@ -739,7 +739,16 @@ def _speed_rows(s: dict) -> list[str]:
     for name, stage in s.items():
         if not stage.get('finished') or name in ('walk',):
             continue
-        if 'train_s' in stage:
+        if (
+            'train_s' in stage
+            and not stage['train_s']
+            and stage.get('export_images_per_s')
+        ):
+            rows.append(
+                f"| `{name}` (test only, {stage.get('num_images', n_train)} images) | "
+                f'{stage["export_images_per_s"]:.2f} images/s |'
+            )
+        elif 'train_s' in stage:
             resumed = (
                 ' (resumed run: its last part only)' if stage.get('resumed') else ''
             )
