@@ -76,8 +76,54 @@ class PrototypeReclassifier(BaseSegmentor):
     def extract_feat(self, inputs: torch.Tensor):
         return self.backbone(inputs)
 
+    def _check_prototypes(self) -> None:
+        if self.fg.numel() == 0:
+            raise FileNotFoundError(
+                f'no prototypes loaded from {self.prototype_file!r}: run the '
+                'prototype stage (PrototypeLoop) first and set model.prototypes '
+                'to its file'
+            )
+
+    def _image_votes(self, feat, keys, img_shape, pad_shape) -> torch.Tensor:
+        """``(len(keys), h, w)`` votes on the feature grid of the unpadded
+        image (``img_shape`` inside the padded ``pad_shape``)."""
+        fh = max(1, round(feat.shape[-2] * img_shape[0] / pad_shape[0]))
+        fw = max(1, round(feat.shape[-1] * img_shape[1] / pad_shape[1]))
+        return reclassify(
+            feat[:, :fh, :fw],
+            keys,
+            self.fg,
+            self.bg,
+            self.fg_counts,
+            self.bg_counts,
+            self.top_m,
+        )
+
     def encode_decode(self, inputs: torch.Tensor, batch_img_metas: list[dict]):
-        raise NotImplementedError('the reclassifier predicts per image: use predict')
+        """Scores ``(N, C, H, W)`` at the input size: background the constant
+        ``bg_score``, each labelled class (``img_labels`` of the metainfo) its
+        votes, the other classes 0; their argmax is ``pred_sem_seg``'s rule."""
+        self._check_prototypes()
+        features = self._forward(inputs)
+        pad = tuple(inputs.shape[-2:])
+        scores = inputs.new_zeros((len(inputs), self.fg.shape[0], *pad))
+        scores[:, 0] = self.test_cfg['bg_score']
+        for i, (feat, meta) in enumerate(zip(features, batch_img_metas)):
+            if 'img_labels' not in meta:
+                raise KeyError(
+                    f'{meta.get("img_path", "an image")} has no img_labels in its '
+                    'metainfo: add LoadImageLevelLabels and PackWSSSInputs'
+                )
+            keys = torch.tensor(sorted(set(meta['img_labels'])), dtype=torch.long)
+            if not len(keys):
+                continue
+            img_h, img_w = meta.get('img_shape', pad)[:2]
+            votes = self._image_votes(feat, keys, (img_h, img_w), pad)
+            votes = F.interpolate(
+                votes[None], size=(img_h, img_w), mode='bilinear', align_corners=False
+            )[0]
+            scores[i, keys.to(scores.device), :img_h, :img_w] = votes
+        return scores
 
     def _forward(self, inputs: torch.Tensor, data_samples=None):
         return self.extract_feat(inputs)[self.in_index]
@@ -89,12 +135,7 @@ class PrototypeReclassifier(BaseSegmentor):
         )
 
     def predict(self, inputs: torch.Tensor, data_samples=None):
-        if self.fg.numel() == 0:
-            raise FileNotFoundError(
-                f'no prototypes loaded from {self.prototype_file!r}: run the '
-                'prototype stage (PrototypeLoop) first and set model.prototypes '
-                'to its file'
-            )
+        self._check_prototypes()
         features = self._forward(inputs)
         for feat, sample in zip(features, data_samples):
             if 'gt_img_labels' not in sample:
@@ -106,18 +147,7 @@ class PrototypeReclassifier(BaseSegmentor):
             pad_h, pad_w = inputs.shape[-2:]
             img_h, img_w = sample.metainfo.get('img_shape', (pad_h, pad_w))[:2]
             ori_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w))[:2])
-            # the features of the unpadded image
-            fh = max(1, round(feat.shape[-2] * img_h / pad_h))
-            fw = max(1, round(feat.shape[-1] * img_w / pad_w))
-            votes = reclassify(
-                feat[:, :fh, :fw],
-                keys,
-                self.fg,
-                self.bg,
-                self.fg_counts,
-                self.bg_counts,
-                self.top_m,
-            )
+            votes = self._image_votes(feat, keys, (img_h, img_w), (pad_h, pad_w))
 
             def resize(size, votes=votes):
                 if votes.numel() == 0:
