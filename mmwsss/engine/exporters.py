@@ -39,6 +39,16 @@ def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def save_cam_file(
+    path: str, keys: np.ndarray, cam: np.ndarray, high_res: np.ndarray
+) -> None:
+    """Write one image's seeds in the CAM seed format (see :class:`CAMExporter`):
+    ``keys`` (int16 class indices), ``cam`` (strided maps), ``high_res``."""
+    atomic_save_npz(
+        path, keys=np.asarray(keys).astype(np.int16), cam=cam, high_res=high_res
+    )
+
+
 @EXPORTERS.register_module()
 class CAMExporter:
     """Saves the CAMs of each image as ``{out_dir}/{image stem}.npz``.
@@ -83,11 +93,11 @@ class CAMExporter:
         return stored
 
     def save(self, sample) -> None:
-        atomic_save_npz(
+        save_cam_file(
             self.path(sample.metainfo),
-            keys=sample.cam_keys.cpu().numpy().astype(np.int16),
-            cam=self._store(sample, 'cams_strided'),
-            high_res=self._store(sample, 'cams'),
+            sample.cam_keys.cpu().numpy(),
+            self._store(sample, 'cams_strided'),
+            self._store(sample, 'cams'),
         )
 
     def load(self, sample):

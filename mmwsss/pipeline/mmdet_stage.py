@@ -40,6 +40,7 @@ from .stage_runner import (
     _last_checkpoint,
     _model_options,
     _model_result,
+    annotated_dataset,
 )
 
 MMDET_SCOPE = 'mmdet'
@@ -97,15 +98,6 @@ def _coco_json(ctx: PipelineContext, consumer: str, ref: str, arg: str) -> str:
     return path
 
 
-def _annotated_dataset(cfg: Config, loader: str) -> tuple[str, dict]:
-    """Config key and config of the dataset of ``loader`` that has the
-    ``ann_file`` (inside dataset wrappers such as ``RepeatDataset``)."""
-    key, dataset = f'{loader}.dataset', cfg[loader].dataset
-    while 'ann_file' not in dataset and 'dataset' in dataset:
-        key, dataset = f'{key}.dataset', dataset.dataset
-    return key, dataset
-
-
 def _evaluator_keys(cfg: Config, evaluator: str) -> list[str]:
     """Config keys of the ``ann_file`` of an evaluator's metrics that read one
     (mmdet's ``CocoMetric``; one without reads the dataset's)."""
@@ -124,12 +116,12 @@ def _ann_file_options(cfg: Config, train: str | None, val: str | None) -> dict:
     and COCO metrics) on ``val``."""
     options = {}
     if train is not None:
-        key, _ = _annotated_dataset(cfg, 'train_dataloader')
+        key, _ = annotated_dataset(cfg, 'train_dataloader')
         options[f'{key}.ann_file'] = train
     if val is not None:
         for loader in ('val_dataloader', 'test_dataloader'):
             if cfg.get(loader) is not None:
-                key, _ = _annotated_dataset(cfg, loader)
+                key, _ = annotated_dataset(cfg, loader)
                 options[f'{key}.ann_file'] = val
         for evaluator in ('val_evaluator', 'test_evaluator'):
             options.update(dict.fromkeys(_evaluator_keys(cfg, evaluator), val))
@@ -204,7 +196,7 @@ def det_train_test_stage(
     )
     result = _model_result(ctx, name, config, cfg, result, options, found)
     result['checkpoint'] = _last_checkpoint(stage_dir)
-    _, test_dataset = _annotated_dataset(cfg, 'test_dataloader')
+    _, test_dataset = annotated_dataset(cfg, 'test_dataloader')
     result['scored_on'] = _split_name(test_dataset.ann_file)
     if train is not None:
         with open(train) as f:

@@ -424,6 +424,16 @@ def _model_options(
     return cfg, options, transform_args, found
 
 
+def annotated_dataset(cfg: Config, loader: str) -> tuple[str, dict]:
+    """Config key and config of the dataset of ``loader`` that has the
+    ``ann_file`` (inside dataset wrappers such as ``PseudoLabelDataset`` or
+    ``RepeatDataset``)."""
+    key, dataset = f'{loader}.dataset', cfg[loader].dataset
+    while 'ann_file' not in dataset and 'dataset' in dataset:
+        key, dataset = f'{key}.dataset', dataset.dataset
+    return key, dataset
+
+
 def _model_result(
     ctx: PipelineContext,
     name: str,
@@ -436,9 +446,7 @@ def _model_result(
     """The manifest fields every stage that runs a config records."""
     result.pop('skipped', None)
     # the split the test loop scored, after cfg_options (e.g. VOC's train_aug)
-    dataset = cfg.test_dataloader.dataset
-    while 'ann_file' not in dataset and 'dataset' in dataset:  # wrappers
-        dataset = dataset.dataset
+    _, dataset = annotated_dataset(cfg, 'test_dataloader')
     split = osp.splitext(osp.basename(dataset.ann_file))[0]
     folders = [d for d in (result.get('out_dir') or '').split(', ') if d]
     result.update(

@@ -17,7 +17,7 @@ from ...evaluation.instance_ap import atomic_save_json
 from ...ops.oaa import AttentionAccumulator, crop_attention_to_image, storage_size
 from ...registry import HOOKS
 from ...utils.provenance import check_or_reset, config_digest
-from ..exporters import atomic_save_npz
+from ..exporters import save_cam_file
 
 UNSEEN_FILE = 'unseen_images.json'
 
@@ -181,12 +181,7 @@ class OAAHook(Hook):
                 mode='bilinear',
                 align_corners=False,
             )[0].numpy()
-            atomic_save_npz(
-                osp.join(out_dir, stem + '.npz'),
-                keys=np.array(labels, np.int16),
-                cam=strided,
-                high_res=high,
-            )
+            save_cam_file(osp.join(out_dir, stem + '.npz'), labels, strided, high)
             written += 1
         atomic_save_json(
             osp.join(out_dir, UNSEEN_FILE),
