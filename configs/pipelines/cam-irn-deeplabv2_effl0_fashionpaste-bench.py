@@ -7,7 +7,7 @@
 # ablations and the prototype stage's memory at twice the images); DeepLabV2
 # on each kind of pseudo mask and on ground truth (the upper bound, also run
 # twice as long to show it converged); the pseudo masks' outline quality side by
-# side; the random-walk timing. About 2 hours on 2 CPU cores. The instance and
+# side; the random-walk timing. About 3 hours on 2 CPU cores. The instance and
 # seed benchmarks are pipelines of their own in the same work dir
 # (instances_effl0_fashionpaste-bench.py, seeds_effl0_fashionpaste-bench.py):
 # stages of the same name and settings (data, cam, irn, ...) are shared.
@@ -24,13 +24,13 @@ cam_config = cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
 irn_config = cfg_dir + '/irn/irn_effl0_1xb16-3e_fashionpaste-160.py'
 affinity_config = cfg_dir + '/affinitynet/affinitynet_effl0_1xb8-3e_fashionpaste-160.py'
 deeplab_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160.py'
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160.py'
 )
 deeplab_gt_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-1000it_fashionpaste-160_gt.py'
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160_gt.py'
 )
 deeplab_gt_2x_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160_gt.py'
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-4000it_fashionpaste-160_gt.py'
 )
 ptrecl_dir = cfg_dir + '/ptrecl'
 recovery_config = (
@@ -48,7 +48,7 @@ def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
     if train_labels is not None:
         stage['train_labels'] = train_labels
     if curve:
-        stage['val_interval'] = 250  # iterations: 4 points, 8 for the 2x run
+        stage['val_interval'] = 500  # iterations: 4 points, 8 for the 2x run
     return stage
 
 

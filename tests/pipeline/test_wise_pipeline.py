@@ -35,6 +35,27 @@ def test_prm_head_scores_by_peak_stimulation():
         PRMHead(in_channels=4, num_classes=3, upsample=0)
 
 
+def test_prm_head_bias_offsets_every_map_and_learns():
+    """PRM's classifier has a per-class bias: it shifts a class's whole map
+    (so its peaks' score) and receives the loss's gradient."""
+    torch.manual_seed(0)
+    head = PRMHead(in_channels=4, num_classes=3)
+    head.init_weights()
+    feats = torch.rand(2, 4, 6, 6)
+    before = head.cam(feats)
+    with torch.no_grad():
+        head.bias.copy_(torch.tensor([-1.0, 0.0, 2.0]))
+    after = head.cam(feats)
+    torch.testing.assert_close(
+        after - before,
+        torch.tensor([-1.0, 0.0, 2.0]).view(1, 3, 1, 1).expand_as(before),
+    )
+    torch.testing.assert_close(head(feats), peak_stimulation(after))
+    loss = head.loss(feats, torch.tensor([[1, 0, 0], [0, 0, 1]]))
+    sum(loss.values()).backward()
+    assert head.bias.grad is not None and head.bias.grad.abs().sum() > 0
+
+
 def wise_pipeline(data_root, work_dir):
     cfg = tiny_pipeline(data_root, work_dir)
     stages = {s['name']: s for s in cfg.stages}
