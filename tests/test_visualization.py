@@ -9,7 +9,14 @@ from PIL import Image
 
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.datasets.palette import voc_palette
-from mmwsss.visualization import cam_heatmap, overlay_labels, save_bar_chart, save_grid
+from mmwsss.visualization import (
+    cam_heatmap,
+    instance_colours,
+    overlay_instances,
+    overlay_labels,
+    save_bar_chart,
+    save_grid,
+)
 
 
 def test_overlay_labels_hand_case():
@@ -24,6 +31,29 @@ def test_overlay_labels_hand_case():
         assert (out[y, x] == expected).all(), (label, out[y, x])
     with pytest.raises(ValueError, match='label size'):
         overlay_labels(image, labels[:, :2])
+
+
+def test_overlay_instances_hand_case():
+    """Two instances of one 5x5 image: distinct colours, blended inside,
+    opaque on their borders, the later one on top where they overlap."""
+    image = np.full((5, 5, 3), 40, np.uint8)
+    masks = np.zeros((2, 5, 5), bool)
+    masks[0, 0:3, 0:3] = True  # border: all but (1, 1)
+    masks[1, 2:5, 2:5] = True  # border: all but (3, 3); covers (2, 2)
+    first, second = instance_colours(2).astype(float)
+    assert not np.array_equal(first, second)
+    out = overlay_instances(image, masks, alpha=0.5)
+    assert out.dtype == np.uint8 and out.shape == (5, 5, 3)
+    assert (out[0, 4] == 40).all() and (out[4, 0] == 40).all()  # no instance
+    assert (out[1, 1] == np.round(0.5 * 40 + 0.5 * first)).all()  # interior
+    assert (out[3, 3] == np.round(0.5 * 40 + 0.5 * second)).all()
+    assert (out[0, 0] == first).all() and (out[4, 4] == second).all()  # borders
+    assert (out[2, 2] == second).all()  # the later instance on top
+    plain = overlay_instances(image, masks, alpha=0.5, outline=False)
+    assert (plain[0, 0] == np.round(0.5 * 40 + 0.5 * first)).all()
+    assert (overlay_instances(image, np.zeros((0, 5, 5), bool)) == 40).all()
+    with pytest.raises(ValueError, match='masks must be'):
+        overlay_instances(image, masks[:, :4])
 
 
 def test_cam_heatmap_shows_the_activation():

@@ -3,6 +3,8 @@
     python tools/benchmark.py                   # run the bench pipeline, render
     python tools/benchmark.py --seed 1          # the same on another generator seed
     python tools/benchmark.py --render-only     # rewrite BENCHMARKS.md from the JSON
+    python tools/benchmark.py --samples-only    # redraw the sample picture from
+                                                # the JSON and the work dir
 
 One orchestrator: this script runs the pipeline config
 (``configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py``) through
@@ -53,6 +55,39 @@ PUBLISHED = {
     'wise': 'PRM: 26.8 AP50 (VOC val); WISE -> Mask R-CNN: 41.7 (VOC val)',
     'maskrcnn': 'Mask R-CNN on IRN instances 46.7, on WISE 41.7 mask AP50 (VOC val)',
 }
+#: Stages whose outputs each benchmark's sample picture shows (with the image
+#: and its ground truth), and whether as label maps (else as instances).
+SAMPLE_STAGES = {
+    'semantic': (
+        (
+            'thresholds',
+            'cam',
+            'crf_labels',
+            'irn_labels',
+            'irn_crf_labels',
+            'ptrecl_labels',
+            'deeplabv2_irn',
+        ),
+        True,
+    ),
+    'instances': (
+        ('irn', 'wise', 'maskrcnn_gt', 'maskrcnn_irn', 'maskrcnn_wise'),
+        False,
+    ),
+    'seeds': (
+        (
+            'cam_labels',
+            'seam_labels',
+            'oaa_labels',
+            'cam_hfpl_labels',
+            'seam_hfpl_labels',
+            'seam_irn_labels',
+        ),
+        True,
+    ),
+}
+#: Train images in the sample pictures.
+NUM_SAMPLES = 4
 #: Mask R-CNN stages of the bench pipeline: stage -> what it trained on.
 MASK_RCNN_STAGES = {
     'maskrcnn_wise': ('WISE instances', 'wise'),
@@ -96,6 +131,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out', default='BENCHMARKS.md')
     parser.add_argument(
         '--render-only', action='store_true', help='only rewrite the Markdown from JSON'
+    )
+    parser.add_argument(
+        '--samples-only',
+        action='store_true',
+        help="run nothing: redraw the bench's sample picture from its results "
+        'JSON and the work dir it names, then render',
     )
     parser.add_argument(
         '--collect',
@@ -819,6 +860,7 @@ def render(results: dict, root: str = '.', others: dict | None = None) -> str:
             '![DeepLabV2 val curve](benchmarks/deeplabv2_gt_curve.png)',
             '',
         ]
+    lines += _sample_lines('semantic', root)
     if missing:
         lines += [f"Stages not in this results file: {', '.join(missing)}.", '']
     not_run = [name for name in ('instances', 'seeds') if not others.get(name)]
@@ -837,7 +879,9 @@ def render(results: dict, root: str = '.', others: dict | None = None) -> str:
         *_outline_rows(s),
         *_ptrecl_rows(s),
         *_instance_section(others.get('instances')),
+        *(_sample_lines('instances', root) if others.get('instances') else []),
         *_seeds_section(others.get('seeds')),
+        *(_sample_lines('seeds', root) if others.get('seeds') else []),
         *_walk_rows(s),
         '## Speed',
         '',
@@ -887,6 +931,57 @@ def write_curve(results: dict, out: str) -> str | None:
     return out
 
 
+#: What each benchmark's sample picture shows.
+SAMPLE_CAPTIONS = {
+    'semantic': 'CAM seeds (at their ground-truth-free background score), CAM + '
+    'CRF, IRN, IRN + CRF and PtReCl pseudo masks, and DeepLabV2 (trained on IRN '
+    "masks)'s prediction",
+    'instances': 'ground-truth instances, IRN and WISE pseudo instances, and '
+    'Mask R-CNN predictions (score >= 0.3) of the runs on ground truth, IRN and '
+    'WISE instances; each instance in its own colour',
+    'seeds': "each method's seeds at its own ground-truth-free background score, "
+    "and IRN's masks from SEAM's seeds",
+}
+
+
+def _sample_lines(bench: str, root: str) -> list[str]:
+    path = samples_path(bench, root)
+    if not osp.exists(path):
+        return []
+    return [
+        f'Sample train images ({bench} benchmark): {SAMPLE_CAPTIONS[bench]}.',
+        '',
+        f'![{bench} samples](benchmarks/{osp.basename(path)})',
+        '',
+    ]
+
+
+def samples_path(bench: str, root: str = '.') -> str:
+    """Where a benchmark's sample picture lives (beside its results)."""
+    return osp.join(root, 'benchmarks', f'samples_{bench}.png')
+
+
+def write_samples(results: dict, bench: str, data_root: str, out: str) -> str | None:
+    """The benchmark's sample picture: the first train images, their ground
+    truth and the :data:`SAMPLE_STAGES` outputs (seeds, pseudo masks,
+    instances, the final nets' predictions) of the finished stages."""
+    from mmwsss.datasets import split_ids
+    from mmwsss.pipeline.report import write_sample_grid
+
+    names, labels = SAMPLE_STAGES[bench]
+    stages = {n: results['stages'][n] for n in names if _finished(results, n)}
+    shown = [n for n in stages if n != 'thresholds']
+    if not shown:
+        return None
+    ids = split_ids(data_root, 'train')[:NUM_SAMPLES]
+    write_sample_grid(stages, data_root, results['work_dir'], ids, out, labels=labels)
+    return out
+
+
+def _finished(results: dict, name: str) -> bool:
+    return bool((results['stages'].get(name) or {}).get('finished'))
+
+
 def load_results(root: str = '.') -> tuple[dict, dict]:
     """The semantic benchmark's results and the others that exist."""
     found = {}
@@ -906,7 +1001,12 @@ def load_results(root: str = '.') -> tuple[dict, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not args.render_only:
+    if args.samples_only:
+        with open(args.results) as f:
+            results = json.load(f)
+        data_root = pipeline_config(args).data_root
+        write_samples(results, args.bench, data_root, samples_path(args.bench))
+    elif not args.render_only:
         results = run(args)
         os.makedirs(osp.dirname(args.results) or '.', exist_ok=True)
         with open(args.results, 'w') as f:
@@ -914,6 +1014,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.bench == 'semantic':
             curve = osp.join(osp.dirname(args.results), 'deeplabv2_gt_curve.png')
             write_curve(results, curve)
+        data_root = pipeline_config(args).data_root
+        write_samples(results, args.bench, data_root, samples_path(args.bench))
     semantic, others = load_results()
     with open(args.out, 'w') as f:
         f.write(render(semantic, others=others))

@@ -88,23 +88,32 @@ class InstanceExporter(CAMExporter):
 
     def load(self, sample):
         """Fill ``pred_instances`` of ``sample`` from its JSON file."""
-        with open(self.path(sample.metainfo)) as f:
-            record = json.load(f)
-        size = (record['height'], record['width'])
-        instances = record['instances']
-        masks = np.zeros((len(instances), *size), dtype=bool)
-        for i, inst in enumerate(instances):
-            masks[i] = decode_mask(inst['segmentation'])
+        masks, labels, scores = load_instance_json(self.path(sample.metainfo))
         sample.pred_instances = InstanceData(
             masks=torch.from_numpy(masks),
-            labels=torch.tensor(
-                [inst['category_id'] for inst in instances], dtype=torch.long
-            ),
-            scores=torch.tensor(
-                [inst['score'] for inst in instances], dtype=torch.float32
-            ),
+            labels=torch.from_numpy(labels),
+            scores=torch.from_numpy(scores),
         )
         return sample
+
+
+def load_instance_json(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's instances from its :class:`InstanceExporter` file.
+
+    Returns:
+        tuple: ``masks`` ((N, H, W) bool), ``labels`` ((N,) int64 class
+        indices) and ``scores`` ((N,) float32), in the file's order.
+    """
+    with open(path) as f:
+        record = json.load(f)
+    size = (record['height'], record['width'])
+    instances = record['instances']
+    masks = np.zeros((len(instances), *size), dtype=bool)
+    for i, inst in enumerate(instances):
+        masks[i] = decode_mask(inst['segmentation'])
+    labels = np.array([inst['category_id'] for inst in instances], dtype=np.int64)
+    scores = np.array([inst['score'] for inst in instances], dtype=np.float32)
+    return masks, labels, scores
 
 
 def merge_instance_jsons(

@@ -7,7 +7,9 @@ labels, box and mask AP of mmdet detectors, and its time),
 background-sweep curves the stages saved (``{stage}_sweep.png``) and
 ``samples.png``: for a few training images, the image, its ground truth and
 every stage's output for it (CAM seeds, label PNGs, the final network's
-prediction) as overlays.
+prediction) as overlays; where stages write instances (IRN's and WISE's
+pseudo instances, a detector's prediction), the ground-truth instances and
+theirs, each instance in its own colour.
 """
 
 from __future__ import annotations
@@ -23,8 +25,19 @@ from mmengine.config import Config
 from PIL import Image
 
 from ..datasets import split_ids
+from ..engine.instance_exporter import load_instance_json
+from ..evaluation.instance_ap import load_voc_instances
 from ..ops.cam import cams_to_labels
-from ..visualization import overlay_labels, save_bar_chart, save_grid
+from ..utils.checkpoint import safe_checkpoint_loader
+from ..visualization import (
+    overlay_instances,
+    overlay_labels,
+    save_bar_chart,
+    save_grid,
+)
+
+#: Score a detector's instance must reach to be drawn in the samples.
+DRAW_SCORE = 0.3
 
 
 def stage_miou(result: dict) -> tuple[float | None, str]:
@@ -146,6 +159,32 @@ def _predictor(result: dict, stage_dir: str):
     return predict
 
 
+def _detector(result: dict, stage_dir: str):
+    """``predict(img_path) -> (N, H, W) masks`` of an mmdet stage's final
+    checkpoint (instances scoring at least :data:`DRAW_SCORE`), or None."""
+    config, checkpoint = result.get('config'), result.get('checkpoint')
+    if not config or not checkpoint or not osp.isfile(checkpoint):
+        return None
+    from .mmdet_stage import is_mmdet_config
+
+    cfg = Config.fromfile(config)
+    if not is_mmdet_config(cfg):
+        return None
+    cfg.merge_from_dict(result.get('options') or {})  # e.g. the test scale
+    if cfg.model.backbone.get('pretrained') is True:
+        cfg.model.backbone.pretrained = False  # the checkpoint has the weights
+    from mmdet.apis import inference_detector, init_detector
+
+    model = init_detector(cfg, checkpoint, device='cpu')
+
+    def predict(img_path: str) -> np.ndarray:
+        instances = inference_detector(model, img_path).pred_instances
+        keep = instances.scores >= DRAW_SCORE
+        return instances.masks[keep].cpu().numpy().astype(bool)
+
+    return predict
+
+
 def _seed_bg_score(results: dict[str, dict], cam_stage: str) -> float:
     """The ground-truth-free background score of a Thresholds stage on
     ``cam_stage``'s CAMs, else the fixed score the seed metric reported."""
@@ -156,6 +195,29 @@ def _seed_bg_score(results: dict[str, dict], cam_stage: str) -> float:
             return float(result['thresholds']['bg_score'])
     metrics = results[cam_stage].get('metrics') or {}
     return float(metrics.get('seed/bg_score', 0.15))
+
+
+def _instance_columns(results: dict[str, dict], work_dir: str) -> list[tuple]:
+    """(title, function(image id, img_path) -> (N, H, W) masks) per stage that
+    wrote per-image instance files (an output named ``*instances``) or trained
+    a detector."""
+    columns = []
+    for name, result in results.items():
+        for key, folder in (result.get('outputs') or {}).items():
+            if not (key.endswith('instances') and osp.isdir(str(folder))):
+                continue
+
+            def instances(image_id, img_path, folder=folder):
+                path = osp.join(folder, image_id + '.json')
+                if not osp.exists(path):
+                    return None
+                return load_instance_json(path)[0]
+
+            columns.append((f'{name} instances', instances))
+        predict = _detector(result, osp.join(work_dir, name))
+        if predict is not None:
+            columns.append((f'{name} prediction', lambda i, path, p=predict: p(path)))
+    return columns
 
 
 def _sample_columns(results: dict[str, dict], work_dir: str) -> list[tuple]:
@@ -192,11 +254,20 @@ def _sample_columns(results: dict[str, dict], work_dir: str) -> list[tuple]:
     return columns
 
 
+@safe_checkpoint_loader()  # the predictors load Runner checkpoints
 def write_sample_grid(
-    results: dict[str, dict], data_root: str, work_dir: str, ids: list[str], path: str
+    results: dict[str, dict],
+    data_root: str,
+    work_dir: str,
+    ids: list[str],
+    path: str,
+    labels: bool = True,
 ) -> None:
-    """Overlays of every stage's output on the images ``ids`` (one row each)."""
-    columns = _sample_columns(results, work_dir)
+    """Overlays of every stage's output on the images ``ids`` (one row each):
+    label maps (seeds, pseudo masks, a segmentor's prediction; not with
+    ``labels=False``) and instances."""
+    columns = _sample_columns(results, work_dir) if labels else []
+    instance_columns = _instance_columns(results, work_dir)
     rows = []
     for image_id in ids:
         img_path = osp.join(data_root, 'JPEGImages', image_id + '.jpg')
@@ -210,8 +281,21 @@ def write_sample_grid(
         )
         for _, labels_of in columns:
             row.append(overlay_labels(image, labels_of(image_id, img_path)))
+        if instance_columns:
+            object_path = osp.join(data_root, 'SegmentationObject', image_id + '.png')
+            gt = None
+            if osp.exists(object_path) and osp.exists(gt_path):
+                found = load_voc_instances(object_path, gt_path)
+                masks = np.array([inst['mask'] for inst in found], dtype=bool)
+                gt = overlay_instances(image, masks.reshape(-1, *image.shape[:2]))
+            row.append(gt)
+        for _, masks_of in instance_columns:
+            masks = masks_of(image_id, img_path)
+            row.append(None if masks is None else overlay_instances(image, masks))
         rows.append(row)
     titles = ['image', 'ground truth', *[title for title, _ in columns]]
+    if instance_columns:
+        titles += ['ground-truth instances', *[title for title, _ in instance_columns]]
     save_grid(rows, path, col_titles=titles, row_titles=ids)
 
 

@@ -4,16 +4,21 @@ import json
 import math
 import os.path as osp
 
+import numpy as np
 import pytest
 from mmengine.config import Config
+from PIL import Image
 
 # pytest's default (prepend) import mode puts tests/pipeline on sys.path
 from test_stage_runner import CONFIGS, _loader_options, tiny_pipeline
 
 import mmwsss  # noqa: F401
 from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES
+from mmwsss.engine.instance_exporter import load_instance_json
+from mmwsss.pipeline.report import _instance_columns, write_sample_grid
 from mmwsss.pipeline.stage_runner import PipelineContext, run_pipeline
 from mmwsss.registry import STAGES
+from mmwsss.utils.checkpoint import safe_checkpoint_loader
 
 MASK_RCNN = f'{CONFIGS}/mask_rcnn/mask-rcnn_r18-tiny_fpn_1xb4-300it_fashionpaste-160.py'
 AP_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')
@@ -85,6 +90,24 @@ def test_mask_rcnn_trains_on_irn_instances_and_reports_coco_ap(tmp_path):
         cell = f"| {100 * m[f'coco/{ap}']:.1f} / {100 * m[f'coco/{ap50}']:.1f} |"
         assert cell in rows['maskrcnn']
     assert f"{results['irn']['metrics']['instance/AP50']:.1f}" in rows['irn']
+    # the report's samples: ground-truth instances, IRN's pseudo instances (its
+    # files) and the detector's prediction (its checkpoint), drawn per instance
+    with safe_checkpoint_loader():
+        columns = dict(_instance_columns(results, cfg.work_dir))
+    assert list(columns) == ['irn instances', 'maskrcnn prediction']
+    image_id = ids.split()[0]
+    img_path = osp.join(cfg.data_root, 'JPEGImages', image_id + '.jpg')
+    size = Image.open(img_path).size[::-1]
+    irn_files = results['irn']['outputs']['pseudo_instances']
+    expected = load_instance_json(osp.join(irn_files, image_id + '.json'))[0]
+    np.testing.assert_array_equal(
+        columns['irn instances'](image_id, img_path), expected
+    )
+    predicted = columns['maskrcnn prediction'](image_id, img_path)
+    assert predicted.dtype == bool and predicted.shape[1:] == size
+    grid = osp.join(cfg.work_dir, 'samples.png')
+    write_sample_grid(results, cfg.data_root, cfg.work_dir, ids.split()[:2], grid)
+    assert Image.open(grid).size[0] > 0
     # a finished mmdet stage is skipped like any other
     again = run_pipeline(cfg, report=False)
     assert again['maskrcnn']['digest'] == det['digest']

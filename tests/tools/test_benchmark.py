@@ -337,3 +337,60 @@ def test_render_seeds_section(import_tool):
     # OAA's seeds are its accumulated maps: the classifier's sweep is no oracle
     assert '| OAA | `oaa` | 0.30 | 41.0 | - |' in text
     assert "IRN on SEAM's seeds (stage `seam_irn_labels`" in text
+
+
+def test_sample_pictures_written_and_shown(import_tool, tmp_path):
+    """A benchmark's sample picture: its stages' label maps (or instances) on
+    the first train images, then a line of BENCHMARKS.md that shows it."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from mmwsss.datasets import split_ids
+    from mmwsss.datasets.fashionpaste import generate_fashionpaste
+    from mmwsss.evaluation.instance_ap import encode_mask
+
+    benchmark = import_tool('benchmark')
+    data_root = str(tmp_path / 'data')
+    generate_fashionpaste(
+        data_root, size='tiny', seed=0, source='subset', progress=False
+    )
+    ids = split_ids(data_root, 'train')[: benchmark.NUM_SAMPLES]
+    labels_dir, inst_dir = tmp_path / 'labels', tmp_path / 'wise'
+    labels_dir.mkdir()
+    inst_dir.mkdir()
+    for image_id in ids:
+        gt = Image.open(osp.join(data_root, 'SegmentationClass', image_id + '.png'))
+        gt.save(labels_dir / f'{image_id}.png')
+        mask = np.asarray(gt) > 0
+        record = dict(
+            file_name=image_id + '.jpg',
+            height=mask.shape[0],
+            width=mask.shape[1],
+            instances=[dict(category_id=1, score=1.0, segmentation=encode_mask(mask))],
+        )
+        (inst_dir / f'{image_id}.json').write_text(json.dumps(record))
+    labels = dict(finished=True, out_dir=str(labels_dir))
+    wise = dict(
+        finished=True,
+        out_dir=str(inst_dir),
+        outputs={'pseudo_instances': str(inst_dir)},
+    )
+    results = dict(work_dir=str(tmp_path), stages={'irn_labels': labels, 'wise': wise})
+    root = tmp_path / 'root'
+    (root / 'benchmarks').mkdir(parents=True)
+    semantic = benchmark.samples_path('semantic', str(root))
+    out = benchmark.write_samples(results, 'semantic', data_root, semantic)
+    assert out == semantic and Image.open(out).size[0] > 0
+    wide = Image.open(out).size
+    instances = benchmark.samples_path('instances', str(root))
+    benchmark.write_samples(results, 'instances', data_root, instances)
+    # semantic: image, ground truth, irn_labels; instances: image, ground
+    # truth, ground-truth instances, wise instances
+    assert Image.open(instances).size[0] > wide[0]
+    assert Image.open(instances).size[1] == wide[1]  # a row per image
+    assert benchmark.write_samples(dict(stages={}), 'seeds', data_root, 'x') is None
+    lines = benchmark._sample_lines('semantic', str(root))
+    assert '![semantic samples](benchmarks/samples_semantic.png)' in lines
+    assert benchmark._sample_lines('seeds', str(root)) == []
