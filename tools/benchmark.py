@@ -394,9 +394,11 @@ def _ptrecl_rows(s: dict) -> list[str]:
     """PtReCl's ablations (K, m) and its prototype stage's time and memory."""
     grid = {}
     for name, stage in s.items():
-        if (name == 'reclassify' or name.startswith('reclassify_')) and _m(
-            stage, 'mIoU'
-        ) is not None:
+        if (
+            (name == 'reclassify' or name.startswith('reclassify_'))
+            and _m(stage, 'mIoU') is not None
+            and 'model.backbone.out_indices' not in stage.get('options', {})
+        ):
             source = s.get(stage.get('inputs', {}).get('prototypes', ''), {})
             k = source.get('options', {}).get('test_cfg.num_prototypes')
             m = stage['options'].get('model.top_m')
@@ -445,7 +447,53 @@ def _ptrecl_rows(s: dict) -> list[str]:
             'reservoirs keep at most 4096 features per class and side, whatever '
             'the number of images).',
         ]
-    return [*rows, '']
+    return [*rows, '', *_ptrecl_feature_rows(s)]
+
+
+#: PtReCl's feature ablation: (features, prototype, reclassification and
+#: mask stages).
+PTRECL_FEATURES = (
+    (
+        'head conv (1280-d, ReLU6; the default)',
+        'prototypes',
+        'reclassify',
+        'ptrecl_labels',
+    ),
+    (
+        'level 3 (112-d, linear projection)',
+        'prototypes_l3',
+        'reclassify_l3',
+        'ptrecl_l3_labels',
+    ),
+)
+
+
+def _ptrecl_feature_rows(s: dict) -> list[str]:
+    """Which recovery-net features the prototypes compare: their sparsity,
+    the reclassification map and the final PtReCl masks (train mIoU)."""
+    rows = []
+    for what, protos, reclass, labels in PTRECL_FEATURES:
+        if _m(s.get(reclass), 'mIoU') is None:
+            continue
+        zeros = _m(s.get(protos), 'prototypes/feature_zero_fraction')
+        zeros = '-' if zeros is None or zeros != zeros else f'{100 * zeros:.0f}%'
+        rows.append(
+            f'| {what} | `{protos}` | {zeros} | '
+            f"{_f(_m(s.get(reclass), 'mIoU'))} | {_f(_m(s.get(labels), 'mIoU'))} |"
+        )
+    if len(rows) < 2:
+        return []
+    return [
+        "Which of the recovery net's features the prototypes compare (K = 20, "
+        'm = 10; train mIoU; zeros: share of exact zeros among the features '
+        "streamed, '-' where the stage predates that count):",
+        '',
+        '| features | prototype stage | zeros | reclassification map | '
+        'PtReCl masks |',
+        '|---|---|---|---|---|',
+        *rows,
+        '',
+    ]
 
 
 def _instance_section(results: dict | None) -> list[str]:

@@ -52,13 +52,16 @@ def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
     return stage
 
 
-def prototypes(name, k=20, repeat=1):
+def prototypes(name, k=20, repeat=1, level=None):
     """PtReCl's prototypes (K per class and side) of the recovery net's
     features, split by IRN's masks; ``repeat`` > 1 streams the train set that
-    many times (the memory check: bounded whatever the dataset size)."""
+    many times (the memory check: bounded whatever the dataset size);
+    ``level``: another backbone level's features (default: the head conv's)."""
     options = {'test_cfg.num_prototypes': k}
     if repeat != 1:
         options['test_dataloader.dataset.dataset.times'] = repeat
+    if level is not None:
+        options['model.backbone.out_indices'] = (level,)
     return dict(
         name=name,
         type='Predict',
@@ -69,15 +72,19 @@ def prototypes(name, k=20, repeat=1):
     )
 
 
-def reclassify(name, protos='prototypes', top_m=10):
-    """PtReCl's reclassification maps (CAM seed format) by the top-m votes."""
+def reclassify(name, protos='prototypes', top_m=10, level=None):
+    """PtReCl's reclassification maps (CAM seed format) by the top-m votes
+    (``level``: as the prototypes')."""
+    options = {'model.top_m': top_m}
+    if level is not None:
+        options['model.backbone.out_indices'] = (level,)
     return dict(
         name=name,
         type='Predict',
         config=reclassify_config,
         checkpoint='recovery',
         prototypes=protos,
-        cfg_options={'model.top_m': top_m},
+        cfg_options=options,
     )
 
 
@@ -179,6 +186,26 @@ stages = [
     reclassify('reclassify_k20_m5', 'prototypes', top_m=5),
     reclassify('reclassify_k30_m5', 'prototypes_k30', top_m=5),
     reclassify('reclassify_k20_m20', 'prototypes', top_m=20),
+    # PtReCl on the recovery net's level-3 features (112 channels at stride 16,
+    # the last MBConv block's linear projection) instead of the 1280-channel
+    # head conv (a ReLU6: its features are mostly exact zeros, which leaves
+    # cosine similarity little to compare); the stages report both sparsities
+    prototypes('prototypes_l3', level=3),
+    reclassify('reclassify_l3', 'prototypes_l3', level=3),
+    dict(
+        name='irn_ptrecl_l3',
+        type='Predict',
+        config=irn_config,
+        checkpoint='irn',
+        cams='reclassify_l3',
+    ),
+    dict(
+        name='ptrecl_l3_labels',
+        type='Labels',
+        kind='cam',
+        cams='irn_ptrecl_l3.walk_scores',
+        label_options=dict(bg_score='auto:bg_score'),
+    ),
     # analysis, not a setting: region and outline quality (contour F-score,
     # interior mIoU) of the pseudo masks side by side, against ground truth
     dict(

@@ -184,6 +184,9 @@ class PrototypeLoop(BaseLoop):
             'prototypes/bank_mb': stats['bank_mb'],
             'prototypes/images': stats['num_images'],
             'prototypes/classes': stats['classes_with_prototypes'],
+            # share of exact zeros among the features streamed (older stats
+            # files lack it)
+            'prototypes/feature_zero_fraction': stats.get('feature_zero_fraction', nan),
         }
 
     @torch.no_grad()
@@ -202,12 +205,15 @@ class PrototypeLoop(BaseLoop):
         start = time.perf_counter()
         bank = PrototypeBank(num_classes, self.capacity, seed=self.seed + get_rank())
         progress = ProgressBar(len(self.dataloader)) if is_main_process() else None
+        zeros = values = 0  # how sparse the features are (e.g. after a ReLU)
         for idx, data_batch in enumerate(self.dataloader):
             self.runner.call_hook(
                 'before_test_iter', batch_idx=idx, data_batch=data_batch
             )
             data = model.data_preprocessor(data_batch, False)
             features = model.extract_feat(data['inputs'])[in_index].float()
+            zeros += int((features == 0).sum())
+            values += features.numel()
             for feat, sample in zip(features, data['data_samples']):
                 self._add_sample(bank, feat, sample)
             self.runner.call_hook(
@@ -216,11 +222,17 @@ class PrototypeLoop(BaseLoop):
             if progress is not None:
                 progress.update()
         states = all_gather_object(bank.state())
+        counts = all_gather_object((zeros, values))
         stats = None
         if is_main_process():
             merged = PrototypeBank.merge(states, num_classes, self.capacity, self.seed)
             prototypes = merged.prototypes(self.num_prototypes)
             stats = self._save(prototypes, merged, start, base_rss, reset)
+            total = sum(v for _, v in counts)
+            stats['feature_zero_fraction'] = (
+                round(sum(z for z, _ in counts) / total, 4) if total else None
+            )
+            self._write_stats(stats)
         barrier()
         return broadcast_from_main(stats)
 
@@ -275,13 +287,15 @@ class PrototypeLoop(BaseLoop):
             fg_counts=prototypes['fg_counts'].tolist(),
             bg_counts=prototypes['bg_counts'].tolist(),
         )
-        tmp = osp.join(self.out_dir, STATS_FILE + '.part')
-        with open(tmp, 'w') as f:
-            json.dump(stats, f, indent=1)
-        os.replace(tmp, osp.join(self.out_dir, STATS_FILE))
         print_log(
             f'prototypes of {stats["classes_with_prototypes"]} classes written to '
             f'{self.out_dir} in {stats["seconds"]} s (bank {stats["bank_mb"]} MB)',
             'current',
         )
         return stats
+
+    def _write_stats(self, stats: dict) -> None:
+        tmp = osp.join(self.out_dir, STATS_FILE + '.part')
+        with open(tmp, 'w') as f:
+            json.dump(stats, f, indent=1)
+        os.replace(tmp, osp.join(self.out_dir, STATS_FILE))

@@ -68,6 +68,27 @@ def ptrecl_pipeline(data_root, work_dir):
             prototypes='prototypes',
             cfg_options={**_loader_options(('test_dataloader',)), 'model.top_m': 3},
         ),
+        # the level-3 variant (112-d linear features)
+        dict(
+            name='prototypes_l3',
+            type='Predict',
+            config=PROTOTYPES,
+            checkpoint='recovery',
+            test_labels='irn_labels',
+            cfg_options={**prototypes, 'model.backbone.out_indices': (3,)},
+        ),
+        dict(
+            name='reclassify_l3',
+            type='Predict',
+            config=RECLASSIFY,
+            checkpoint='recovery',
+            prototypes='prototypes_l3',
+            cfg_options={
+                **_loader_options(('test_dataloader',)),
+                'model.top_m': 3,
+                'model.backbone.out_indices': (3,),
+            },
+        ),
         dict(
             name='irn_ptrecl',
             type='Predict',
@@ -112,6 +133,20 @@ def test_ptrecl_stages_chain_through_named_outputs(tmp_path):
         results['prototypes']['options']['test_dataloader.dataset.pseudo_dir']
         == (results['irn_labels']['out_dir'])
     )
+    # the level-3 variant: 112-d prototypes of linear (dense) features, where
+    # the head conv's ReLU6 features hold exact zeros
+    assert load_prototypes(results['prototypes_l3']['outputs']['prototypes'])[
+        'fg'
+    ].shape == (11, 2, 112)
+    sparsity = {
+        name: results[name]['metrics']['prototypes/feature_zero_fraction']
+        for name in ('prototypes', 'prototypes_l3')
+    }
+    assert 0 <= sparsity['prototypes_l3'] < sparsity['prototypes'] <= 1, sparsity
+    with np.load(
+        osp.join(results['reclassify_l3']['outputs']['reclass_maps'], ids[0] + '.npz')
+    ) as cam:
+        assert cam['keys'].tolist() == _image_labels(cfg.data_root)[ids[0]]
     # reclassification maps in the CAM seed format, keyed by the image labels
     maps = results['reclassify']['outputs']['reclass_maps']
     assert results['reclassify']['options']['model.prototypes'] == folder

@@ -243,6 +243,23 @@ def test_render_ptrecl_rows_ablations_and_memory(import_tool):
     assert '| `prototypes_2x` | 4000 | 60 s | 1030 MB | 300 MB | 400 MB |' in text
     assert 'Twice the images: peak memory +3.0%' in text
     assert '| t-shirt | 33.0 | 50.0 | 52.0 | 59.5 |' in text  # per-class column
+    # the feature ablation: its own table, not a cell of the K x m grid
+    assert 'zeros |' not in text  # one row only: no table
+    s['prototypes_l3'] = _prototypes(20, 2000, 900.0)
+    s['prototypes_l3']['metrics']['prototypes/feature_zero_fraction'] = 0.001
+    s['reclassify_l3'] = _reclassify(66.0, 'prototypes_l3', 10)
+    s['reclassify_l3']['options']['model.backbone.out_indices'] = [3]
+    s['ptrecl_l3_labels'] = _labels(63.0, bg_score=0.5)
+    text = import_tool('benchmark').render(results)
+    assert '| 20 | 60.0 | 61.0 |' in text
+    assert (
+        '| head conv (1280-d, ReLU6; the default) | `prototypes` | - | 61.0 | 59.5 |'
+        in text
+    )
+    assert (
+        '| level 3 (112-d, linear projection) | `prototypes_l3` | 0% | 66.0 | 63.0 |'
+        in text
+    )
 
 
 def test_render_instance_rows(import_tool):
