@@ -14,6 +14,18 @@ import numpy as np
 from .datasets.palette import voc_palette
 
 IGNORE_INDEX = 255
+#: Overlay colours that replace achromatic palette entries: VOC's colour of
+#: class 7 (car; FashionPaste's pullover) is mid grey, invisible over the
+#: greyed image.
+OVERLAY_SUBSTITUTES = {7: (255, 190, 0)}
+
+
+def overlay_palette() -> np.ndarray:
+    """The VOC palette (256 x 3, float32) with :data:`OVERLAY_SUBSTITUTES`."""
+    palette = np.asarray(voc_palette(256), dtype=np.float32)
+    for index, colour in OVERLAY_SUBSTITUTES.items():
+        palette[index] = colour
+    return palette
 
 
 def overlay_labels(
@@ -22,7 +34,9 @@ def overlay_labels(
     """Blend a label map's VOC colours into a greyed copy of an image.
 
     The image is greyed so that the label colours read unambiguously;
-    background (0) shows the grey image, 255 (unsure) the VOC ignore colour.
+    background (0) shows the grey image, 255 (unsure) the VOC ignore colour,
+    a class whose VOC colour is grey a vivid substitute
+    (:data:`OVERLAY_SUBSTITUTES`).
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.
@@ -41,7 +55,7 @@ def overlay_labels(
         raise ValueError(
             f'image size {image.shape[:2]} differs from the label size {labels.shape}'
         )
-    colours = np.asarray(voc_palette(256), dtype=np.float32)[labels.astype(np.int64)]
+    colours = overlay_palette()[labels.astype(np.int64)]
     grey = np.repeat(image.astype(np.float32).mean(axis=2, keepdims=True), 3, axis=2)
     blended = (1 - alpha) * grey + alpha * colours
     out = np.where((labels == 0)[..., None], grey, blended)

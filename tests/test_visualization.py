@@ -31,6 +31,9 @@ def test_overlay_labels_hand_case():
         assert (out[y, x] == expected).all(), (label, out[y, x])
     with pytest.raises(ValueError, match='label size'):
         overlay_labels(image, labels[:, :2])
+    # VOC's grey class 7 gets a colour that differs from the greyed image
+    grey = overlay_labels(image, np.full((2, 3), 7), alpha=0.5)
+    assert len(set(grey[0, 0].tolist())) > 1
 
 
 def test_overlay_instances_hand_case():
