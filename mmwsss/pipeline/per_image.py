@@ -11,6 +11,7 @@ the counts summed over the ranks.
 
 from __future__ import annotations
 
+import gc
 import glob
 import multiprocessing as mp
 import os
@@ -111,6 +112,11 @@ def run_per_image(
         # (seconds) again; they run numpy / PIL / scikit-image / pydensecrf code
         methods = mp.get_all_start_methods()
         ctx = mp.get_context('fork' if 'fork' in methods else None)
+        # free the parent's unreachable objects first: a forked worker would
+        # otherwise collect them itself, e.g. an earlier stage's DataLoader
+        # iterator, whose __del__ then fails in the child ('can only test a
+        # child process', printed for every worker)
+        gc.collect()
         with ctx.Pool(workers, initializer=_limit_threads) as pool:
             for _ in pool.imap_unordered(work, todo):
                 bar.update()

@@ -1,0 +1,62 @@
+"""mmwsss.pipeline.per_image: the shared per-image runner's worker pool."""
+
+import gc
+import os
+import os.path as osp
+import weakref
+from functools import partial
+
+from torch.utils.data import DataLoader
+
+from mmwsss.pipeline.per_image import run_per_image
+
+
+def _write(out_dir, image_id):
+    gc.collect()  # as a worker's own collector would, sooner or later
+    with open(osp.join(out_dir, image_id + '.txt'), 'w') as f:
+        f.write(image_id)
+
+
+def _note_pid(path):
+    with open(path, 'a') as f:
+        f.write(f'{os.getpid()}\n')
+
+
+def _leave_a_loader_behind(marker, image_id):
+    """The runner's input check; on the last id it leaves what an earlier
+    stage leaves: a DataLoader iterator in a reference cycle, old enough that
+    only a full collection frees it; ``marker`` receives the id of the process
+    that frees it."""
+    if image_id == 'd':
+        iterator = iter(DataLoader(list(range(4)), num_workers=1))
+        next(iterator)
+        weakref.finalize(iterator, _note_pid, marker)
+        cycle = [iterator]
+        cycle.append(cycle)
+        gc.collect()  # the cycle, still referenced, moves to the oldest generation
+    return []
+
+
+def test_forked_workers_do_not_collect_the_parents_loaders(tmp_path):
+    """Garbage of the parent is freed in the parent before the pool forks, not
+    in each worker (where a DataLoader iterator's __del__ fails with 'can only
+    test a child process', printed once per worker)."""
+    marker = str(tmp_path / 'freed_by')
+    out_dir = str(tmp_path / 'out')
+    ids = ['a', 'b', 'c', 'd']
+    counts = run_per_image(
+        out_dir,
+        dict(kind='test'),
+        ids,
+        '.txt',
+        partial(_write, out_dir),
+        partial(_leave_a_loader_behind, marker),
+        'test',
+        workers=2,
+        progress=False,
+    )
+    assert counts['written'] == 4
+    for image_id in ids:
+        assert open(osp.join(out_dir, image_id + '.txt')).read() == image_id
+    # freed once, by this process (not by a worker)
+    assert open(marker).read().split() == [str(os.getpid())]
