@@ -80,7 +80,7 @@ stages = [
     dict(name='gt_train', type='CocoGT', split='train'),
     dict(name='gt_val', type='CocoGT', split='val'),
     mask_rcnn('maskrcnn_gt', 'gt_train'),
-    mask_rcnn('maskrcnn_irn', 'irn.pseudo_instances'),
     mask_rcnn('maskrcnn_wise', 'wise.pseudo_instances'),
+    mask_rcnn('maskrcnn_irn', 'irn.pseudo_instances'),
 ]
 report = dict(num_samples=4, split='train')
