@@ -95,7 +95,8 @@ def _coco_json(ctx: PipelineContext, consumer: str, ref: str, arg: str) -> str:
             f'stage {consumer!r}: {arg}={ref!r} is {path}, not a COCO json; name '
             f'one of the json outputs of stage {producer!r}: {jsons}'
         )
-    return path
+    # absolute: mmdet joins a relative ann_file to the dataset's data_root
+    return osp.abspath(path)
 
 
 def _evaluator_keys(cfg: Config, evaluator: str) -> list[str]:

@@ -337,7 +337,7 @@ def _wise_stage(
         nms_iou=nms_iou,
         workers=workers,
     )
-    coco = osp.join(ctx.stage_dir(name), 'pseudo_instances_coco.json')
+    coco = osp.abspath(osp.join(ctx.stage_dir(name), 'pseudo_instances_coco.json'))
     image_ids = {stem: i + 1 for i, stem in enumerate(ids)}
     classes = dataset_classes(ctx.data_root)
     if is_main_process():  # every rank's files are written (counts summed)
