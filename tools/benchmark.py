@@ -985,8 +985,8 @@ SAMPLE_CAPTIONS = {
     'CRF, IRN, IRN + CRF and PtReCl pseudo masks, and DeepLabV2 (trained on IRN '
     "masks)'s prediction",
     'instances': 'ground-truth instances, IRN and WISE pseudo instances, and '
-    'Mask R-CNN predictions (score >= 0.3) of the runs on ground truth, IRN and '
-    'WISE instances; each instance in its own colour',
+    'Mask R-CNN predictions (score >= {draw_score}) of the runs on ground truth, '
+    'IRN and WISE instances; each instance in its own colour',
     'seeds': "each method's seeds at its own ground-truth-free background score, "
     "and IRN's masks from SEAM's seeds",
 }
@@ -996,8 +996,11 @@ def _sample_lines(bench: str, root: str) -> list[str]:
     path = samples_path(bench, root)
     if not osp.exists(path):
         return []
+    from mmwsss.pipeline.report import DRAW_SCORE
+
+    caption = SAMPLE_CAPTIONS[bench].format(draw_score=DRAW_SCORE)
     return [
-        f'Sample train images ({bench} benchmark): {SAMPLE_CAPTIONS[bench]}.',
+        f'Sample train images ({bench} benchmark): {caption}.',
         '',
         f'![{bench} samples](benchmarks/{osp.basename(path)})',
         '',

@@ -135,6 +135,14 @@ def _read_rgb(path: str) -> np.ndarray:
     return np.asarray(Image.open(path).convert('RGB'))
 
 
+def _weights_from_checkpoint(cfg: Config) -> Config:
+    """Switch off a backbone's own pretrained weights (the stage's checkpoint
+    has them) before a predictor loads that checkpoint."""
+    if 'pretrained' in cfg.model.backbone:
+        cfg.model.backbone.pretrained = False
+    return cfg
+
+
 def _predictor(result: dict, stage_dir: str):
     """``predict(img_path) -> labels`` of a stage's final checkpoint, or None."""
     pointer = osp.join(stage_dir, 'last_checkpoint')
@@ -148,9 +156,7 @@ def _predictor(result: dict, stage_dir: str):
 
     with open(pointer) as f:
         checkpoint = f.read().strip()
-    if 'pretrained' in cfg.model.backbone:
-        cfg.model.backbone.pretrained = False  # the checkpoint has the weights
-    model = init_model(cfg, checkpoint, device='cpu')
+    model = init_model(_weights_from_checkpoint(cfg), checkpoint, device='cpu')
 
     def predict(img_path: str) -> np.ndarray:
         sample = inference_model(model, img_path)
@@ -171,11 +177,9 @@ def _detector(result: dict, stage_dir: str):
     if not is_mmdet_config(cfg):
         return None
     cfg.merge_from_dict(result.get('options') or {})  # e.g. the test scale
-    if cfg.model.backbone.get('pretrained') is True:
-        cfg.model.backbone.pretrained = False  # the checkpoint has the weights
     from mmdet.apis import inference_detector, init_detector
 
-    model = init_detector(cfg, checkpoint, device='cpu')
+    model = init_detector(_weights_from_checkpoint(cfg), checkpoint, device='cpu')
 
     def predict(img_path: str) -> np.ndarray:
         instances = inference_detector(model, img_path).pred_instances
