@@ -128,6 +128,7 @@ STAGES = Registry(
         'mmwsss.pipeline.stage_runner',
         'mmwsss.pipeline.mmdet_stage',
         'mmwsss.pipeline.label_quality',
+        'mmwsss.pipeline.consensus',
         'mmwsss.pipeline.wise',
     ],
 )

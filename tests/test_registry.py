@@ -52,7 +52,7 @@ def test_exporters_and_stages_are_mmwsss_roots():
     )
     assert 'InstanceExporter' not in mmengine_registry.TASK_UTILS.module_dict
     # the stage kinds' modules are imported on the first look-up (locations)
-    for kind in ('TrainTest', 'Labels', 'LabelQuality', 'CocoGT'):
+    for kind in ('TrainTest', 'Labels', 'LabelQuality', 'Consensus', 'CocoGT'):
         assert mmwsss_registry.STAGES.get(kind) is not None, kind
     assert mmwsss_registry.EXPORTERS.parent is None
     assert mmwsss_registry.STAGES.parent is None

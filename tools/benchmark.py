@@ -102,6 +102,7 @@ DEEPLAB_STAGES = {
     'deeplabv2_irn': 'IRN masks',
     'deeplabv2_irn_crf': 'IRN + CRF masks',
     'deeplabv2_ptrecl': 'PtReCl masks',
+    'deeplabv2_consensus': 'IRN and CAM + CRF where they agree',
 }
 
 
@@ -336,6 +337,14 @@ def _quality_rows(s: dict) -> list[str]:
             f"| IRN + CRF | `irn_crf_labels` | bg "
             f"{irn_crf['label_options']['bg_score']:.2f} | {_f(_m(irn_crf, 'mIoU'))} "
             f'| - | {_pr(irn_crf)}dense CRF (PSA preset) on the walked scores | - |'
+        )
+    consensus = s.get('irn_crf_consensus')
+    if consensus and consensus.get('finished'):
+        rows.append(
+            f"| IRN and CAM + CRF agree | `irn_crf_consensus` | - (their settings) | "
+            f"{_f(_m(consensus, 'mIoU'))} | - | {_pr(consensus)}ignored (255) where "
+            f"the two differ: {_f(_m(consensus, 'coverage'))}% of pixels keep a "
+            f"label, {_f(_m(consensus, 'precision'))}% of them right | - |"
         )
     rows += _ptrecl_quality_rows(s)
     if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
@@ -655,6 +664,7 @@ def _deeplab_rows(s: dict) -> list[str]:
         'deeplabv2_irn': 'irn_labels',
         'deeplabv2_irn_crf': 'irn_crf_labels',
         'deeplabv2_ptrecl': 'ptrecl_labels',
+        'deeplabv2_consensus': 'irn_crf_consensus',
     }
     for name, what in DEEPLAB_STAGES.items():
         stage = s.get(name)
@@ -717,6 +727,7 @@ OUTLINE_TITLES = {
     'crf_labels': 'CAM + CRF',
     'irn_labels': 'IRN',
     'irn_crf_labels': 'IRN + CRF',
+    'irn_crf_consensus': 'IRN and CAM + CRF where they agree',
     'affinitynet.pseudo_labels': 'AffinityNet',
     'recovery': 'PtReCl recovery net',
     'ptrecl_labels': 'PtReCl',

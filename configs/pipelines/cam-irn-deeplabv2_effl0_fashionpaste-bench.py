@@ -147,6 +147,13 @@ stages = [
         cams='cam',
         label_options=dict(bg_score='oracle:cam:seed/best_bg_score'),
     ),
+    # pixels where two refinements of a different nature (IRN's walk, the colour
+    # CRF on the CAMs) agree; 255 (ignored by DeepLabV2's loss) where they differ
+    dict(
+        name='irn_crf_consensus',
+        type='Consensus',
+        labels=['irn_labels', 'crf_labels'],
+    ),
     # PtReCl: a label-conditioned recovery net trained on IRN's masks (its
     # backbone from the CAM classifier), K = 20 fg / bg prototypes per class of
     # its features, each pixel reclassified by its top-10 prototypes' votes, IRN's
@@ -216,6 +223,7 @@ stages = [
             'crf_labels',
             'irn_labels',
             'irn_crf_labels',
+            'irn_crf_consensus',
             'recovery',
             'ptrecl_labels',
         ],
@@ -228,6 +236,8 @@ stages = [
     deeplab('deeplabv2_ptrecl', 'ptrecl_labels'),
     deeplab('deeplabv2_crf', 'crf_labels'),
     deeplab('deeplabv2_cam', 'cam_labels'),
+    deeplab('deeplabv2_irn_crf', 'irn_crf_labels'),
+    deeplab('deeplabv2_consensus', 'irn_crf_consensus'),
     dict(
         name='psa_labels',
         type='Labels',

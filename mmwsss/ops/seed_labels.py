@@ -185,3 +185,35 @@ def cam_seed_labels(
         )
     labels = cams_to_labels(torch.from_numpy(cams), torch.from_numpy(keys), bg_score)
     return labels.numpy().astype(np.uint8)
+
+
+def consensus_labels(maps, ignore_index: int = IGNORE_INDEX) -> np.ndarray:
+    """Pixels on which every label map agrees; ``ignore_index`` elsewhere.
+
+    Two pseudo masks made by refinements of a different nature (IRN's walk on
+    learned affinities, a colour CRF on the CAMs) err in different places, so
+    a pixel they label alike is more likely right, and a final net trained
+    with the others ignored learns from fewer wrong labels. A pixel that any
+    map leaves unsure (``ignore_index``) stays unsure.
+
+    Args:
+        maps: Two or more ``(H, W)`` integer label maps of one image.
+        ignore_index (int): The unsure / ignored value. Default: 255.
+
+    Returns:
+        np.ndarray: ``(H, W)`` uint8 label map.
+
+    Raises:
+        ValueError: With fewer than two maps, or maps of different sizes.
+    """
+    maps = [np.asarray(m) for m in maps]
+    if len(maps) < 2:
+        raise ValueError(f'consensus needs two or more label maps, got {len(maps)}')
+    shapes = {m.shape for m in maps}
+    if len(shapes) != 1 or maps[0].ndim != 2:
+        raise ValueError(f'label maps must be (H, W) of one size, got {sorted(shapes)}')
+    first = maps[0].astype(np.int64)
+    agree = np.ones(first.shape, dtype=bool)
+    for other in maps[1:]:
+        agree &= other.astype(np.int64) == first
+    return np.where(agree, first, ignore_index).astype(np.uint8)

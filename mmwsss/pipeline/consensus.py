@@ -1,0 +1,95 @@
+"""The ``Consensus`` stage kind: pseudo masks where several label folders agree.
+
+A pixel keeps its label where every input folder gives it the same class and
+becomes 255 (ignored by the final net's loss) elsewhere
+(:func:`mmwsss.ops.seed_labels.consensus_labels`). No ground truth enters the
+rule; the folder is scored like a ``Labels`` stage's (its ``coverage`` says how
+many pixels kept a label, ``precision`` how many of those are right).
+
+    dict(name='irn_crf_consensus', type='Consensus',
+         labels=['irn_labels', 'crf_labels'])
+"""
+
+from __future__ import annotations
+
+import os
+import os.path as osp
+import time
+
+import numpy as np
+from mmengine.dist import is_main_process
+from PIL import Image
+
+from ..datasets import dataset_classes, split_ids
+from ..engine.exporters import atomic_save_label_png
+from ..evaluation import score_label_dir
+from ..ops.seed_labels import consensus_labels
+from ..registry import STAGES
+from .stage_runner import INPUT_ARGS, PipelineContext
+
+
+def _read_label(path: str) -> np.ndarray:
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{path} not found: the consensus needs every input folder to hold a '
+            'mask for each image of the split'
+        )
+    return np.asarray(Image.open(path))
+
+
+@STAGES.register_module('Consensus')
+def consensus_stage(
+    ctx: PipelineContext,
+    name: str,
+    labels: list[str],
+    split: str = 'train',
+    gt_dir: str | None = 'SegmentationClass',
+) -> dict:
+    """Write ``{stage_dir}/labels/{id}.png``: where the folders ``labels`` agree.
+
+    Args:
+        ctx (PipelineContext): The running pipeline.
+        name (str): This stage's name.
+        labels (list[str]): Two or more references of label folders
+            (``'stage'`` or ``'stage.output'``).
+        split (str): Split whose ids are combined. Default: 'train'.
+        gt_dir (str | None): Ground-truth folder under the data root to score
+            the result against (None: not scored). Default: 'SegmentationClass'.
+
+    Returns:
+        dict: The stage result (``outputs['labels']``, ``written``, the
+        ``metrics`` of the folder when scored).
+    """
+    if isinstance(labels, str) or len(labels) < 2:
+        raise ValueError(
+            f'stage {name!r}: labels must list two or more stage references, '
+            f'got {labels!r}'
+        )
+    folders = [ctx.output_of(name, ref, INPUT_ARGS['labels']) for ref in labels]
+    ids = split_ids(ctx.data_root, split)
+    out_dir = osp.abspath(osp.join(ctx.stage_dir(name), 'labels'))
+    start = time.perf_counter()
+    result = dict(kind='consensus labels', out_dir=out_dir, inputs=list(labels))
+    if is_main_process():
+        os.makedirs(out_dir, exist_ok=True)
+        for image_id in ids:
+            maps = [_read_label(osp.join(d, image_id + '.png')) for d in folders]
+            atomic_save_label_png(
+                osp.join(out_dir, image_id + '.png'), consensus_labels(maps)
+            )
+        result.update(written=len(ids), scored_on=split)
+        if gt_dir is not None:
+            scores = score_label_dir(
+                out_dir,
+                osp.join(ctx.data_root, gt_dir),
+                ids,
+                len(dataset_classes(ctx.data_root)),
+            )
+            result['metrics'] = {
+                k: v for k, v in scores.items() if not isinstance(v, list | dict)
+            }
+            result['per_class_iou'] = scores['IoU']
+    result.update(
+        outputs=dict(labels=out_dir), seconds=round(time.perf_counter() - start, 1)
+    )
+    return result

@@ -1,0 +1,69 @@
+"""The Consensus stage: pseudo masks where several label folders agree."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmwsss.datasets import split_ids
+from mmwsss.datasets.fashionpaste import generate_fashionpaste
+from mmwsss.ops.seed_labels import consensus_labels
+from mmwsss.pipeline.stage_runner import PipelineContext
+from mmwsss.registry import STAGES
+
+
+def test_consensus_keeps_agreement_and_ignores_the_rest():
+    a = np.array([[0, 1, 2], [3, 255, 0]])
+    b = np.array([[0, 1, 1], [3, 255, 255]])
+    c = np.array([[0, 2, 1], [3, 255, 0]])
+    assert consensus_labels([a, b]).tolist() == [[0, 1, 255], [3, 255, 255]]
+    assert consensus_labels([a, b, c]).tolist() == [[0, 255, 255], [3, 255, 255]]
+    assert consensus_labels([a, a]).dtype == np.uint8
+    with pytest.raises(ValueError, match='two or more'):
+        consensus_labels([a])
+    with pytest.raises(ValueError, match='one size'):
+        consensus_labels([a, a[:, :2]])
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp('tiny')
+    data = str(root / 'data')
+    generate_fashionpaste(data, size='tiny', seed=0, source='subset', progress=False)
+    return root, data
+
+
+def _finished(folder):
+    return dict(finished=True, digest='x', out_dir=folder, outputs=dict(labels=folder))
+
+
+def test_stage_writes_the_agreement_and_scores_it(tiny):
+    root, data = tiny
+    exact = str(root / 'exact')
+    shutil.copytree(f'{data}/SegmentationClass', exact, dirs_exist_ok=True)
+    background = str(root / 'background')
+    os.makedirs(background, exist_ok=True)
+    ids = split_ids(data, 'train')
+    for image_id in ids:
+        gt = np.asarray(Image.open(f'{data}/SegmentationClass/{image_id}.png'))
+        Image.fromarray(np.zeros_like(gt)).save(f'{background}/{image_id}.png')
+    ctx = PipelineContext(data, str(root / 'work'))
+    ctx.results = {'exact': _finished(exact), 'bg': _finished(background)}
+    result = STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg.labels'])
+    assert result['written'] == len(ids)
+    out = result['outputs']['labels']
+    for image_id in ids:
+        gt = np.asarray(Image.open(f'{data}/SegmentationClass/{image_id}.png'))
+        got = np.asarray(Image.open(f'{out}/{image_id}.png'))
+        # the ground truth's background survives, its objects become 'unsure'
+        assert np.array_equal(got, np.where(gt == 0, 0, 255))
+    metrics = result['metrics']
+    assert metrics['precision'] == pytest.approx(100.0)
+    assert 0 < metrics['coverage'] < 100
+    with pytest.raises(ValueError, match='two or more'):
+        STAGES.get('Consensus')(ctx, 'agree', labels=['exact'])
+    os.remove(f'{background}/{ids[0]}.png')
+    with pytest.raises(FileNotFoundError, match=ids[0]):
+        STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg'])
