@@ -64,13 +64,15 @@ def overlay_labels(
 
 def instance_colours(num: int) -> np.ndarray:
     """``num`` distinct RGB colours (uint8, (num, 3)) for instance overlays:
-    matplotlib's qualitative ``tab20`` cycle, so neighbouring instances of one
-    class differ."""
+    matplotlib's qualitative ``tab20`` cycle without its two greys (invisible
+    on the greyed image, as VOC's class 7 was), so neighbouring instances of
+    one class differ."""
     from matplotlib import colormaps
 
     table = colormaps['tab20'](np.arange(20))[:, :3]
-    order = np.r_[0:20:2, 1:20:2]  # the saturated half first
-    return (table[order][np.arange(num) % 20] * 255).round().astype(np.uint8)
+    # the saturated half first; 14 / 15 are tab20's greys
+    order = [i for i in np.r_[0:20:2, 1:20:2] if i not in (14, 15)]
+    return (table[order][np.arange(num) % len(order)] * 255).round().astype(np.uint8)
 
 
 def overlay_instances(

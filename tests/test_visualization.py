@@ -45,6 +45,10 @@ def test_overlay_instances_hand_case():
     masks[1, 2:5, 2:5] = True  # border: all but (3, 3); covers (2, 2)
     first, second = instance_colours(2).astype(float)
     assert not np.array_equal(first, second)
+    # 18 colours, none grey (a grey overlay vanishes on the greyed image)
+    cycle = instance_colours(18).astype(int)
+    assert len({tuple(c) for c in cycle}) == 18
+    assert (cycle.max(1) - cycle.min(1) > 30).all()
     out = overlay_instances(image, masks, alpha=0.5)
     assert out.dtype == np.uint8 and out.shape == (5, 5, 3)
     assert (out[0, 4] == 40).all() and (out[4, 0] == 40).all()  # no instance
