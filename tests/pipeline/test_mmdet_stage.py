@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import os.path as osp
 
 import numpy as np
@@ -130,3 +131,21 @@ def test_mmdet_inputs_are_checked(tmp_path):
     with pytest.raises(ValueError, match='COCO inputs of mmdet configs'):
         train_test(ctx, 'seg', seg, val_instances='labels')
     assert Config.fromfile(MASK_RCNN).default_scope == 'mmdet'
+
+
+def test_coco_inputs_resolve_to_absolute_paths(tmp_path, monkeypatch):
+    """A pipeline run from a relative work dir still hands mmdet an absolute
+    ann_file (mmdet joins a relative one to the dataset's data_root)."""
+    from mmwsss.pipeline.mmdet_stage import _coco_json
+
+    monkeypatch.chdir(tmp_path)
+    os.makedirs('work/gt', exist_ok=True)
+    with open('work/gt/train.json', 'w') as f:
+        f.write('{}')
+    ctx = PipelineContext('data', 'work')
+    ctx.results['gt'] = dict(
+        finished=True, out_dir='work/gt', outputs={'train': 'work/gt/train.json'}
+    )
+    path = _coco_json(ctx, 'det', 'gt', 'train_instances')
+    assert path == str(tmp_path / 'work/gt/train.json')
+    assert _coco_json(ctx, 'det', 'gt.train', 'train_instances') == path
