@@ -672,10 +672,17 @@ def _deeplab_rows(s: dict) -> list[str]:
         if miou is None:
             continue
         ratio = f' ({100 * miou / gt_miou:.0f}% of ground truth)' if gt_miou else ''
-        trained_on = _m(s.get(sources[name]), 'mIoU')
+        source = s.get(sources[name])
+        trained_on = f'masks of {_f(_m(source, "mIoU"))} train mIoU'
+        coverage = _m(source, 'coverage')
+        if coverage is not None and coverage < 99.5:
+            trained_on += (
+                f" ({_f(_m(source, 'mIoU_labelled'))} on the {coverage:.0f}% of "
+                'pixels they label; the rest ignored)'
+            )
         rows.append(
-            f'| DeepLabV2 on {what} | `{name}` | val {miou:.1f}{ratio} | masks of '
-            f'{_f(trained_on)} train mIoU | {PUBLISHED["deeplabv2"]} |'
+            f'| DeepLabV2 on {what} | `{name}` | val {miou:.1f}{ratio} | '
+            f'{trained_on} | {PUBLISHED["deeplabv2"]} |'
         )
     if gt_miou is not None:
         note = 'the fully supervised upper bound'
