@@ -65,8 +65,9 @@ SAMPLE_STAGES = {
             'crf_labels',
             'irn_labels',
             'irn_crf_labels',
+            'irn_crf_consensus',
             'ptrecl_labels',
-            'deeplabv2_irn',
+            'deeplabv2_consensus',
         ),
         True,
     ),
@@ -1000,8 +1001,9 @@ def write_curve(results: dict, out: str) -> str | None:
 #: What each benchmark's sample picture shows.
 SAMPLE_CAPTIONS = {
     'semantic': 'CAM seeds (at their ground-truth-free background score), CAM + '
-    'CRF, IRN, IRN + CRF and PtReCl pseudo masks, and DeepLabV2 (trained on IRN '
-    "masks)'s prediction",
+    'CRF, IRN, IRN + CRF, the pixels where IRN and CAM + CRF agree (cream: '
+    'ignored), PtReCl pseudo masks, and the prediction of DeepLabV2 trained on '
+    'that consensus',
     'instances': 'ground-truth instances, IRN and WISE pseudo instances, and '
     'Mask R-CNN predictions (score >= {draw_score}) of the runs on ground truth, '
     'IRN and WISE instances; each instance in its own colour',
