@@ -598,8 +598,10 @@ def _seeds_section(results: dict | None) -> list[str]:
             time_ratio = f"{classifier['train_s'] / cam_time:.2f}x"
         rows.append(
             f"| {title} | `{method}` | {labels['label_options']['bg_score']:.2f} | "
-            f"{_m(labels, 'mIoU'):.1f} | {oracle} | {_f(q.get('contour_F'))} | "
-            f"{_f(q.get('interior_mIoU'))} | {_pr(labels).rstrip('; ') or '-'} | "
+            f"{_m(labels, 'mIoU'):.1f} | {oracle} | "
+            f"{_f(q.get('contour_F', _m(labels, 'contour_F')))} | "
+            f"{_f(q.get('interior_mIoU', _m(labels, 'interior_mIoU')))} | "
+            f"{_pr(labels).rstrip('; ') or '-'} | "
             f"{time_ratio} | {published.get(method, '-')} |"
         )
     irn = s.get('seam_irn_labels')

@@ -86,6 +86,14 @@ def otsu_threshold(hist: np.ndarray) -> float:
     from skimage.filters import threshold_otsu
 
     hist = np.asarray(hist)
+    occupied = np.flatnonzero(hist)
+    if len(occupied) < 2:
+        where = f'bin {occupied[0]} of {len(hist)}' if len(occupied) else 'no bin'
+        raise ValueError(
+            f"every pixel's score falls in {where}: no threshold separates "
+            'anything (are the maps all zero, e.g. from a classifier whose CAMs '
+            'collapsed? check its training loss and val mAP)'
+        )
     return float(threshold_otsu(hist=(hist, _bin_centers(len(hist)))))
 
 

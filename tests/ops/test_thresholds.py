@@ -96,3 +96,11 @@ def test_binary_maps_fall_back_to_otsu_for_both_cuts():
     low, high = multi_otsu_thresholds(hist)
     assert low == high == otsu_threshold(hist)
     assert 0 < low < 1
+
+
+def test_maps_in_one_bin_name_the_likely_cause():
+    """All-zero maps (a collapsed classifier) have no threshold: a clear error,
+    not scikit-image's argmax of an empty sequence."""
+    hist = max_score_histogram([np.zeros((2, 4, 4), dtype=np.float32)])
+    with pytest.raises(ValueError, match='collapsed'):
+        thresholds_from_histogram(hist)
