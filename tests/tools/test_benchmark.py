@@ -343,9 +343,24 @@ def test_render_seeds_section(import_tool):
                 scores=dict(seam_labels=dict(contour_F=20.0, interior_mIoU=50.0)),
             ),
             seam_irn_labels=_labels(55.0, bg_score=0.5),
+            # trained and exported, but its maps collapsed: no labels stage
+            seam_hfpl=dict(
+                classifier(150.0, 7.2),
+                val={'cls/mAP': 10.2},
+                metrics={
+                    'seed/mIoU': 7.2,
+                    'seed/mIoU_best': 7.2,
+                    'seed/best_bg_score': 0.0,
+                },
+            ),
         ),
     )
+    seeds['stages']['cam']['val'] = {'cls/mAP': 90.0}
     text = import_tool('benchmark').render(results, others=dict(seeds=seeds))
+    assert (
+        '| SEAM + HFPL | `seam_hfpl` | - | - | 7.2 (bg 0.00) | - | - | not cut: val '
+        "cls mAP 10.2 (CAM's 90.0) | - | - |" in text
+    )
     assert '## Seeds: CAM, SEAM, OAA and HFPL' in text
     assert (
         '| SEAM | `seam` | 0.40 | 44.0 | 45.0 (bg 0.50) | 20.0 | 50.0 | - | 1.80x | '
