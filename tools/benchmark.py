@@ -95,6 +95,11 @@ MASK_RCNN_STAGES = {
     'maskrcnn_irn': ('IRN instances', 'irn'),
     'maskrcnn_gt': ('ground-truth instances', None),
 }
+#: Consensus stages of the bench pipeline: stage -> the folders that agree.
+CONSENSUS_STAGES = {
+    'irn_crf_consensus': 'IRN and CAM + CRF',
+    'crf_consensus': 'IRN + CRF and CAM + CRF',
+}
 #: DeepLabV2 stages of the bench pipeline: stage -> what it trained on.
 DEEPLAB_STAGES = {
     'deeplabv2_cam': 'CAM seed masks',
@@ -104,6 +109,7 @@ DEEPLAB_STAGES = {
     'deeplabv2_irn_crf': 'IRN + CRF masks',
     'deeplabv2_ptrecl': 'PtReCl masks',
     'deeplabv2_consensus': 'IRN and CAM + CRF where they agree',
+    'deeplabv2_crf_consensus': 'IRN + CRF and CAM + CRF where they agree',
 }
 
 
@@ -339,10 +345,12 @@ def _quality_rows(s: dict) -> list[str]:
             f"{irn_crf['label_options']['bg_score']:.2f} | {_f(_m(irn_crf, 'mIoU'))} "
             f'| - | {_pr(irn_crf)}dense CRF (PSA preset) on the walked scores | - |'
         )
-    consensus = s.get('irn_crf_consensus')
-    if consensus and consensus.get('finished'):
+    for name, title in CONSENSUS_STAGES.items():
+        consensus = s.get(name)
+        if not (consensus and consensus.get('finished')):
+            continue
         rows.append(
-            f"| IRN and CAM + CRF agree | `irn_crf_consensus` | - (their settings) | "
+            f"| {title} agree | `{name}` | - (their settings) | "
             f"{_f(_m(consensus, 'mIoU'))} | - | {_pr(consensus)}ignored (255) where "
             f"the two differ: {_f(_m(consensus, 'coverage'))}% of pixels keep a "
             f"label, {_f(_m(consensus, 'precision'))}% of them right | - |"
@@ -686,6 +694,7 @@ def _deeplab_rows(s: dict) -> list[str]:
         'deeplabv2_irn_crf': 'irn_crf_labels',
         'deeplabv2_ptrecl': 'ptrecl_labels',
         'deeplabv2_consensus': 'irn_crf_consensus',
+        'deeplabv2_crf_consensus': 'crf_consensus',
     }
     for name, what in DEEPLAB_STAGES.items():
         stage = s.get(name)
@@ -756,6 +765,7 @@ OUTLINE_TITLES = {
     'irn_labels': 'IRN',
     'irn_crf_labels': 'IRN + CRF',
     'irn_crf_consensus': 'IRN and CAM + CRF where they agree',
+    'crf_consensus': 'IRN + CRF and CAM + CRF where they agree',
     'affinitynet.pseudo_labels': 'AffinityNet',
     'recovery': 'PtReCl recovery net',
     'ptrecl_labels': 'PtReCl',

@@ -154,6 +154,12 @@ stages = [
         type='Consensus',
         labels=['irn_labels', 'crf_labels'],
     ),
+    # the same with IRN's CRF-refined masks (both with the CRF's outlines)
+    dict(
+        name='crf_consensus',
+        type='Consensus',
+        labels=['irn_crf_labels', 'crf_labels'],
+    ),
     # PtReCl: a label-conditioned recovery net trained on IRN's masks (its
     # backbone from the CAM classifier), K = 20 fg / bg prototypes per class of
     # its features, each pixel reclassified by its top-10 prototypes' votes, IRN's
@@ -224,6 +230,7 @@ stages = [
             'irn_labels',
             'irn_crf_labels',
             'irn_crf_consensus',
+            'crf_consensus',
             'recovery',
             'ptrecl_labels',
         ],
@@ -238,6 +245,7 @@ stages = [
     deeplab('deeplabv2_cam', 'cam_labels'),
     deeplab('deeplabv2_irn_crf', 'irn_crf_labels'),
     deeplab('deeplabv2_consensus', 'irn_crf_consensus'),
+    deeplab('deeplabv2_crf_consensus', 'crf_consensus'),
     dict(
         name='psa_labels',
         type='Labels',
