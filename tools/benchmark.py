@@ -630,6 +630,20 @@ def _seeds_section(results: dict | None) -> list[str]:
             f"{_pr(labels).rstrip('; ') or '-'} | "
             f"{time_ratio} | {PUBLISHED_SEEDS.get(method, '-')} |"
         )
+    collapsed = [
+        SEED_METHODS[m]
+        for m in SEED_METHODS
+        if _m(s.get(f'{m}_labels'), 'mIoU') is None
+        and _m(s.get(m), 'seed/mIoU') is not None
+    ]
+    if collapsed:
+        rows += [
+            '',
+            f"Not cut ({', '.join(collapsed)}): the classifier trained and exported, "
+            'but every max score of its maps falls in one histogram bin, so its '
+            'Thresholds stage finds no cut and stops the pipeline with that error; '
+            'val cls mAP at chance says the training collapsed.',
+        ]
     irn = s.get('seam_irn_labels')
     if _m(irn, 'mIoU') is not None:
         rows += [
@@ -1038,7 +1052,7 @@ SAMPLE_CAPTIONS = {
     'Mask R-CNN predictions (score >= {draw_score}) of the runs on ground truth, '
     'IRN and WISE instances; each instance in its own colour',
     'seeds': "each method's seeds at its own ground-truth-free background score, "
-    "and IRN's masks from SEAM's seeds",
+    "and IRN's masks from SEAM's seeds where they ran",
 }
 
 

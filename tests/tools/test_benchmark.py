@@ -361,6 +361,7 @@ def test_render_seeds_section(import_tool):
         '| SEAM + HFPL | `seam_hfpl` | - | - | 7.2 (bg 0.00) | - | - | not cut: val '
         "cls mAP 10.2 (CAM's 90.0) | - | - |" in text
     )
+    assert 'Not cut (SEAM + HFPL): the classifier trained' in text
     assert '## Seeds: CAM, SEAM, OAA and HFPL' in text
     assert (
         '| SEAM | `seam` | 0.40 | 44.0 | 45.0 (bg 0.50) | 20.0 | 50.0 | - | 1.80x | '
