@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from mmwsss.datasets import split_ids
-from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.ops.seed_labels import consensus_labels
 from mmwsss.pipeline.stage_runner import PipelineContext
 from mmwsss.registry import STAGES
@@ -27,30 +26,15 @@ def test_consensus_keeps_agreement_and_ignores_the_rest():
         consensus_labels([a, a[:, :2]])
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp('tiny')
-    data = str(root / 'data')
-    generate_fashionpaste(data, size='tiny', seed=0, source='subset', progress=False)
-    return root, data
-
-
-def _finished(folder):
-    return dict(finished=True, digest='x', out_dir=folder, outputs=dict(labels=folder))
-
-
-def test_stage_writes_the_agreement_and_scores_it(tiny):
-    root, data = tiny
-    exact = str(root / 'exact')
-    shutil.copytree(f'{data}/SegmentationClass', exact, dirs_exist_ok=True)
-    background = str(root / 'background')
-    os.makedirs(background, exist_ok=True)
+def test_stage_writes_the_agreement_and_scores_it(label_folders, tmp_path):
+    root, data, results = label_folders
+    # a copy of the background folder: this test deletes one of its masks
+    background = str(tmp_path / 'background')
+    shutil.copytree(results['bg']['out_dir'], background)
     ids = split_ids(data, 'train')
-    for image_id in ids:
-        gt = np.asarray(Image.open(f'{data}/SegmentationClass/{image_id}.png'))
-        Image.fromarray(np.zeros_like(gt)).save(f'{background}/{image_id}.png')
-    ctx = PipelineContext(data, str(root / 'work'))
-    ctx.results = {'exact': _finished(exact), 'bg': _finished(background)}
+    ctx = PipelineContext(data, str(tmp_path / 'work'))
+    copied = dict(results['bg'], out_dir=background, outputs=dict(labels=background))
+    ctx.results = dict(results, bg=copied)
     result = STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg.labels'])
     assert result['written'] == len(ids)
     out = result['outputs']['labels']

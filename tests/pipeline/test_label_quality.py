@@ -1,14 +1,7 @@
 """The LabelQuality stage: several label folders scored side by side."""
 
-import os
-import shutil
-
-import numpy as np
 import pytest
-from PIL import Image
 
-from mmwsss.datasets import split_ids
-from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.pipeline.stage_runner import (
     MissingInputError,
     PipelineContext,
@@ -18,29 +11,10 @@ from mmwsss.pipeline.stage_runner import (
 from mmwsss.registry import STAGES
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp('tiny')
-    data = str(root / 'data')
-    generate_fashionpaste(data, size='tiny', seed=0, source='subset', progress=False)
-    return root, data
-
-
-def _finished(folder):
-    return dict(finished=True, digest='x', out_dir=folder, outputs=dict(labels=folder))
-
-
-def test_scores_each_folder_with_outline_metrics(tiny):
-    root, data = tiny
-    exact = str(root / 'exact')
-    shutil.copytree(f'{data}/SegmentationClass', exact, dirs_exist_ok=True)
-    background = str(root / 'background')
-    os.makedirs(background, exist_ok=True)
-    for image_id in split_ids(data, 'train'):
-        gt = np.asarray(Image.open(f'{data}/SegmentationClass/{image_id}.png'))
-        Image.fromarray(np.zeros_like(gt)).save(f'{background}/{image_id}.png')
+def test_scores_each_folder_with_outline_metrics(label_folders):
+    root, data, results = label_folders
     ctx = PipelineContext(data, str(root / 'work'))
-    ctx.results = {'exact': _finished(exact), 'bg': _finished(background)}
+    ctx.results = dict(results)
     result = STAGES.get('LabelQuality')(ctx, 'quality', labels=['exact.labels', 'bg'])
     scores = result['scores']
     assert list(scores) == ['exact.labels', 'bg']
