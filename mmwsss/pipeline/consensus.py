@@ -74,9 +74,11 @@ def consensus_stage(
         os.makedirs(out_dir, exist_ok=True)
         for image_id in ids:
             maps = [_read_label(osp.join(d, image_id + '.png')) for d in folders]
-            atomic_save_label_png(
-                osp.join(out_dir, image_id + '.png'), consensus_labels(maps)
-            )
+            try:
+                agreed = consensus_labels(maps)
+            except ValueError as error:
+                raise ValueError(f'image {image_id} of {labels}: {error}') from error
+            atomic_save_label_png(osp.join(out_dir, image_id + '.png'), agreed)
         result.update(written=len(ids), scored_on=split)
         if gt_dir is not None:
             scores = score_label_dir(

@@ -48,6 +48,9 @@ def test_stage_writes_the_agreement_and_scores_it(label_folders, tmp_path):
     assert 0 < metrics['coverage'] < 100
     with pytest.raises(ValueError, match='two or more'):
         STAGES.get('Consensus')(ctx, 'agree', labels=['exact'])
+    Image.fromarray(np.zeros((3, 3), np.uint8)).save(f'{background}/{ids[0]}.png')
+    with pytest.raises(ValueError, match=f'image {ids[0]} of .*one size'):
+        STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg'])
     os.remove(f'{background}/{ids[0]}.png')
     with pytest.raises(FileNotFoundError, match=ids[0]):
         STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg'])
