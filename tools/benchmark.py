@@ -606,11 +606,13 @@ def _seeds_section(results: dict | None) -> list[str]:
         'vs CAM | published (VOC train) |',
         '|---|---|---|---|---|---|---|---|---|---|',
     ]
+    collapsed = []
     for method, title in SEED_METHODS.items():
         labels, classifier = s.get(f'{method}_labels'), s.get(method)
         if _m(labels, 'mIoU') is None:
             if _m(classifier, 'seed/mIoU') is not None:
                 rows.append(_collapsed_seed_row(method, title, classifier, s))
+                collapsed.append(title)
             continue
         oracle = '-'
         if method != 'oaa' and _m(classifier, 'seed/mIoU_best') is not None:
@@ -630,12 +632,6 @@ def _seeds_section(results: dict | None) -> list[str]:
             f"{_pr(labels).rstrip('; ') or '-'} | "
             f"{time_ratio} | {PUBLISHED_SEEDS.get(method, '-')} |"
         )
-    collapsed = [
-        SEED_METHODS[m]
-        for m in SEED_METHODS
-        if _m(s.get(f'{m}_labels'), 'mIoU') is None
-        and _m(s.get(m), 'seed/mIoU') is not None
-    ]
     if collapsed:
         rows += [
             '',
