@@ -5,9 +5,10 @@
 # their own ground-truth-free background score, with and without CRF; PtReCl
 # (recovery net, prototypes, reclassification, IRN's walk again; its K / m
 # ablations and the prototype stage's memory at twice the images); DeepLabV2
-# on each kind of pseudo mask and on ground truth (the upper bound, also run
-# twice as long to show it converged); the pseudo masks' outline quality side by
-# side; the random-walk timing. About 3 hours on 2 CPU cores. The instance and
+# on each kind of pseudo mask, on the pixels where two of them agree (the rest
+# ignored) and on ground truth (the upper bound, also run twice as long to show
+# it converged); the pseudo masks' outline quality side by side; the random-walk
+# timing. About 3.5 hours on 2 CPU cores. The instance and
 # seed benchmarks are pipelines of their own in the same work dir
 # (instances_effl0_fashionpaste-bench.py, seeds_effl0_fashionpaste-bench.py):
 # stages of the same name and settings (data, cam, irn, ...) are shared.
