@@ -11,7 +11,7 @@ from .instance_ap import (
     masks_to_coco_gt,
     voc_gt_paths,
 )
-from .label_dir import score_label_dir
+from .label_dir import read_label_png, score_label_dir
 from .multilabel_map import MultiLabelMAPMetric, average_precision
 from .seed_metric import (
     SeedIoUMetric,
@@ -39,6 +39,7 @@ __all__ = [
     'instance_ap',
     'load_voc_instances',
     'masks_to_coco_gt',
+    'read_label_png',
     'save_sweep',
     'score_label_dir',
     'sweep_confusion',

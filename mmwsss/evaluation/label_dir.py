@@ -26,7 +26,8 @@ from PIL import Image
 from .contour import ContourCounts
 
 
-def _read_png(path: str) -> np.ndarray:
+def read_label_png(path: str) -> np.ndarray:
+    """A label PNG's values (palette indices), or FileNotFoundError naming it."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} not found')
     return np.asarray(Image.open(path))
@@ -96,8 +97,8 @@ def score_label_dir(
     for image_id in ids:
         pred_path = osp.join(pred_dir, image_id + '.png')
         gt_path = osp.join(gt_dir, image_id + '.png')
-        pred = _read_png(pred_path).astype(np.int64)
-        gt = _read_png(gt_path).astype(np.int64)
+        pred = read_label_png(pred_path).astype(np.int64)
+        gt = read_label_png(gt_path).astype(np.int64)
         if pred.shape != gt.shape:
             raise ValueError(
                 f'prediction size {pred.shape} of {pred_path} differs from the '

@@ -16,25 +16,14 @@ import os
 import os.path as osp
 import time
 
-import numpy as np
 from mmengine.dist import is_main_process
-from PIL import Image
 
-from ..datasets import dataset_classes, split_ids
+from ..datasets import split_ids
 from ..engine.exporters import atomic_save_label_png
-from ..evaluation import score_label_dir
+from ..evaluation import read_label_png
 from ..ops.seed_labels import consensus_labels
 from ..registry import STAGES
-from .stage_runner import INPUT_ARGS, PipelineContext
-
-
-def _read_label(path: str) -> np.ndarray:
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{path} not found: the consensus needs every input folder to hold a '
-            'mask for each image of the split'
-        )
-    return np.asarray(Image.open(path))
+from .stage_runner import INPUT_ARGS, PipelineContext, score_label_stage
 
 
 @STAGES.register_module('Consensus')
@@ -73,7 +62,7 @@ def consensus_stage(
     if is_main_process():
         os.makedirs(out_dir, exist_ok=True)
         for image_id in ids:
-            maps = [_read_label(osp.join(d, image_id + '.png')) for d in folders]
+            maps = [read_label_png(osp.join(d, image_id + '.png')) for d in folders]
             try:
                 agreed = consensus_labels(maps)
             except ValueError as error:
@@ -81,16 +70,7 @@ def consensus_stage(
             atomic_save_label_png(osp.join(out_dir, image_id + '.png'), agreed)
         result.update(written=len(ids), scored_on=split)
         if gt_dir is not None:
-            scores = score_label_dir(
-                out_dir,
-                osp.join(ctx.data_root, gt_dir),
-                ids,
-                len(dataset_classes(ctx.data_root)),
-            )
-            result['metrics'] = {
-                k: v for k, v in scores.items() if not isinstance(v, list | dict)
-            }
-            result['per_class_iou'] = scores['IoU']
+            result.update(score_label_stage(ctx, out_dir, ids, gt_dir))
     result.update(
         outputs=dict(labels=out_dir), seconds=round(time.perf_counter() - start, 1)
     )

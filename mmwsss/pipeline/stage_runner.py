@@ -353,14 +353,25 @@ def _labels_stage(
         else None
     )
     if gt_dir is not None and is_main_process():  # the pipeline keeps rank 0's
-        gt_dir = osp.join(ctx.data_root, gt_dir)
-        num_classes = len(dataset_classes(ctx.data_root))
-        scores = score_label_dir(out_dir, gt_dir, ids, num_classes)
-        result['metrics'] = {
-            k: v for k, v in scores.items() if not isinstance(v, list | dict)
-        }
-        result['per_class_iou'] = scores.get('IoU')
+        result.update(score_label_stage(ctx, out_dir, ids, gt_dir))
     return result
+
+
+def score_label_stage(
+    ctx: PipelineContext, out_dir: str, ids: list[str], gt_dir: str
+) -> dict:
+    """A label stage's scores against ``{data_root}/{gt_dir}``: ``metrics``
+    (the scalars of :func:`score_label_dir`) and ``per_class_iou``."""
+    scores = score_label_dir(
+        out_dir,
+        osp.join(ctx.data_root, gt_dir),
+        ids,
+        len(dataset_classes(ctx.data_root)),
+    )
+    return dict(
+        metrics={k: v for k, v in scores.items() if not isinstance(v, list | dict)},
+        per_class_iou=scores.get('IoU'),
+    )
 
 
 def _train_labels_options(cfg: Config, label_dir: str) -> dict:
