@@ -100,16 +100,23 @@ CONSENSUS_STAGES = {
     'irn_crf_consensus': 'IRN and CAM + CRF',
     'crf_consensus': 'IRN + CRF and CAM + CRF',
 }
-#: DeepLabV2 stages of the bench pipeline: stage -> what it trained on.
+#: DeepLabV2 stages of the bench pipeline: stage -> (what it trained on, the
+#: stage that made those masks).
 DEEPLAB_STAGES = {
-    'deeplabv2_cam': 'CAM seed masks',
-    'deeplabv2_crf': 'CAM + CRF masks',
-    'deeplabv2_affinitynet': 'AffinityNet masks',
-    'deeplabv2_irn': 'IRN masks',
-    'deeplabv2_irn_crf': 'IRN + CRF masks',
-    'deeplabv2_ptrecl': 'PtReCl masks',
-    'deeplabv2_consensus': 'IRN and CAM + CRF where they agree',
-    'deeplabv2_crf_consensus': 'IRN + CRF and CAM + CRF where they agree',
+    'deeplabv2_cam': ('CAM seed masks', 'cam_labels'),
+    'deeplabv2_crf': ('CAM + CRF masks', 'crf_labels'),
+    'deeplabv2_affinitynet': ('AffinityNet masks', 'affinitynet'),
+    'deeplabv2_irn': ('IRN masks', 'irn_labels'),
+    'deeplabv2_irn_crf': ('IRN + CRF masks', 'irn_crf_labels'),
+    'deeplabv2_ptrecl': ('PtReCl masks', 'ptrecl_labels'),
+    'deeplabv2_consensus': (
+        'IRN and CAM + CRF where they agree',
+        'irn_crf_consensus',
+    ),
+    'deeplabv2_crf_consensus': (
+        'IRN + CRF and CAM + CRF where they agree',
+        'crf_consensus',
+    ),
 }
 
 
@@ -696,23 +703,13 @@ def _deeplab_rows(s: dict) -> list[str]:
     gt, gt2 = s.get('deeplabv2_gt'), s.get('deeplabv2_gt_2x')
     gt_miou = _m(gt, 'mIoU')
     rows = []
-    sources = {
-        'deeplabv2_cam': 'cam_labels',
-        'deeplabv2_crf': 'crf_labels',
-        'deeplabv2_affinitynet': 'affinitynet',
-        'deeplabv2_irn': 'irn_labels',
-        'deeplabv2_irn_crf': 'irn_crf_labels',
-        'deeplabv2_ptrecl': 'ptrecl_labels',
-        'deeplabv2_consensus': 'irn_crf_consensus',
-        'deeplabv2_crf_consensus': 'crf_consensus',
-    }
-    for name, what in DEEPLAB_STAGES.items():
+    for name, (what, source_name) in DEEPLAB_STAGES.items():
         stage = s.get(name)
         miou = _m(stage, 'mIoU')
         if miou is None:
             continue
         ratio = f' ({100 * miou / gt_miou:.0f}% of ground truth)' if gt_miou else ''
-        source = s.get(sources[name])
+        source = s.get(source_name)
         trained_on = f'masks of {_f(_m(source, "mIoU"))} train mIoU'
         coverage = _m(source, 'coverage')
         if coverage is not None and coverage < 99.5:
