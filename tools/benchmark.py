@@ -99,7 +99,18 @@ MASK_RCNN_STAGES = {
 CONSENSUS_STAGES = {
     'irn_crf_consensus': 'IRN and CAM + CRF',
     'crf_consensus': 'IRN + CRF and CAM + CRF',
+    'selftrain_consensus': (
+        'self-training: the consensus-trained DeepLabV2 (its train predictions), '
+        'IRN and CAM + CRF'
+    ),
 }
+
+
+def consensus_title(stage: str) -> str:
+    """'<the folders> where they agree' of a consensus stage."""
+    return f'{CONSENSUS_STAGES[stage]} where they agree'
+
+
 #: DeepLabV2 stages of the bench pipeline: stage -> (what it trained on, the
 #: stage that made those masks).
 DEEPLAB_STAGES = {
@@ -109,13 +120,11 @@ DEEPLAB_STAGES = {
     'deeplabv2_irn': ('IRN masks', 'irn_labels'),
     'deeplabv2_irn_crf': ('IRN + CRF masks', 'irn_crf_labels'),
     'deeplabv2_ptrecl': ('PtReCl masks', 'ptrecl_labels'),
-    'deeplabv2_consensus': (
-        'IRN and CAM + CRF where they agree',
-        'irn_crf_consensus',
-    ),
-    'deeplabv2_crf_consensus': (
-        'IRN + CRF and CAM + CRF where they agree',
-        'crf_consensus',
+    'deeplabv2_consensus': (consensus_title('irn_crf_consensus'), 'irn_crf_consensus'),
+    'deeplabv2_crf_consensus': (consensus_title('crf_consensus'), 'crf_consensus'),
+    'deeplabv2_selftrain': (
+        consensus_title('selftrain_consensus'),
+        'selftrain_consensus',
     ),
 }
 
@@ -359,9 +368,11 @@ def _quality_rows(s: dict) -> list[str]:
         rows.append(
             f"| {title} agree | `{name}` | - (their settings) | "
             f"{_f(_m(consensus, 'mIoU'))} | - | {_pr(consensus)}ignored (255) where "
-            f"the two differ: {_f(_m(consensus, 'coverage'))}% of pixels keep a "
+            f"they differ: {_f(_m(consensus, 'coverage'))}% of pixels keep a "
             f"label, {_f(_m(consensus, 'precision'))}% of them right | - |"
         )
+        if name == 'irn_crf_consensus':
+            rows += _selftrain_predict_rows(s)
     rows += _ptrecl_quality_rows(s)
     if irn and irn.get('finished') and 'instance/AP50' in irn['metrics']:
         rows.append(
@@ -371,6 +382,21 @@ def _quality_rows(s: dict) -> list[str]:
             f"{PUBLISHED['instances']} |"
         )
     return rows
+
+
+def _selftrain_predict_rows(s: dict) -> list[str]:
+    """Self-training's labelling pass: the consensus-trained DeepLabV2's own
+    train predictions."""
+    predict = s.get('selftrain_predict')
+    if _m(predict, 'mIoU') is None:
+        return []
+    return [
+        '| DeepLabV2 trained on that consensus, predicting train | '
+        "`selftrain_predict` | its own argmax (background and the image's "
+        f"classes) | {_f(_m(predict, 'mIoU'))} | - | self-training's labelling "
+        'pass (the next round keeps the pixels where it agrees with the '
+        'consensus) | - |'
+    ]
 
 
 def _ptrecl_quality_rows(s: dict) -> list[str]:
@@ -771,8 +797,7 @@ OUTLINE_TITLES = {
     'crf_labels': 'CAM + CRF',
     'irn_labels': 'IRN',
     'irn_crf_labels': 'IRN + CRF',
-    'irn_crf_consensus': 'IRN and CAM + CRF where they agree',
-    'crf_consensus': 'IRN + CRF and CAM + CRF where they agree',
+    **{name: consensus_title(name) for name in CONSENSUS_STAGES},
     'affinitynet.pseudo_labels': 'AffinityNet',
     'recovery': 'PtReCl recovery net',
     'ptrecl_labels': 'PtReCl',

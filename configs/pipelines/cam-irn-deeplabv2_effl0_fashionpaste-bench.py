@@ -30,6 +30,9 @@ deeplab_config = (
 deeplab_gt_config = (
     cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160_gt.py'
 )
+deeplab_predict_config = (
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_predict-train_fashionpaste-160.py'
+)
 deeplab_gt_2x_config = (
     cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-4000it_fashionpaste-160_gt.py'
 )
@@ -247,6 +250,22 @@ stages = [
     deeplab('deeplabv2_irn_crf', 'irn_crf_labels'),
     deeplab('deeplabv2_consensus', 'irn_crf_consensus'),
     deeplab('deeplabv2_crf_consensus', 'crf_consensus'),
+    # one round of self-training: the consensus-trained net predicts the train
+    # split (logits of background and the image's classes only), and the
+    # pixels where that prediction agrees with IRN and CAM + CRF (the
+    # consensus it was trained on) are the next round's masks
+    dict(
+        name='selftrain_predict',
+        type='Predict',
+        config=deeplab_predict_config,
+        checkpoint='deeplabv2_consensus',
+    ),
+    dict(
+        name='selftrain_consensus',
+        type='Consensus',
+        labels=['selftrain_predict.predicted_labels', 'irn_crf_consensus'],
+    ),
+    deeplab('deeplabv2_selftrain', 'selftrain_consensus'),
     dict(
         name='psa_labels',
         type='Labels',

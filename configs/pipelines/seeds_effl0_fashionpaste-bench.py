@@ -10,9 +10,6 @@
 data_root = 'data/fashionpaste_bench'
 work_dir = 'work_dirs/pipeline_bench'
 cfg_dir = '{{fileDirname}}/..'
-# the SEAM methods last: on this set (160 px crops, so a 48 px second view)
-# SEAM's training collapses (see BENCHMARKS.md); `--until cam_hfpl_labels`
-# runs the others
 classifiers = dict(
     cam=cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py',
     oaa=cfg_dir + '/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py',
@@ -34,8 +31,14 @@ seeds = dict(
 def seed_stages(method):
     # the CAM's stages are named as in the semantic bench pipeline (shared)
     thresholds = 'thresholds' if method == 'cam' else f'{method}_thresholds'
+    train = dict(
+        name=method, type='TrainTest', config=classifiers[method], validate=True
+    )
+    if method.startswith('seam'):
+        # SEAM fine-tunes the CAM classifier (see its config)
+        train['load_from'] = 'cam'
     return [
-        dict(name=method, type='TrainTest', config=classifiers[method], validate=True),
+        train,
         dict(name=thresholds, type='Thresholds', cams=seeds[method]),
         dict(
             name=f'{method}_labels',

@@ -42,6 +42,7 @@ def feature_similarity_loss(
     mu: float = 2.5,
     sigma: float = 5.0,
     radius: int | None = None,
+    class_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """HFPL's feature similarity loss, summed over pixel pairs within ``radius``.
 
@@ -53,9 +54,13 @@ def feature_similarity_loss(
             Default: 5.
         radius (int, optional): Largest pair offset along each axis; default
             ``ceil(3 sigma)``.
+        class_mask (Tensor, optional): ``(N, C)`` 0 / 1: the maps the loss
+            covers (e.g. each image's own classes); the sum is then over those
+            maps and divided by their number times ``h w``. Default: all maps.
 
     Returns:
-        Tensor: The scalar loss ``-(1 / (N C h w)) sum_{i != j} dp dy dx``.
+        Tensor: The scalar loss ``-(1 / (N C h w)) sum_{i != j} dp dy dx``
+        (``N C`` replaced by the number of maps in ``class_mask``).
     """
     if image.shape[0] != logits.shape[0] or image.shape[-2:] != logits.shape[-2:]:
         raise ValueError(
@@ -65,6 +70,7 @@ def feature_similarity_loss(
     n, c, h, w = logits.shape
     radius = math.ceil(3 * sigma) if radius is None else int(radius)
     y = torch.sigmoid(logits)
+    weight, maps = _class_weights(class_mask, logits)
     total = logits.new_zeros(())
     for dy_ in range(-min(radius, h - 1), min(radius, h - 1) + 1):
         for dx_ in range(-min(radius, w - 1), min(radius, w - 1) + 1):
@@ -80,12 +86,32 @@ def feature_similarity_loss(
             colour = colour_distance_weight((ci - cj).abs().mean(dim=1), mu)
             score = 0.5 * (yi - yj).pow(2)  # per class
             spatial = math.exp(-(dy_ * dy_ + dx_ * dx_) / (2 * sigma * sigma))
-            total = total + spatial * (score * colour[:, None]).sum()
-    return -total / (n * c * h * w)
+            total = total + spatial * (score * weight * colour[:, None]).sum()
+    return -total / (maps * h * w)
+
+
+def _class_weights(
+    class_mask: torch.Tensor | None, logits: torch.Tensor
+) -> tuple[torch.Tensor | float, float]:
+    """``(weight broadcastable to (N, C, h, w), number of maps covered)``."""
+    n, c = logits.shape[:2]
+    if class_mask is None:
+        return 1.0, float(n * c)
+    if class_mask.shape != (n, c):
+        raise ValueError(
+            f'class_mask must be {(n, c)} like the logits, got '
+            f'{tuple(class_mask.shape)}'
+        )
+    weight = class_mask.to(logits.dtype)[:, :, None, None]
+    return weight, max(float(class_mask.sum()), 1.0)
 
 
 def dense_feature_similarity_loss(
-    image: torch.Tensor, logits: torch.Tensor, mu: float = 2.5, sigma: float = 5.0
+    image: torch.Tensor,
+    logits: torch.Tensor,
+    mu: float = 2.5,
+    sigma: float = 5.0,
+    class_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The published dense form of :func:`feature_similarity_loss` (all pixel
     pairs, ``(hw)^2`` memory): the reference for small maps."""
@@ -99,7 +125,11 @@ def dense_feature_similarity_loss(
     dp = torch.exp(-torch.cdist(pos, pos).pow(2) / (2 * sigma * sigma))
     dp.fill_diagonal_(0)
     dy = 0.5 * (y[:, :, :, None] - y[:, :, None, :]).pow(2)  # (N, C, hw, hw)
-    return -(dp * dy * weight[:, None]).sum() / (n * c * h * w)
+    per_map = (dp * dy * weight[:, None]).sum(dim=(2, 3))  # (N, C)
+    if class_mask is None:
+        return -per_map.sum() / (n * c * h * w)
+    kept = class_mask.to(per_map.dtype)
+    return -(per_map * kept).sum() / (max(float(kept.sum()), 1.0) * h * w)
 
 
 def importance_sampling_loss(

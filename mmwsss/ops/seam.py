@@ -14,11 +14,33 @@ import torch
 import torch.nn.functional as F
 
 
-def with_background(cams: torch.Tensor) -> torch.Tensor:
+def with_background(
+    cams: torch.Tensor, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """Max-normalised CAMs ``(N, C, h, w)`` with a background map first:
-    ``1 - max_c`` of the foreground maps, giving ``(N, C + 1, h, w)``."""
+    ``1 - max_c`` of the foreground maps, giving ``(N, C + 1, h, w)``.
+
+    Args:
+        cams (Tensor): ``(N, C, h, w)`` CAM logits.
+        labels (Tensor, optional): ``(N, C)`` multi-hot image labels: the
+            maps of the classes an image lacks are zeroed before the
+            background is taken, as SEAM does (its CAMs are multiplied by the
+            label before ``1 - max``). Without it every class counts: an
+            absent class's tiny map, normalised by its own tiny maximum,
+            reaches 1 somewhere and would both hide the background there and
+            pass gradients scaled by ``1 / max`` into that class (measured on
+            the bench set: the classification loss then climbs from 0.6 to 8
+            within 40 iterations).
+    """
     fg = F.relu(cams)
     fg = fg / fg.flatten(2).amax(dim=2).clamp(min=1e-5)[:, :, None, None]
+    if labels is not None:
+        if labels.shape != cams.shape[:2]:
+            raise ValueError(
+                f'labels {tuple(labels.shape)} must be (N, C) of cams '
+                f'{tuple(cams.shape)}'
+            )
+        fg = fg * labels.to(fg.dtype)[:, :, None, None]
     bg = 1.0 - fg.amax(dim=1, keepdim=True)
     return torch.cat([bg, fg], dim=1)
 

@@ -93,6 +93,7 @@ INPUT_ARGS = {
     'train_labels': 'training masks',
     'thresholds': 'thresholds',
     'init_from': 'checkpoint',
+    'load_from': 'checkpoint',
     'checkpoint': 'checkpoint',
     # mmdet configs (mmwsss.pipeline.mmdet_stage): COCO jsons
     'train_instances': 'training instances',
@@ -498,11 +499,15 @@ def _train_test_stage(
     cfg_options: dict | None = None,
     train_instances: str | None = None,
     val_instances: str | None = None,
+    load_from: str | None = None,
 ) -> dict:
     """Train a config's model and run its test loop (export + metrics).
 
     ``'auto:KEY'`` values of ``cfg_options`` are read from the ``thresholds``
     stage; ``init_from`` starts the backbone from that stage's checkpoint;
+    ``load_from`` starts the whole model from it (mmengine's ``load_from``,
+    non-strict: layers the checkpoint lacks keep their initialisation, e.g.
+    SEAM fine-tuning the CAM classifier with its PCM new);
     ``val_interval`` validates during training (a curve in the manifest).
     An mmdet config (``default_scope='mmdet'``) trains on the COCO json of
     ``train_instances`` and is scored on that of ``val_instances``
@@ -510,6 +515,12 @@ def _train_test_stage(
     from .mmdet_stage import det_train_test_stage, is_mmdet_config  # imports us
 
     if is_mmdet_config(Config.fromfile(config)):
+        if load_from is not None:
+            raise ValueError(
+                f'stage {name!r}: load_from is for mmseg-style configs; an mmdet '
+                "stage starts its backbone with init_from (or the config's own "
+                'load_from)'
+            )
         return det_train_test_stage(
             ctx,
             name,
@@ -532,6 +543,8 @@ def _train_test_stage(
     cfg, options, transform_args, found = _model_options(
         ctx, name, config, cams, train_labels, thresholds, init_from, cfg_options
     )
+    if load_from is not None:
+        options['load_from'] = ctx.checkpoint_of(name, load_from)
     result = run_train_test_stage(
         config,
         ctx.stage_dir(name),

@@ -59,6 +59,14 @@ def test_inference_uses_the_revised_cam():
             with_background(cams), model.pcm_features(data['inputs'], feats)
         )[:, 1:]
         torch.testing.assert_close(model.cam_logits(data['inputs']), expected)
+        # with the image's classes (export: keys), only their maps are revised
+        keys = torch.tensor([1, 5])
+        labels = torch.zeros(cams.shape[:2])
+        labels[:, [0, 4]] = 1
+        expected = pcm_revise(
+            with_background(cams, labels), model.pcm_features(data['inputs'], feats)
+        )[:, 1:]
+        torch.testing.assert_close(model.cam_logits(data['inputs'], keys), expected)
         out = model.predict(data['inputs'], data['data_samples'])
     assert out[1].cam_keys.tolist() == [1, 5]
     assert out[1].cams.data.shape == (2, 96, 96)

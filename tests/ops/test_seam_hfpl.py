@@ -50,6 +50,26 @@ def test_with_background():
     )
 
 
+def test_with_background_counts_only_the_image_classes():
+    # class 1's map is tiny (an absent class): without labels, normalised by
+    # its own maximum it reaches 1 and hides the background; with the image's
+    # labels (class 0 only) it is zeroed before 1 - max, as SEAM does
+    cams = torch.tensor([[[[2.0, 1.0]], [[1e-3, 0.0]]]])  # (1, 2, 1, 2)
+    everything = with_background(cams)
+    assert everything[0, 0, 0, 0] == 0.0  # background hidden by class 1
+    labels = torch.tensor([[1.0, 0.0]])
+    out = with_background(cams, labels)
+    torch.testing.assert_close(
+        out[0, :, 0], torch.tensor([[0.0, 0.5], [1.0, 0.5], [0.0, 0.0]])
+    )
+    # no gradient reaches the absent class through the background
+    cams.requires_grad_(True)
+    with_background(cams, labels).sum().backward()
+    assert cams.grad[0, 1].abs().sum() == 0
+    with pytest.raises(ValueError, match='labels'):
+        with_background(cams, labels[:, :1])
+
+
 def test_equivariance_losses_zero_for_an_equivariant_network():
     """A 1x1 convolution commutes with nearest-neighbour rescaling: ER and ECR
     vanish; a 3x3 convolution with zero padding does not: both are positive."""
@@ -100,6 +120,33 @@ def test_feature_similarity_matches_the_dense_reference():
     assert abs(truncated - full) < 0.02 * abs(full)
     local.backward()
     assert logits.grad.abs().sum() > 0
+
+
+def test_feature_similarity_over_the_image_classes_only():
+    torch.manual_seed(1)
+    image = torch.rand(2, 3, 5, 6)
+    logits = torch.randn(2, 3, 5, 6, requires_grad=True)
+    mask = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    local = feature_similarity_loss(image, logits, sigma=2.0, radius=6, class_mask=mask)
+    dense = dense_feature_similarity_loss(image, logits, sigma=2.0, class_mask=mask)
+    torch.testing.assert_close(local, dense, rtol=1e-5, atol=1e-7)
+    # the same as the mean of the per-map losses of the kept maps
+    kept = [(0, 0), (0, 2), (1, 1)]
+    singles = [
+        feature_similarity_loss(
+            image[i : i + 1], logits[i : i + 1, c : c + 1], 2.5, 2.0, 6
+        )
+        for i, c in kept
+    ]
+    expected = sum(singles) / len(singles)
+    with_mu = feature_similarity_loss(
+        image, logits, 2.5, 2.0, radius=6, class_mask=mask
+    )
+    torch.testing.assert_close(with_mu, expected, rtol=1e-5, atol=1e-7)
+    local.backward()
+    assert logits.grad[0, 1].abs().sum() == 0 and logits.grad[1, 1].abs().sum() > 0
+    with pytest.raises(ValueError, match='class_mask'):
+        feature_similarity_loss(image, logits, class_mask=mask[:, :2])
 
 
 def test_feature_similarity_penalises_different_scores_on_one_colour():

@@ -128,3 +128,34 @@ def test_train_test_stage_resumes_same_config_and_restarts_another(tmp_path):
     assert (old / 'iter_4.pth').exists() and (old / 'toy.json').exists()
     assert read_provenance(str(work))['config_digest'] == result['config_digest']
     assert len(list((work / 'preds').glob('*.png'))) == 4
+
+
+def test_train_test_load_from_starts_the_whole_model_from_a_stage(
+    tmp_path, monkeypatch
+):
+    """``load_from='cam'`` hands mmengine the cam stage's checkpoint (the
+    whole model, e.g. SEAM fine-tuning the CAM classifier); a stage without a
+    checkpoint is named."""
+    from mmwsss.pipeline import stage_runner
+    from mmwsss.registry import STAGES
+
+    ckpt = tmp_path / 'cam' / 'epoch_8.pth'
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b'weights')
+    ctx = stage_runner.PipelineContext(str(tmp_path / 'data'), str(tmp_path))
+    ctx.results['cam'] = dict(finished=True, checkpoint=str(ckpt))
+    ctx.results['bare'] = dict(finished=True, checkpoint=None)
+    seen = {}
+
+    def fake_run(config, work_dir, data_root, cfg_options, **kwargs):
+        seen.update(cfg_options)
+        raise RuntimeError('stop before training')
+
+    monkeypatch.setattr(stage_runner, 'run_train_test_stage', fake_run)
+    stage = STAGES.get('TrainTest')
+    seam = osp.join(ROOT, 'configs/seam/seam_effl0_1xb16-8e_fashionpaste-160.py')
+    with pytest.raises(RuntimeError, match='stop before training'):
+        stage(ctx, 'seam', seam, load_from='cam')
+    assert seen['load_from'] == str(ckpt)
+    with pytest.raises(stage_runner.MissingInputError, match="stage 'bare'"):
+        stage(ctx, 'seam', seam, load_from='bare')

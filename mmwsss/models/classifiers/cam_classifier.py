@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
@@ -114,8 +116,12 @@ class CAMClassifier(BaseSegmentor):
             feats = self.neck(feats)
         return feats
 
-    def cam_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """CAM logits (N, C, h, w) of a batch."""
+    def cam_logits(
+        self, inputs: torch.Tensor, keys: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """CAM logits (N, C, h, w) of a batch. ``keys`` (the classes whose
+        maps will be kept, 1-based) is for subclasses whose maps depend on
+        them (SEAM's PCM revision); the plain CAM ignores it."""
         return self.head.cam(self.extract_feat(inputs))
 
     def encode_decode(self, inputs: torch.Tensor, batch_img_metas: list[dict]):
@@ -190,7 +196,7 @@ class CAMClassifier(BaseSegmentor):
             else:
                 keys = torch.nonzero(scores > cfg.score_thr).flatten() + 1
             high, strided = multiscale_cam(
-                self.cam_logits,
+                functools.partial(self.cam_logits, keys=keys),
                 image,
                 scales=cfg.scales,
                 flip=cfg.flip,

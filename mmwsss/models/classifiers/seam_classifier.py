@@ -89,22 +89,26 @@ class SEAMClassifier(CAMClassifier):
             parts.append(F.relu(proj(stage)))
         return self.pcm_fuse(torch.cat(parts, dim=1))
 
-    def _revised(self, inputs, feats, cams, mask=None) -> torch.Tensor:
-        normalised = with_background(cams.detach())
-        if mask is not None:
-            normalised = normalised * mask
+    def _revised(self, inputs, feats, cams, labels=None) -> torch.Tensor:
+        normalised = with_background(cams.detach(), labels)
         return pcm_revise(normalised, self.pcm_features(inputs, feats))
 
-    def cam_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The PCM-revised CAMs of the foreground classes (inference)."""
+    def cam_logits(
+        self, inputs: torch.Tensor, keys: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The PCM-revised CAMs of the foreground classes (inference); with
+        ``keys`` (the image's classes, 1-based) only those classes' maps take
+        part in the background and the revision, as in training."""
         feats = self.extract_feat(inputs)
-        return self._revised(inputs, feats, self.head.cam(feats))[:, 1:]
+        cams = self.head.cam(feats)
+        labels = None
+        if keys is not None:
+            labels = cams.new_zeros(cams.shape[:2])
+            labels[:, keys.long() - 1] = 1
+        return self._revised(inputs, feats, cams, labels)[:, 1:]
 
     def loss(self, inputs, data_samples) -> dict[str, torch.Tensor]:
         targets = labels_to_multihot(data_samples, self.num_classes, inputs.device)
-        # background and the image's classes: the maps the losses compare
-        mask = torch.cat([torch.ones_like(targets[:, :1]), targets], dim=1)
-        mask = mask[:, :, None, None]
         small = F.interpolate(
             inputs, scale_factor=self.scale, mode='bilinear', align_corners=False
         )
@@ -121,14 +125,26 @@ class SEAMClassifier(CAMClassifier):
         def to_small(x):
             return F.interpolate(x, size=grid, mode='bilinear', align_corners=False)
 
-        norm1 = to_small(with_background(cam1) * mask)
-        norm2 = with_background(cam2) * mask
-        revised1 = to_small(self._revised(inputs, feats1, cam1, mask))
-        revised2 = self._revised(small, feats2, cam2, mask)
+        # background (1 - max of the image's classes) and the image's classes:
+        # the maps the losses compare; the absent classes' maps are zero
+        norm1 = to_small(with_background(cam1, targets))
+        norm2 = with_background(cam2, targets)
+        revised1 = to_small(self._revised(inputs, feats1, cam1, targets))
+        revised2 = self._revised(small, feats2, cam2, targets)
         losses = {
             head.loss_cls.loss_name: share * cls,
             'loss_er': equivariance_loss(norm1[:, 1:], norm2[:, 1:]),
-            'loss_ecr': ecr_loss(revised1, norm2, revised2, norm1, self.ecr_fraction),
+            # the other view's CAM is ECR's target, detached (as in SEAM's
+            # code): ECR trains PCM; only ER and the classification move the
+            # CAMs (with the target attached, the two losses drove this
+            # EfficientNet's CAMs to zero within 20 iterations on the bench set)
+            'loss_ecr': ecr_loss(
+                revised1,
+                norm2.detach(),
+                revised2,
+                norm1.detach(),
+                self.ecr_fraction,
+            ),
         }
         if getattr(head, 'extra_losses', None):
             images = self._images01(inputs)
