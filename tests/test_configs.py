@@ -225,3 +225,29 @@ def test_bench_pipelines_share_stages_with_equal_settings():
             if stage['name'] in seen:
                 assert stage == seen[stage['name']], (path, stage['name'])
             seen[stage['name']] = stage
+
+
+def test_self_training_predict_config_reads_the_deeplab_checkpoint():
+    """The self-training labelling pass: the bench DeepLabV2's weights (same
+    parameter names and shapes, so its checkpoint loads), the image labels
+    restricting the logits, the train split exported as label PNGs."""
+    base = Config.fromfile(
+        f'{ROOT}/configs/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160.py'
+    )
+    predict = Config.fromfile(
+        f'{ROOT}/configs/deeplabv2/deeplabv2_effl0-d16_predict-train_fashionpaste-160.py'
+    )
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        shapes = []
+        for cfg in (base, predict):
+            _no_pretrained(cfg.model)
+            cfg.model.backbone.init_cfg = None
+            model = MODELS.build(cfg.model)
+            shapes.append({k: v.shape for k, v in model.state_dict().items()})
+    assert shapes[0] == shapes[1]
+    assert predict.model.decode_head.type == 'LabelConditionedASPPHead'
+    dataset = predict.test_dataloader.dataset
+    assert dataset.ann_file.endswith('train.txt')
+    steps = [step['type'] for step in dataset.pipeline]
+    assert 'LoadImageLevelLabels' in steps and steps[-1] == 'PackWSSSInputs'
+    assert predict.test_cfg.exporter.type == 'LabelPNGExporter'

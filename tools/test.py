@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmwsss.utils import entrypoint_config, run_runner
+from mmwsss.utils import entrypoint_config, run_runner, use_tta
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,26 +89,6 @@ def set_output_dir(evaluator_cfg: dict | list, out_dir: str) -> None:
                 f'use --out, got {type(metric).__name__}: {metric!r}'
             )
         metric['output_dir'] = out_dir
-
-
-def use_tta(cfg: Config) -> None:
-    """Swap in the config's test-time augmentation (mmseg's ``--tta``).
-
-    The test pipeline becomes ``tta_pipeline`` and the model is wrapped by
-    ``tta_model``, which merges the augmented views' predictions.
-
-    Args:
-        cfg (Config): The test config; changed in place.
-
-    Raises:
-        KeyError: If the config has no ``tta_pipeline`` or ``tta_model``.
-    """
-    missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
-    if missing:
-        raise KeyError(f'--tta needs {" and ".join(missing)} in the config')
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-    cfg.tta_model.module = cfg.model
-    cfg.model = cfg.tta_model
 
 
 def main(argv: list[str] | None = None) -> None:

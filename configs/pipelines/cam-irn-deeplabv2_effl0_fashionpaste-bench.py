@@ -7,10 +7,11 @@
 # ablations and the prototype stage's memory at twice the images); DeepLabV2
 # on each kind of pseudo mask, on the pixels where two of them agree (the rest
 # ignored) and on ground truth (the upper bound, also run twice as long to show
-# it converged); the pseudo masks' outline quality side by side; the random-walk
-# timing. About 3.5 hours on 2 CPU cores. The instance and
-# seed benchmarks are pipelines of their own in the same work dir
-# (instances_effl0_fashionpaste-bench.py, seeds_effl0_fashionpaste-bench.py):
+# it converged); one round of self-training; every DeepLabV2 also tested as
+# DeepLab evaluates (multi-scale + flip + CRF); the pseudo masks' outline
+# quality side by side; the random-walk timing. About 4 hours on 2 CPU cores.
+# The instance and seed benchmarks are pipelines of their own in the same work
+# dir (instances_effl0_fashionpaste-bench.py, seeds_effl0_fashionpaste-bench.py):
 # stages of the same name and settings (data, cam, irn, ...) are shared.
 #   python tools/run_pipeline.py configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py
 # No setting below is picked on ground truth: 'auto:KEY' values come from the
@@ -54,6 +55,15 @@ def deeplab(name, train_labels=None, config=deeplab_config, curve=False):
     if curve:
         stage['val_interval'] = 500  # iterations: 4 points, 8 for the 2x run
     return stage
+
+
+def tta(name, config=deeplab_config):
+    """DeepLabV2 stage ``name``'s checkpoint tested as DeepLab evaluates:
+    scales 0.75 / 1 / 1.25 with flips, probabilities averaged, dense CRF
+    (DeepLab's test preset) on them."""
+    return dict(
+        name=f'{name}_tta', type='Predict', config=config, checkpoint=name, tta=True
+    )
 
 
 def prototypes(name, k=20, repeat=1, level=None):
@@ -284,6 +294,22 @@ stages = [
         cfg_options={'model.test_cfg.alpha': 'auto:alpha'},
     ),
     deeplab('deeplabv2_affinitynet', 'affinitynet'),
+    # DeepLab's test-time recipe on every final net (the bound included)
+    tta('deeplabv2_gt', config=deeplab_gt_config),
+    *[
+        tta(name)
+        for name in (
+            'deeplabv2_irn',
+            'deeplabv2_ptrecl',
+            'deeplabv2_crf',
+            'deeplabv2_cam',
+            'deeplabv2_irn_crf',
+            'deeplabv2_consensus',
+            'deeplabv2_crf_consensus',
+            'deeplabv2_selftrain',
+            'deeplabv2_affinitynet',
+        )
+    ],
     dict(name='walk', type='WalkBenchmark'),
 ]
 report = dict(num_samples=4, split='train')

@@ -29,6 +29,7 @@ from mmengine.runner import Runner
 
 from ..utils.checkpoint import safe_checkpoint_loader
 from ..utils.distributed import broadcast_from_main, setup_cpu_distributed
+from ..utils.entrypoint import use_tta
 from ..utils.provenance import check_or_reset, file_digest
 
 
@@ -185,6 +186,7 @@ def run_test_stage(
     manifest: str = 'stage.json',
     transform_args: dict | None = None,
     launcher: str = 'none',
+    tta: bool = False,
 ) -> dict:
     """Run the test (export) loop of ``config`` with ``checkpoint``, no training.
 
@@ -203,6 +205,9 @@ def run_test_stage(
         manifest (str): Manifest file name in ``work_dir``. Default: 'stage.json'.
         transform_args (dict, optional): See :func:`run_train_test_stage`.
         launcher (str): See :func:`run_train_test_stage`. Default: 'none'.
+        tta (bool): Test with the config's ``tta_pipeline`` and ``tta_model``
+            (as ``tools/test.py --tta``; e.g. DeepLab's multi-scale + flip +
+            dense CRF). Default: False.
 
     Returns:
         dict: ``test`` metrics, ``export_s``, ``export_images_per_s``,
@@ -216,6 +221,8 @@ def run_test_stage(
     cfg = _prepare_config(config, work_dir, data_root, cfg_options, transform_args)
     cfg.load_from = checkpoint
     cfg.resume = False
+    if tta:
+        use_tta(cfg)
     digest = hashlib.sha256(
         (cfg.pretty_text + file_digest(checkpoint)).encode()
     ).hexdigest()[:16]

@@ -573,9 +573,13 @@ def _predict_stage(
     cfg_options: dict | None = None,
     test_labels: str | None = None,
     prototypes: str | None = None,
+    tta: bool = False,
 ) -> dict:
     """Run a config's test (export) loop with the checkpoint of stage
-    ``checkpoint``, no training: e.g. IRN's walk again on other maps.
+    ``checkpoint``, no training: e.g. IRN's walk again on other maps; with
+    ``tta`` the config's test-time augmentation (``tta_pipeline`` /
+    ``tta_model``, as ``tools/test.py --tta``: DeepLab's multi-scale + flip +
+    dense CRF).
 
     ``test_labels`` names a label folder the test dataset reads as its masks
     (``test_dataloader.dataset.pseudo_dir`` of a ``PseudoLabelDataset``, e.g.
@@ -605,8 +609,11 @@ def _predict_stage(
         manifest='test.json',
         transform_args=transform_args,
         launcher=ctx.launcher,
+        tta=tta,
     )
-    return _model_result(ctx, name, config, cfg, result, options, found)
+    result = _model_result(ctx, name, config, cfg, result, options, found)
+    result['tta'] = tta
+    return result
 
 
 @STAGES.register_module('WalkBenchmark')

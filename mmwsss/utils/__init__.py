@@ -10,7 +10,7 @@ from .distributed import (
     init_distributed,
     setup_cpu_distributed,
 )
-from .entrypoint import entrypoint_config, run_runner
+from .entrypoint import entrypoint_config, run_runner, use_tta
 
 __all__ = [
     'broadcast_from_main',
@@ -23,4 +23,5 @@ __all__ = [
     'run_runner',
     'safe_checkpoint_loader',
     'setup_cpu_distributed',
+    'use_tta',
 ]

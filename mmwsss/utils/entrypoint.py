@@ -54,3 +54,23 @@ def run_runner(cfg: Config, method: str) -> None:
         getattr(runner, method)()
     del runner  # its DDP wrapper holds the process group
     destroy_distributed()
+
+
+def use_tta(cfg: Config) -> None:
+    """Swap in the config's test-time augmentation (mmseg's ``--tta``).
+
+    The test pipeline becomes ``tta_pipeline`` and the model is wrapped by
+    ``tta_model``, which merges the augmented views' predictions.
+
+    Args:
+        cfg (Config): The test config; changed in place.
+
+    Raises:
+        KeyError: If the config has no ``tta_pipeline`` or ``tta_model``.
+    """
+    missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
+    if missing:
+        raise KeyError(f'--tta needs {" and ".join(missing)} in the config')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model

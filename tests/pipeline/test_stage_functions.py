@@ -159,3 +159,30 @@ def test_train_test_load_from_starts_the_whole_model_from_a_stage(
     assert seen['load_from'] == str(ckpt)
     with pytest.raises(stage_runner.MissingInputError, match="stage 'bare'"):
         stage(ctx, 'seam', seam, load_from='bare')
+
+
+def test_run_test_stage_with_tta_wraps_the_model(tmp_path, monkeypatch):
+    """``tta=True`` tests with the config's TTA model and pipeline (DeepLab's
+    multi-scale + flip + CRF), and the digest differs from the plain test."""
+    from mmwsss.pipeline import runner_stage
+
+    ckpt = tmp_path / 'iter_2000.pth'
+    ckpt.write_bytes(b'weights')
+    built = []
+
+    def fake_from_cfg(cfg):
+        built.append(cfg)
+        raise RuntimeError('stop before testing')
+
+    monkeypatch.setattr(runner_stage.Runner, 'from_cfg', fake_from_cfg)
+    config = osp.join(
+        ROOT, 'configs/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160.py'
+    )
+    for tta in (False, True):
+        with pytest.raises(RuntimeError, match='stop before testing'):
+            runner_stage.run_test_stage(config, str(ckpt), str(tmp_path), tta=tta)
+    plain, wrapped = built
+    assert plain.model.type == 'EncoderDecoder'
+    assert wrapped.model.type == 'CRFSegTTAModel'
+    assert wrapped.model.module.type == 'EncoderDecoder'
+    assert wrapped.test_dataloader.dataset.pipeline[1].type == 'TestTimeAug'
