@@ -186,3 +186,36 @@ def test_run_test_stage_with_tta_wraps_the_model(tmp_path, monkeypatch):
     assert wrapped.model.type == 'CRFSegTTAModel'
     assert wrapped.model.module.type == 'EncoderDecoder'
     assert wrapped.test_dataloader.dataset.pipeline[1].type == 'TestTimeAug'
+
+
+def test_load_from_starts_fresh_and_an_interrupted_run_resumes_its_own(
+    tmp_path, monkeypatch
+):
+    """A stage with ``load_from`` (whole-model start, e.g. SEAM from the CAM
+    classifier) trains fresh from those weights: mmengine's resume would load
+    that checkpoint's optimizer and epoch too. Once the stage has checkpoints
+    of its own, an interrupted run resumes from them, not from load_from."""
+    from mmwsss.pipeline import runner_stage
+
+    start = tmp_path / 'cam.pth'
+    start.write_bytes(b'weights')
+    work = tmp_path / 'seam'
+    built = []
+
+    def fake_from_cfg(cfg):
+        built.append((cfg.resume, cfg.load_from))
+        raise RuntimeError('stop before training')
+
+    monkeypatch.setattr(runner_stage.Runner, 'from_cfg', fake_from_cfg)
+    config = osp.join(ROOT, 'configs/seam/seam_effl0_1xb16-8e_fashionpaste-160.py')
+    options = {'load_from': str(start)}
+    with pytest.raises(RuntimeError, match='stop before training'):
+        runner_stage.run_train_test_stage(config, str(work), cfg_options=options)
+    assert built[-1] == (False, str(start))
+    # the same config, interrupted after its first checkpoint
+    (work / 'epoch_1.pth').write_bytes(b'own')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+    with pytest.raises(RuntimeError, match='stop before training'):
+        runner_stage.run_train_test_stage(config, str(work), cfg_options=options)
+    assert built[-1] == (True, None)
+    assert (work / 'epoch_1.pth').exists()  # kept: same config
