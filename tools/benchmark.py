@@ -81,6 +81,7 @@ SAMPLE_STAGES = {
             'seam_labels',
             'oaa_labels',
             'cam_hfpl_labels',
+            'cam_hfpl_ft_labels',
             'seam_hfpl_labels',
             'seam_irn_labels',
         ),
@@ -600,6 +601,7 @@ SEED_METHODS = {
     'oaa': 'OAA',
     'cam_hfpl': 'CAM + HFPL',
     'seam_hfpl': 'SEAM + HFPL',
+    'cam_hfpl_ft': 'CAM + HFPL, from the CAM classifier',
 }
 
 
@@ -657,6 +659,8 @@ def _seeds_section(results: dict | None) -> list[str]:
         time_ratio = '-'
         if cam_time and (classifier or {}).get('train_s'):
             time_ratio = f"{classifier['train_s'] / cam_time:.2f}x"
+            if 'load_from' in (classifier.get('options') or {}):
+                time_ratio += ' after the CAM (fine-tunes it)'
         rows.append(
             f"| {title} | `{method}` | {labels['label_options']['bg_score']:.2f} | "
             f"{_m(labels, 'mIoU'):.1f} | {oracle} | "

@@ -1,12 +1,14 @@
 # Better seeds on the bench-size FashionPaste set (2000 train / 500 val images):
 # CAM, SEAM, OAA, CAM + HFPL and SEAM + HFPL classifiers (the same EfficientNet-
-# Lite0 recipe, 8 epochs each), each one's seeds cut at its own ground-truth-free
-# background score (Otsu of its maps), scored on train for regions and outlines
-# (contour F) side by side, and IRN trained on the IR labels of SEAM's seeds.
+# Lite0 recipe, 8 epochs each; SEAM, SEAM + HFPL and a second CAM + HFPL
+# fine-tune the trained CAM classifier), each one's seeds cut at its own
+# ground-truth-free background score (Otsu of its maps), scored on train for
+# regions and outlines (contour F) side by side, and IRN trained on the IR
+# labels of SEAM's seeds.
 #   python tools/run_pipeline.py configs/pipelines/seeds_effl0_fashionpaste-bench.py
 # The work dir is the semantic bench pipeline's: its data, cam, thresholds and
 # cam_labels stages (the same names and settings) are shared, not rerun. About
-# 1.5 hours on 2 CPU cores (`python tools/benchmark.py --bench seeds`).
+# 2 hours on 2 CPU cores (`python tools/benchmark.py --bench seeds`).
 data_root = 'data/fashionpaste_bench'
 work_dir = 'work_dirs/pipeline_bench'
 cfg_dir = '{{fileDirname}}/..'
@@ -16,7 +18,12 @@ classifiers = dict(
     cam_hfpl=cfg_dir + '/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
     seam=cfg_dir + '/seam/seam_effl0_1xb16-8e_fashionpaste-160.py',
     seam_hfpl=cfg_dir + '/seam/seam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
+    # CAM + HFPL started, like SEAM, from the trained CAM classifier: HFPL's
+    # effect with SEAM's start, beside the plain recipe's
+    cam_hfpl_ft=cfg_dir + '/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
 )
+#: the methods that fine-tune the CAM classifier (load_from='cam')
+fine_tuned = ('seam', 'seam_hfpl', 'cam_hfpl_ft')
 # the seeds of each method: OAA's are its accumulated maps, the others' the
 # classifier's exported (revised, for SEAM) CAMs
 seeds = dict(
@@ -25,6 +32,7 @@ seeds = dict(
     cam_hfpl='cam_hfpl',
     seam='seam',
     seam_hfpl='seam_hfpl',
+    cam_hfpl_ft='cam_hfpl_ft',
 )
 
 
@@ -34,7 +42,7 @@ def seed_stages(method):
     train = dict(
         name=method, type='TrainTest', config=classifiers[method], validate=True
     )
-    if method.startswith('seam'):
+    if method in fine_tuned:
         # SEAM fine-tunes the CAM classifier (see its config)
         train['load_from'] = 'cam'
     return [
