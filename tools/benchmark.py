@@ -620,8 +620,9 @@ def _collapsed_seed_row(method: str, title: str, classifier: dict, s: dict) -> s
     )
 
 
-def _seeds_section(results: dict | None) -> list[str]:
-    """The seeds benchmark: each method's seeds at their own Otsu cut."""
+def _seeds_section(results: dict | None, bound: float | None = None) -> list[str]:
+    """The seeds benchmark: each method's seeds at their own Otsu cut;
+    ``bound``: the semantic bench's DeepLabV2 on ground truth (val mIoU)."""
     if not results:
         return []
     s = results['stages']
@@ -685,7 +686,33 @@ def _seeds_section(results: dict | None) -> list[str]:
             f"score {irn['label_options']['bg_score']:.2f}): train mIoU "
             f"{_m(irn, 'mIoU'):.1f}.",
         ]
-    return [*rows, '']
+    return [*rows, *_seam_deeplab_rows(s, bound), '']
+
+
+def _seam_deeplab_rows(s: dict, bound: float | None) -> list[str]:
+    """SEAM's seeds through the semantic bench's best recipe: IRN and CRF
+    where they agree, DeepLabV2 on that."""
+    crf, agree = s.get('seam_crf_labels'), s.get('seam_consensus')
+    net = s.get('deeplabv2_seam_consensus')
+    rows = []
+    if _m(crf, 'mIoU') is not None and _m(agree, 'mIoU') is not None:
+        rows += [
+            '',
+            f"SEAM + CRF (stage `seam_crf_labels`): train mIoU {_m(crf, 'mIoU'):.1f}; "
+            'where it and IRN on SEAM agree (stage `seam_consensus`): '
+            f"{_m(agree, 'coverage'):.1f}% of pixels keep a label, "
+            f"{_m(agree, 'precision'):.1f}% of them right "
+            f"(train mIoU {_m(agree, 'mIoU'):.1f}).",
+        ]
+    if _m(net, 'mIoU') is not None:
+        share = f' ({100 * _m(net, "mIoU") / bound:.0f}% of the ground-truth bound)'
+        rows += [
+            '',
+            'DeepLabV2 on that consensus (stage `deeplabv2_seam_consensus`, the '
+            f"semantic bench's config): val mIoU {_m(net, 'mIoU'):.1f}"
+            f'{share if bound else ""}.',
+        ]
+    return rows
 
 
 def _mask_rcnn_rows(s: dict) -> list[str]:
@@ -1027,7 +1054,7 @@ def render(results: dict, root: str = '.', others: dict | None = None) -> str:
         *_ptrecl_rows(s),
         *_instance_section(others.get('instances')),
         *(_sample_lines('instances', root) if others.get('instances') else []),
-        *_seeds_section(others.get('seeds')),
+        *_seeds_section(others.get('seeds'), _m(s.get('deeplabv2_gt'), 'mIoU')),
         *(_sample_lines('seeds', root) if others.get('seeds') else []),
         *_walk_rows(s),
         '## Speed',

@@ -3,12 +3,12 @@
 # Lite0 recipe, 8 epochs each; SEAM, SEAM + HFPL and a second CAM + HFPL
 # fine-tune the trained CAM classifier), each one's seeds cut at its own
 # ground-truth-free background score (Otsu of its maps), scored on train for
-# regions and outlines (contour F) side by side, and IRN trained on the IR
-# labels of SEAM's seeds.
+# regions and outlines (contour F) side by side, IRN trained on the IR labels
+# of SEAM's seeds, and DeepLabV2 on where IRN's masks and SEAM + CRF agree.
 #   python tools/run_pipeline.py configs/pipelines/seeds_effl0_fashionpaste-bench.py
 # The work dir is the semantic bench pipeline's: its data, cam, thresholds and
 # cam_labels stages (the same names and settings) are shared, not rerun. About
-# 2 hours on 2 CPU cores (`python tools/benchmark.py --bench seeds`).
+# 2.5 hours on 2 CPU cores (`python tools/benchmark.py --bench seeds`).
 data_root = 'data/fashionpaste_bench'
 work_dir = 'work_dirs/pipeline_bench'
 cfg_dir = '{{fileDirname}}/..'
@@ -89,6 +89,30 @@ stages = [
         kind='cam',
         cams='seam_irn.walk_scores',
         label_options=dict(bg_score='auto:bg_score'),
+    ),
+    # the semantic bench's best final-net recipe on SEAM's seeds: IRN's masks
+    # and the CRF-refined seeds where they agree (the rest ignored), DeepLabV2
+    # (the semantic bench pipeline's config) trained on them
+    dict(
+        name='seam_crf_labels',
+        type='Labels',
+        kind='crf',
+        cams='seam',
+        thresholds='seam_thresholds',
+        label_options=dict(bg_score='auto:bg_score'),
+    ),
+    dict(
+        name='seam_consensus',
+        type='Consensus',
+        labels=['seam_irn_labels', 'seam_crf_labels'],
+    ),
+    dict(
+        name='deeplabv2_seam_consensus',
+        type='TrainTest',
+        config=cfg_dir
+        + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160.py',
+        train_labels='seam_consensus',
+        init_from='cam',
     ),
 ]
 report = dict(num_samples=4, split='train')
