@@ -678,40 +678,48 @@ def _seeds_section(results: dict | None, bound: float | None = None) -> list[str
             'Thresholds stage finds no cut and stops the pipeline with that error; '
             'val cls mAP at chance says the training collapsed.',
         ]
-    irn = s.get('seam_irn_labels')
-    if _m(irn, 'mIoU') is not None:
-        rows += [
-            '',
-            f"IRN on SEAM's seeds (stage `seam_irn_labels`, walk cut at its own Otsu "
-            f"score {irn['label_options']['bg_score']:.2f}): train mIoU "
-            f"{_m(irn, 'mIoU'):.1f}.",
-        ]
-    return [*rows, *_seam_deeplab_rows(s, bound), '']
+    for method, title in SEED_METHODS.items():
+        irn = s.get(f'{method}_irn_labels')
+        if _m(irn, 'mIoU') is not None:
+            rows += [
+                '',
+                f"IRN on the {title} seeds (stage `{method}_irn_labels`, walk cut at "
+                f"its own Otsu score {irn['label_options']['bg_score']:.2f}): train "
+                f"mIoU {_m(irn, 'mIoU'):.1f}, contour F {_f(_m(irn, 'contour_F'))}.",
+            ]
+    return [*rows, *_seed_deeplab_rows(s, bound), '']
 
 
-def _seam_deeplab_rows(s: dict, bound: float | None) -> list[str]:
-    """SEAM's seeds through the semantic bench's best recipe: IRN and CRF
-    where they agree, DeepLabV2 on that."""
-    crf, agree = s.get('seam_crf_labels'), s.get('seam_consensus')
-    net = s.get('deeplabv2_seam_consensus')
+def _seed_deeplab_rows(s: dict, bound: float | None) -> list[str]:
+    """The best seeds through the semantic bench's best recipe: their IRN
+    masks and CRF-refined seeds where they agree, DeepLabV2 on that (stages
+    ``{method}_crf_labels``, ``{method}_consensus``,
+    ``deeplabv2_{method}_consensus``)."""
     rows = []
-    if _m(crf, 'mIoU') is not None and _m(agree, 'mIoU') is not None:
-        rows += [
-            '',
-            f"SEAM + CRF (stage `seam_crf_labels`): train mIoU {_m(crf, 'mIoU'):.1f}; "
-            'where it and IRN on SEAM agree (stage `seam_consensus`): '
-            f"{_m(agree, 'coverage'):.1f}% of pixels keep a label, "
-            f"{_m(agree, 'precision'):.1f}% of them right "
-            f"(train mIoU {_m(agree, 'mIoU'):.1f}).",
-        ]
-    if _m(net, 'mIoU') is not None:
-        share = f' ({100 * _m(net, "mIoU") / bound:.0f}% of the ground-truth bound)'
-        rows += [
-            '',
-            'DeepLabV2 on that consensus (stage `deeplabv2_seam_consensus`, the '
-            f"semantic bench's config): val mIoU {_m(net, 'mIoU'):.1f}"
-            f'{share if bound else ""}.',
-        ]
+    for method, title in SEED_METHODS.items():
+        crf, agree = s.get(f'{method}_crf_labels'), s.get(f'{method}_consensus')
+        net = s.get(f'deeplabv2_{method}_consensus')
+        if _m(crf, 'mIoU') is not None and _m(agree, 'mIoU') is not None:
+            rows += [
+                '',
+                f"{title} + CRF (stage `{method}_crf_labels`): train mIoU "
+                f"{_m(crf, 'mIoU'):.1f}; where it and IRN on the same seeds agree "
+                f"(stage `{method}_consensus`): {_m(agree, 'coverage'):.1f}% of "
+                f"pixels keep a label, {_m(agree, 'precision'):.1f}% of them right "
+                f"(train mIoU {_m(agree, 'mIoU'):.1f}).",
+            ]
+        if _m(net, 'mIoU') is not None:
+            share = ''
+            if bound:
+                share = (
+                    f' ({100 * _m(net, "mIoU") / bound:.0f}% of the bound {bound:.1f})'
+                )
+            rows += [
+                '',
+                f'DeepLabV2 on that agreement (stage `deeplabv2_{method}_consensus`, '
+                f"the semantic bench's config, backbone from the CAM classifier): val "
+                f"mIoU {_m(net, 'mIoU'):.1f}{share}.",
+            ]
     return rows
 
 
