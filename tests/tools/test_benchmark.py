@@ -234,7 +234,7 @@ def test_render_ptrecl_rows_ablations_and_memory(import_tool):
     )
     assert (
         'DeepLabV2 on PtReCl masks | `deeplabv2_ptrecl` | val 51.0 (85% of ground '
-        'truth) | masks of 59.5 train mIoU' in text
+        'truth) | - | masks of 59.5 train mIoU' in text
     )
     # the K x m grid from the stages' own options and inputs
     assert '| K / m | 5 | 10 |' in text
@@ -369,7 +369,7 @@ def test_render_seeds_section(import_tool):
     )
     # OAA's seeds are its accumulated maps: the classifier's sweep is no oracle
     assert '| OAA | `oaa` | 0.30 | 41.0 | - |' in text
-    assert "IRN on SEAM's seeds (stage `seam_irn_labels`" in text
+    assert 'IRN on the SEAM seeds (stage `seam_irn_labels`' in text
 
 
 def test_sample_pictures_written_and_shown(import_tool, tmp_path):
