@@ -326,7 +326,8 @@ def run_train_test_stage(
             outputs=('*.pth', 'last_checkpoint', manifest, TRAIN_TIME),
         )
     barrier()
-    if osp.exists(osp.join(work_dir, 'last_checkpoint')):
+    own_checkpoint = osp.exists(osp.join(work_dir, 'last_checkpoint'))
+    if own_checkpoint:
         # an interrupted training continues from its own last checkpoint (not
         # from load_from, which mmengine would otherwise resume from)
         cfg.resume, cfg.load_from = True, None
@@ -334,9 +335,7 @@ def run_train_test_stage(
         # a fresh run: load_from, if set, gives its starting weights only
         cfg.resume = False
     # train_time.json sums finished runs only: a killed run's time is lost
-    resumed = osp.exists(osp.join(work_dir, 'last_checkpoint')) and not osp.exists(
-        osp.join(work_dir, TRAIN_TIME)
-    )
+    resumed = own_checkpoint and not osp.exists(osp.join(work_dir, TRAIN_TIME))
     runner = Runner.from_cfg(_distribute(_own_visualizer(cfg), launcher))
     start = time.perf_counter()
     runner.train()
