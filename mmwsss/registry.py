@@ -22,10 +22,11 @@ Two registries have no counterpart upstream and are roots of their own:
   score maps, instances), built by
   :class:`~mmwsss.engine.loops.ExportLoop` from its ``exporter`` argument;
 - ``STAGES``: the stage kinds of pipeline configs (``dict(type='TrainTest',
-  ...)`` in ``stages``). A stage kind is a callable
-  ``f(ctx, name, **arguments) -> dict`` registered with
-  ``@STAGES.register_module('Name')``; the stage runner
-  (:func:`mmwsss.pipeline.stage_runner.run_pipeline`) looks kinds up here, so a
+  ...)`` in ``stages``). A stage kind is a subclass of
+  :class:`mmwsss.pipeline.stages.BaseStage` (declared inputs, ``run``)
+  registered with ``@STAGES.register_module()``, one per file in
+  :mod:`mmwsss.pipeline.stages`; the stage runner
+  (:func:`mmwsss.pipeline.runner.run_pipeline`) builds kinds from here, so a
   new kind needs no edit to the runner (a pipeline config that uses one defined
   elsewhere imports its module with ``custom_imports``).
 """
@@ -124,11 +125,5 @@ EXPORTERS = Registry(
 )
 STAGES = Registry(
     'pipeline stage',
-    locations=[
-        'mmwsss.pipeline.stage_runner',
-        'mmwsss.pipeline.mmdet_stage',
-        'mmwsss.pipeline.label_quality',
-        'mmwsss.pipeline.consensus',
-        'mmwsss.pipeline.wise',
-    ],
+    locations=['mmwsss.pipeline.stages'],
 )

@@ -15,9 +15,8 @@ import os.path as osp
 from mmengine.config import Config
 
 from mmwsss.datasets import dataset_classes, split_ids
-from mmwsss.pipeline import all_background_miou
+from mmwsss.pipeline import all_background_miou, run_pipeline
 from mmwsss.pipeline.report import stage_table
-from mmwsss.pipeline.stage_runner import run_pipeline
 
 PIPELINE = 'configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-demo.py'
 

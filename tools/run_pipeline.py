@@ -7,6 +7,8 @@ Examples::
     python tools/run_pipeline.py CONFIG --from irn        # rerun irn and what follows
     python tools/run_pipeline.py CONFIG --only ir_labels  # rerun one stage
     python tools/run_pipeline.py CONFIG --cfg-options stage_options.irn.validate=True
+    python tools/run_pipeline.py CONFIG --keep-code cam irn  # after a change
+                                # known not to affect those finished stages
 
 Several processes (one per GPU; ``work_dir`` and ``data_root`` on a file system
 that every node sees)::
@@ -15,7 +17,9 @@ that every node sees)::
     srun --ntasks 16 --ntasks-per-node 8 --gres gpu:8 \
         python tools/run_pipeline.py CONFIG --launcher slurm
 
-Finished stages are skipped, interrupted ones resume; the report (per-stage
+Finished stages are skipped when nothing they depend on changed (settings,
+config content, mmwsss's code, the data, what their inputs' stages wrote),
+interrupted ones resume; the report (per-stage
 mIoU and time, charts, sample overlays) lands in ``{work_dir}/report``.
 """
 
@@ -27,8 +31,8 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 
+from mmwsss.pipeline import run_pipeline
 from mmwsss.pipeline.report import stage_table
-from mmwsss.pipeline.stage_runner import run_pipeline
 from mmwsss.utils import destroy_distributed
 
 
@@ -41,8 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     Returns:
         argparse.Namespace: ``config``, ``from_stage``, ``only``, ``until``,
-        ``work_dir``, ``no_report``, ``cfg_options``, ``launcher`` and
-        ``local_rank``.
+        ``work_dir``, ``no_report``, ``cfg_options``, ``launcher``,
+        ``keep_code`` and ``local_rank``.
     """
     parser = argparse.ArgumentParser(description='Run a WSSS pipeline config')
     parser.add_argument('config', help='pipeline config file')
@@ -55,6 +59,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--until', help='stop after this stage (the later ones are not run)'
     )
     parser.add_argument('--work-dir', help="override the config's work_dir")
+    parser.add_argument(
+        '--keep-code',
+        nargs='+',
+        default=(),
+        metavar='STAGE',
+        help="keep these finished stages (or 'all') although mmwsss's code "
+        'changed since they ran (for changes known not to affect them; '
+        'recorded in their manifests)',
+    )
     parser.add_argument(
         '--no-report', action='store_true', help='do not write the report'
     )
@@ -99,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
         report=not args.no_report,
         until=args.until,
         launcher=args.launcher,
+        keep_code='all' if list(args.keep_code) == ['all'] else args.keep_code,
     )
     if is_main_process():
         print('\n'.join(['', *stage_table(results), '']))

@@ -32,7 +32,7 @@ irn_exports = {
 def mask_rcnn(name, train_instances):
     return dict(
         name=name,
-        type='TrainTest',
+        type='DetTrainTest',
         config=mask_rcnn_config,
         train_instances=train_instances,
         val_instances='gt_val',

@@ -15,6 +15,7 @@ from ..registry import EXPORTERS, LOOPS
 from ..utils.provenance import (
     check_or_reset,
     config_digest,
+    data_digest,
     file_info,
     input_digest,
     state_dict_digest,
@@ -53,6 +54,12 @@ def _pipeline_inputs(cfg) -> dict[str, str]:
             if key.endswith('_dir') and isinstance(value, str) and osp.isdir(value):
                 inputs[f'{step.get("type")}.{key}'] = input_digest(value)
     return inputs
+
+
+def _data_content(data_root: str | None) -> str | None:
+    """:func:`~mmwsss.utils.provenance.data_digest` of a dataset root (None for
+    a dataset without one on disk)."""
+    return data_digest(data_root) if data_root and osp.isdir(data_root) else None
 
 
 def _base_dataset(dataset):
@@ -131,6 +138,7 @@ class ExportTestLoop(TestLoop):
                 data_root=getattr(dataset, 'data_root', None),
                 ann_file=getattr(dataset, 'ann_file', None),
                 num_images=len(self.dataloader.dataset),
+                content=_data_content(getattr(dataset, 'data_root', None)),
             ),
             info=dict(
                 checkpoint=file_info(checkpoint)

@@ -192,6 +192,7 @@ def make_label_dir(
         options=label_options(kind, kwargs),
         cams=input_digest(cam_dir),
         img_dir=osp.abspath(img_dir),
+        images=input_digest(img_dir),
         ids=digest_of(list(dict.fromkeys(ids))),
         info=dict(cam_dir=osp.abspath(cam_dir), num_ids=len(set(ids))),
     )

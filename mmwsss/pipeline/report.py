@@ -35,6 +35,7 @@ from ..visualization import (
     save_bar_chart,
     save_grid,
 )
+from .runner_stage import is_mmdet_config
 
 #: Score a detector's instance must reach to be drawn in the samples.
 DRAW_SCORE = 0.3
@@ -171,8 +172,6 @@ def _detector(result: dict, stage_dir: str):
     config, checkpoint = result.get('config'), result.get('checkpoint')
     if not config or not checkpoint or not osp.isfile(checkpoint):
         return None
-    from .mmdet_stage import is_mmdet_config
-
     cfg = Config.fromfile(config)
     if not is_mmdet_config(cfg):
         return None

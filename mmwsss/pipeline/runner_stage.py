@@ -1,11 +1,13 @@
-"""One pipeline stage as one call: train a model, then run its export test loop.
+"""One config as one call: train a model, then run its export test loop.
 
-A stage writes a manifest (JSON) into its work dir; a finished stage with the
-same config is not run again. The work dir's ``provenance.json`` records the
-digest of the config's content: a run of the same config resumes (training from
-its last checkpoint, the export from the files already written), a work dir of
-another config is moved aside (``{work_dir}.old-{time}``) and training starts
-from scratch.
+The work dir's ``provenance.json`` records what the run is (by default the
+digest of the config's content, of the files and folders it reads and of
+mmwsss's code; a pipeline stage passes its own stage record instead): a run of
+the same record resumes (training from its last checkpoint, the export from the
+files already written), a work dir of another record is moved aside
+(``{work_dir}.old-{time}``) and training starts from scratch. With
+``manifest=NAME`` a finished run of the same record is returned from that
+manifest without running again.
 
 With ``launcher`` 'pytorch' or 'slurm' (inside a process group, e.g. made by
 ``tools/run_pipeline.py --launcher pytorch``), every rank calls these functions:
@@ -17,7 +19,7 @@ of processes resumes on another.
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import json
 import os
 import os.path as osp
@@ -30,7 +32,22 @@ from mmengine.runner import Runner
 from ..utils.checkpoint import safe_checkpoint_loader
 from ..utils.distributed import broadcast_from_main, setup_cpu_distributed
 from ..utils.entrypoint import use_tta
-from ..utils.provenance import check_or_reset, file_digest
+from ..utils.provenance import (
+    check_or_reset,
+    code_digest,
+    config_digest,
+    config_input_digests,
+    path_digest,
+    record_digest,
+)
+from .context import write_json
+
+MMDET_SCOPE = 'mmdet'
+
+
+def is_mmdet_config(cfg: Config) -> bool:
+    """Whether ``cfg`` is an mmdet config (its default scope is mmdet's)."""
+    return cfg.get('default_scope') == MMDET_SCOPE
 
 
 def _set_dataset_root(dataset: dict, data_root: str) -> None:
@@ -90,37 +107,48 @@ def _previous_train_s(work_dir: str) -> float:
         return float(json.load(f).get('train_s', 0.0))
 
 
-def write_json(path: str, content: dict) -> None:
-    tmp = path + '.part'
-    with open(tmp, 'w') as f:
-        json.dump(content, f, indent=1)
-    os.replace(tmp, path)
-
-
 def _prepare_config(
-    config: str,
+    config: str | Config,
     work_dir: str,
     data_root: str | None,
     cfg_options: dict | None,
     transform_args: dict | None,
 ) -> Config:
-    """``config`` with the options, data root, transform arguments and work dir."""
-    cfg = Config.fromfile(config)
+    """``config`` (a file, or a parsed config left unchanged) with the options,
+    data root, transform arguments and work dir."""
+    cfg = (
+        copy.deepcopy(config) if isinstance(config, Config) else Config.fromfile(config)
+    )
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if data_root is not None:
         set_data_root(cfg, data_root)
     for transform, kwargs in (transform_args or {}).items():
         if not set_transform_args(cfg, transform, **kwargs):
-            raise ValueError(f'{config} has no {transform} in its dataloader pipelines')
+            raise ValueError(
+                f'{cfg.filename} has no {transform} in its dataloader pipelines'
+            )
     cfg.work_dir = work_dir
     return cfg
 
 
-def _finished_manifest(path: str, digest: str) -> dict | None:
-    """The finished manifest at ``path`` of config digest ``digest`` (marked
+def _run_record(kind: str, cfg: Config, **extra) -> dict:
+    """The default provenance record of a run: the config's content, the
+    content of the local files and folders it reads
+    (:func:`~mmwsss.utils.provenance.config_input_digests`) and mmwsss's code."""
+    return dict(
+        kind=kind,
+        config=config_digest(cfg),
+        inputs=config_input_digests(cfg),
+        code=code_digest(),
+        **extra,
+    )
+
+
+def _finished_manifest(path: str | None, digest: str) -> dict | None:
+    """The finished manifest at ``path`` of record digest ``digest`` (marked
     ``skipped``), else None."""
-    if not osp.exists(path):
+    if path is None or not osp.exists(path):
         return None
     with open(path) as f:
         done = json.load(f)
@@ -178,36 +206,43 @@ def _test_result(runner: Runner, seconds: float) -> dict:
 
 @safe_checkpoint_loader()  # the Runner checkpoints it loads (torch >= 2.6)
 def run_test_stage(
-    config: str,
+    config: str | Config,
     checkpoint: str,
     work_dir: str,
     data_root: str | None = None,
     cfg_options: dict | None = None,
-    manifest: str = 'stage.json',
+    manifest: str | None = 'stage.json',
     transform_args: dict | None = None,
     launcher: str = 'none',
     tta: bool = False,
+    record: dict | None = None,
 ) -> dict:
     """Run the test (export) loop of ``config`` with ``checkpoint``, no training.
 
     E.g. IRN's walk run again on other maps with the trained IRN. Exports follow
     the export loop's provenance rule (same config and weights: files reused;
     otherwise the folder is moved aside and written afresh); a finished
-    manifest of the same config content and checkpoint file is returned as is.
+    manifest of the same record (config content, checkpoint content, inputs'
+    content, code) is returned as is.
 
     Args:
-        config (str): Config file.
+        config (str | Config): Config file, or a parsed config (not changed).
         checkpoint (str): Weights to test.
         work_dir (str): Work dir of the stage.
         data_root (str, optional): Dataset root of all dataloaders.
             Default: None (the config's).
         cfg_options (dict, optional): Config overrides. Default: None.
-        manifest (str): Manifest file name in ``work_dir``. Default: 'stage.json'.
+        manifest (str, optional): Manifest file name in ``work_dir``; None
+            writes none (a pipeline stage's runner keeps the manifest).
+            Default: 'stage.json'.
         transform_args (dict, optional): See :func:`run_train_test_stage`.
         launcher (str): See :func:`run_train_test_stage`. Default: 'none'.
         tta (bool): Test with the config's ``tta_pipeline`` and ``tta_model``
             (as ``tools/test.py --tta``; e.g. DeepLab's multi-scale + flip +
             dense CRF). Default: False.
+        record (dict, optional): What identifies the run (a pipeline stage's
+            record); default: :func:`_run_record` and the checkpoint's
+            content.
 
     Returns:
         dict: ``test`` metrics, ``export_s``, ``export_images_per_s``,
@@ -223,10 +258,10 @@ def run_test_stage(
     cfg.resume = False
     if tta:
         use_tta(cfg)
-    digest = hashlib.sha256(
-        (cfg.pretty_text + file_digest(checkpoint)).encode()
-    ).hexdigest()[:16]
-    manifest_path = osp.join(work_dir, manifest)
+    if record is None:
+        record = _run_record('test', cfg, weights=path_digest(checkpoint))
+    digest = record_digest(record)
+    manifest_path = osp.join(work_dir, manifest) if manifest else None
     done = broadcast_from_main(_finished_manifest(manifest_path, digest))
     if done is not None:
         return done
@@ -235,7 +270,7 @@ def run_test_stage(
     start = time.perf_counter()
     metrics = runner.test()
     result = dict(
-        config=config,
+        config=cfg.filename,
         config_digest=digest,
         data_root=data_root,
         checkpoint=osp.abspath(checkpoint),
@@ -244,7 +279,7 @@ def run_test_stage(
         **_test_result(runner, time.perf_counter() - start),
         finished=True,
     )
-    if is_main_process():
+    if manifest_path and is_main_process():
         write_json(manifest_path, result)
     result['skipped'] = False
     return result
@@ -252,32 +287,37 @@ def run_test_stage(
 
 @safe_checkpoint_loader()  # the Runner checkpoints it loads (torch >= 2.6)
 def run_train_test_stage(
-    config: str,
+    config: str | Config,
     work_dir: str,
     data_root: str | None = None,
     cfg_options: dict | None = None,
-    manifest: str = 'stage.json',
+    manifest: str | None = 'stage.json',
     validate: bool = False,
     transform_args: dict | None = None,
     val_interval: int | None = None,
     launcher: str = 'none',
+    record: dict | None = None,
 ) -> dict:
     """Train the model of ``config``, optionally validate, then test (export).
 
-    The digest of the config's content (after ``cfg_options``, ``data_root``
-    and ``transform_args``) decides what is reused: a finished manifest of the
-    same digest is returned as is; a work dir recorded (``provenance.json``)
-    under the same digest resumes training from its last checkpoint and the
-    export from its files; a work dir with checkpoints or a manifest of another
-    or no recorded digest is moved aside to ``{work_dir}.old-{time}`` first.
+    The run's record (by default :func:`_run_record`: the config's content
+    after ``cfg_options``, ``data_root`` and ``transform_args``, the content of
+    the files and folders it reads, mmwsss's code) decides what is reused: a
+    finished manifest of the same record is returned as is; a work dir
+    recorded (``provenance.json``) under the same record resumes training from
+    its last checkpoint and the export from its files; a work dir with
+    checkpoints or a manifest of another or no record is moved aside to
+    ``{work_dir}.old-{time}`` first.
 
     Args:
-        config (str): Config file.
+        config (str | Config): Config file, or a parsed config (not changed).
         work_dir (str): Work dir of the stage.
         data_root (str, optional): Dataset root of all dataloaders.
             Default: None (the config's).
         cfg_options (dict, optional): Config overrides. Default: None.
-        manifest (str): Manifest file name in ``work_dir``. Default: 'stage.json'.
+        manifest (str, optional): Manifest file name in ``work_dir``; None
+            writes none (a pipeline stage's runner keeps the manifest).
+            Default: 'stage.json'.
         validate (bool): Run the val loop once after training. Default: False.
         transform_args (dict, optional): ``{transform type: {arg: value}}`` set
             on the dataloader pipelines (see :func:`set_transform_args`), e.g.
@@ -288,6 +328,8 @@ def run_train_test_stage(
         launcher (str): 'none' (one process), or 'pytorch' / 'slurm' when every
             rank of an existing process group calls this function: DDP
             training, each rank exporting its share. Default: 'none'.
+        record (dict, optional): What identifies the run (a pipeline stage's
+            record). Default: None (:func:`_run_record`).
 
     Returns:
         dict: ``test`` (and ``val``) metrics, ``train_s``, ``export_s``,
@@ -309,8 +351,10 @@ def run_train_test_stage(
         # stage validates once afterwards when asked to (validate=True)
         cfg.train_cfg.val_begin = train_len + 1
     # the content after every edit above (options, data root, transform args)
-    digest = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
-    manifest_path = osp.join(work_dir, manifest)
+    if record is None:
+        record = _run_record('train_test', cfg)
+    digest = record_digest(record)
+    manifest_path = osp.join(work_dir, manifest) if manifest else None
     done = broadcast_from_main(_finished_manifest(manifest_path, digest))
     if done is not None:
         return done
@@ -322,8 +366,8 @@ def run_train_test_stage(
     if is_main_process():
         check_or_reset(
             work_dir,
-            dict(kind='train_test', config_digest=digest, info=dict(config=config)),
-            outputs=('*.pth', 'last_checkpoint', manifest, TRAIN_TIME),
+            dict(record, info=dict(config=cfg.filename)),
+            outputs=('*.pth', 'last_checkpoint', manifest or TRAIN_TIME, TRAIN_TIME),
         )
     barrier()
     own_checkpoint = osp.exists(osp.join(work_dir, 'last_checkpoint'))
@@ -343,7 +387,7 @@ def run_train_test_stage(
     train_s = time.perf_counter() - start + _previous_train_s(work_dir)
     if is_main_process():
         write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
-    result = dict(config=config, config_digest=digest, data_root=data_root)
+    result = dict(config=cfg.filename, config_digest=digest, data_root=data_root)
     if resumed:
         result['resumed'] = True
     if get_world_size() > 1:
@@ -362,7 +406,7 @@ def run_train_test_stage(
         **_test_result(runner, time.perf_counter() - start),
         finished=True,
     )
-    if is_main_process():
+    if manifest_path and is_main_process():
         write_json(manifest_path, result)
     result['skipped'] = False
     return result

@@ -1,6 +1,7 @@
-"""WISE in pipelines: class-agnostic proposals, then one instance per peak.
+"""WISE's folders: class-agnostic proposals, then one instance per peak.
 
-Two stage kinds (Laradji et al., BMVC 2019, with PRM's peaks):
+The work of two stage kinds (:mod:`mmwsss.pipeline.stages.proposals`,
+:mod:`mmwsss.pipeline.stages.wise`) (Laradji et al., BMVC 2019, with PRM's peaks):
 
 ``Proposals``: ``{stage}/proposals/{id}.json`` per image of a split, each
 ``{"file_name", "height", "width", "proposals": [{"segmentation": COCO RLE,
@@ -28,30 +29,23 @@ from __future__ import annotations
 import functools
 import json
 import os.path as osp
-import time
 from collections import Counter
 
 import numpy as np
 import torch
-from mmengine.dist import is_main_process
 from PIL import Image
 
-from ..datasets import dataset_classes, split_ids
-from ..engine.instance_exporter import merge_instance_jsons
 from ..evaluation.instance_ap import (
     atomic_save_json,
     decode_mask,
     encode_mask,
-    instance_ap,
 )
 from ..ops.peaks import find_peaks
 from ..ops.proposals import selective_search
 from ..ops.wise import wise_instances
-from ..registry import STAGES
-from ..utils.provenance import digest_of, input_digest
+from ..utils.provenance import data_digest, digest_of, input_digest
 from .per_image import run_per_image
 from .refine_labels import load_score_maps
-from .stage_runner import INPUT_ARGS, on_all_ranks
 
 #: Counted reasons of :func:`make_wise_dir` for what became no instance.
 SKIP_KEYS = (
@@ -128,6 +122,7 @@ def make_proposal_dir(
         kind='selective search proposals',
         options=options,
         img_dir=osp.abspath(img_dir),
+        images=input_digest(img_dir),
         ids=digest_of(list(dict.fromkeys(ids))),
     )
     work = functools.partial(
@@ -228,6 +223,7 @@ def make_wise_dir(
         options=dict(min_score=min_score, nms_iou=nms_iou),
         maps=input_digest(cam_dir),
         proposals=input_digest(proposal_dir),
+        data=data_digest(data_root),
         ids=digest_of(list(dict.fromkeys(ids))),
     )
     work = functools.partial(
@@ -260,111 +256,3 @@ def make_wise_dir(
         skipped.update(record.get('skipped', {}))
         instances += len(record['instances'])
     return dict(counts, skipped=dict(skipped), instances=instances)
-
-
-@STAGES.register_module('Proposals')
-@on_all_ranks
-def _proposals_stage(
-    ctx,
-    name: str,
-    split: str = 'train',
-    workers: int = 2,
-    source: str | None = None,
-    proposal_options: dict | None = None,
-) -> dict:
-    """Class-agnostic proposals of a split's images (``source``: a folder of
-    precomputed proposal files instead, checked and used as they are)."""
-    ids = split_ids(ctx.data_root, split)
-    start = time.perf_counter()
-    if source is not None:
-        for image_id in ids:
-            load_proposals(osp.join(source, image_id + '.json'))  # checks
-        out_dir, counts = osp.abspath(source), dict(written=0, reused=len(ids))
-    else:
-        out_dir = osp.abspath(osp.join(ctx.stage_dir(name), 'proposals'))
-        counts = make_proposal_dir(
-            osp.join(ctx.data_root, 'JPEGImages'),
-            ids,
-            out_dir,
-            workers=workers,
-            **dict(proposal_options or {}),
-        )
-    seconds = time.perf_counter() - start
-    return dict(
-        kind='proposals',
-        out_dir=out_dir,
-        outputs=dict(proposals=out_dir),
-        scored_on=split,
-        seconds=round(seconds, 1),
-        images_per_s=round(counts['written'] / seconds, 2)
-        if counts['written'] == len(ids) and seconds > 0
-        else None,
-        **counts,
-    )
-
-
-@STAGES.register_module('WISE')
-@on_all_ranks
-def _wise_stage(
-    ctx,
-    name: str,
-    cams: str,
-    proposals: str,
-    split: str = 'train',
-    thresholds: str | None = None,
-    min_score=0.0,
-    nms_iou: float = 0.3,
-    workers: int = 2,
-    gt_instances: bool = True,
-) -> dict:
-    """WISE pseudo instances from a stage's class maps and a Proposals stage;
-    ``min_score='auto:bg_score'`` reads the maps' ground-truth-free background
-    score from a ``thresholds`` stage."""
-    cam_dir = ctx.output_of(name, cams, INPUT_ARGS['cams'])
-    proposal_dir = ctx.output_of(name, proposals, INPUT_ARGS['proposals'])
-    found = ctx.thresholds_of(name, thresholds) if thresholds else None
-    min_score = float(ctx.resolve(name, min_score, found))
-    ids = split_ids(ctx.data_root, split)
-    out_dir = osp.abspath(osp.join(ctx.stage_dir(name), 'pseudo_instances'))
-    start = time.perf_counter()
-    counts = make_wise_dir(
-        cam_dir,
-        proposal_dir,
-        ctx.data_root,
-        ids,
-        out_dir,
-        min_score=min_score,
-        nms_iou=nms_iou,
-        workers=workers,
-    )
-    coco = osp.abspath(osp.join(ctx.stage_dir(name), 'pseudo_instances_coco.json'))
-    image_ids = {stem: i + 1 for i, stem in enumerate(ids)}
-    classes = dataset_classes(ctx.data_root)
-    if is_main_process():  # every rank's files are written (counts summed)
-        merge_instance_jsons(
-            out_dir, image_ids, coco, as_annotations=True, classes=classes
-        )
-    result = dict(
-        kind='wise',
-        out_dir=out_dir,
-        outputs=dict(pseudo_instances=out_dir, pseudo_instances_coco=coco),
-        scored_on=split,
-        options=dict(min_score=min_score, nms_iou=nms_iou),
-        seconds=round(time.perf_counter() - start, 1),
-        **counts,
-    )
-    if found is not None:
-        result['thresholds'] = found
-    if gt_instances and is_main_process():
-        from ..datasets.coco_gt import voc_instances_to_coco
-
-        gt = voc_instances_to_coco(ctx.data_root, split, classes=classes)
-        results = merge_instance_jsons(
-            out_dir, image_ids, osp.join(ctx.stage_dir(name), 'results.json')
-        )
-        scores = instance_ap(gt, results)
-        result['metrics'] = {
-            'instance/AP50': scores['AP50'],
-            'instance/AP': scores['AP'],
-        }
-    return result

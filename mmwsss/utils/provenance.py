@@ -3,11 +3,12 @@
 Every output folder of mmwsss (exported CAMs and pseudo masks, label PNGs, a
 stage's work dir) holds a ``provenance.json``: a plain dict naming what made
 the files (config content, weights, options, inputs with their own
-provenance digests) and a ``digest`` of that identifying content. Keys under
-``info`` (paths, sizes, times) are recorded for people and left out of the
-digest. The rule is the same everywhere: a folder whose record matches is
-reused (a rerun of the same thing keeps its finished files and resumes), a
-folder with files of no or another record is moved aside to
+provenance digests, the dataset's content and the package's code) and a
+``digest`` of that identifying content. Keys under ``info`` (paths, sizes,
+times) are recorded for people and left out of the digest. The rule is the
+same everywhere: a folder whose record matches is reused (a rerun of the same
+thing keeps its finished files and resumes), a folder with files of no or
+another record is moved aside to
 ``{folder}.old-{YYYYmmdd-HHMMSS}`` and the work starts afresh. Nothing is
 deleted.
 """
@@ -15,6 +16,7 @@ deleted.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import logging
@@ -84,6 +86,109 @@ def file_digest(path: str, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             sha.update(block)
     return sha.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest_cached(path: str, size: int, mtime_ns: int) -> str:
+    return file_digest(path)
+
+
+def path_digest(path: str) -> str:
+    """What a file or folder holds: ``'file:'`` + :func:`file_digest` of a file
+    (cached per path, size and modification time, so a checkpoint read by
+    several consumers is hashed once), or :func:`input_digest` of a folder.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+    """
+    if osp.isfile(path):
+        stat = os.stat(path)
+        return 'file:' + _file_digest_cached(
+            osp.abspath(path), stat.st_size, stat.st_mtime_ns
+        )
+    return input_digest(path)
+
+
+#: Package folder whose sources :func:`code_digest` covers.
+PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Digest of the code that makes mmwsss's outputs: every ``.py`` file of the
+    installed package (relative path and bytes). Not the git commit: a commit
+    that touches only docs, tests or tools changes nothing here."""
+    sha = hashlib.sha256()
+    for folder, dirs, files in os.walk(PACKAGE_DIR):
+        dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+        for name in sorted(files):
+            if name.endswith('.py'):
+                path = osp.join(folder, name)
+                sha.update(osp.relpath(path, PACKAGE_DIR).encode() + b'\0')
+                with open(path, 'rb') as f:
+                    sha.update(f.read())
+    return sha.hexdigest()[:16]
+
+
+#: Manifests a dataset generator writes into its root (FashionPaste's): the
+#: dataset's identity when present.
+DATASET_MANIFESTS = ('fashionpaste.json',)
+
+
+def data_digest(data_root: str) -> str:
+    """What a dataset root holds: its generator manifest's content where it has
+    one (``'manifest:'``, settings and counts of a generated set), else the
+    names, sizes and modification times of every file under it
+    (``'files:'``). Regenerating a set into the same root at another seed
+    changes it; so does replacing an image.
+
+    Raises:
+        FileNotFoundError: If ``data_root`` is not a directory.
+    """
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'dataset root {data_root} not found')
+    for name in DATASET_MANIFESTS:
+        path = osp.join(data_root, name)
+        if osp.isfile(path):
+            with open(path) as f:
+                return 'manifest:' + digest_of(json.load(f))
+    entries = []
+    for folder, dirs, files in os.walk(data_root):
+        dirs.sort()
+        for name in sorted(files):
+            stat = os.stat(osp.join(folder, name))
+            rel = osp.relpath(osp.join(folder, name), data_root)
+            entries.append((rel, stat.st_size, stat.st_mtime_ns))
+    return 'files:' + digest_of(entries)
+
+
+#: Config keys whose values name files or folders a run reads: where such a
+#: value is a local path, :func:`config_input_digests` records its content.
+PATH_KEYS = ('load_from', 'checkpoint', 'pseudo_dir', 'cam_dir', 'prototypes')
+
+
+def config_input_digests(cfg: Config | dict, prefix: str = '') -> dict[str, str]:
+    """Content digests (:func:`path_digest`) of the local files and folders a
+    config reads: values of :data:`PATH_KEYS` anywhere in it (e.g. a
+    ``PseudoLabelDataset``'s ``pseudo_dir``, a backbone's
+    ``init_cfg.checkpoint``, ``load_from``), by their dotted key. URLs and
+    paths that do not exist are left out (the config's text has them)."""
+    if isinstance(cfg, Config):
+        cfg = cfg.to_dict()
+    found = {}
+    items = cfg.items() if isinstance(cfg, dict) else enumerate(cfg)
+    for key, value in items:
+        dotted = f'{prefix}{key}'
+        if isinstance(value, dict | list | tuple):
+            found.update(config_input_digests(value, dotted + '.'))
+        elif (
+            key in PATH_KEYS
+            and isinstance(value, str)
+            and '://' not in value
+            and osp.exists(value)
+        ):
+            found[dotted] = path_digest(value)
+    return found
 
 
 def file_info(path: str) -> dict:
@@ -191,6 +296,9 @@ def check_or_reset(
 ) -> dict:
     """Make ``folder`` hold the outputs of ``record`` only, then record it.
 
+    The record gains ``code`` (:func:`code_digest`) unless it has one: files
+    made by another version of mmwsss are not reused.
+
     A folder whose provenance digest equals the record's keeps its files (an
     interrupted run of the same thing resumes from them). A folder with output
     files and no or another provenance is moved aside to
@@ -221,6 +329,8 @@ def check_or_reset(
     """
     if on_mismatch not in ('move', 'raise'):
         raise ValueError(f"on_mismatch must be 'move' or 'raise', got {on_mismatch!r}")
+    record = dict(record)
+    record.setdefault('code', code_digest())
     digest = record_digest(record)
     previous = read_provenance(folder) if osp.isdir(folder) else None
     old_digest = previous.get('digest') if previous else None

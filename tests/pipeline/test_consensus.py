@@ -9,8 +9,7 @@ from PIL import Image
 
 from mmwsss.datasets import split_ids
 from mmwsss.ops.seed_labels import consensus_labels
-from mmwsss.pipeline.stage_runner import PipelineContext
-from mmwsss.registry import STAGES
+from mmwsss.pipeline import PipelineContext, run_stage
 
 
 def test_consensus_keeps_agreement_and_ignores_the_rest():
@@ -35,7 +34,9 @@ def test_stage_writes_the_agreement_and_scores_it(label_folders, tmp_path):
     ctx = PipelineContext(data, str(tmp_path / 'work'))
     copied = dict(results['bg'], out_dir=background, outputs=dict(labels=background))
     ctx.results = dict(results, bg=copied)
-    result = STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg.labels'])
+    result = run_stage(
+        ctx, dict(name='agree', type='Consensus', labels=['exact', 'bg.labels'])
+    )
     assert result['written'] == len(ids)
     out = result['outputs']['labels']
     for image_id in ids:
@@ -47,10 +48,10 @@ def test_stage_writes_the_agreement_and_scores_it(label_folders, tmp_path):
     assert metrics['precision'] == pytest.approx(100.0)
     assert 0 < metrics['coverage'] < 100
     with pytest.raises(ValueError, match='two or more'):
-        STAGES.get('Consensus')(ctx, 'agree', labels=['exact'])
+        run_stage(ctx, dict(name='agree', type='Consensus', labels=['exact']))
     Image.fromarray(np.zeros((3, 3), np.uint8)).save(f'{background}/{ids[0]}.png')
     with pytest.raises(ValueError, match=f'image {ids[0]} of .*one size'):
-        STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg'])
+        run_stage(ctx, dict(name='agree', type='Consensus', labels=['exact', 'bg']))
     os.remove(f'{background}/{ids[0]}.png')
     with pytest.raises(FileNotFoundError, match=ids[0]):
-        STAGES.get('Consensus')(ctx, 'agree', labels=['exact', 'bg'])
+        run_stage(ctx, dict(name='agree', type='Consensus', labels=['exact', 'bg']))

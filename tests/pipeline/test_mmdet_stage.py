@@ -16,9 +16,8 @@ from test_stage_runner import CONFIGS, _loader_options, tiny_pipeline
 import mmwsss  # noqa: F401
 from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES
 from mmwsss.engine.instance_exporter import load_instance_json
+from mmwsss.pipeline import PipelineContext, run_pipeline, run_stage
 from mmwsss.pipeline.report import _instance_columns, write_sample_grid
-from mmwsss.pipeline.stage_runner import PipelineContext, run_pipeline
-from mmwsss.registry import STAGES
 from mmwsss.utils.checkpoint import safe_checkpoint_loader
 
 MASK_RCNN = f'{CONFIGS}/mask_rcnn/mask-rcnn_r18-tiny_fpn_1xb4-300it_fashionpaste-160.py'
@@ -41,7 +40,7 @@ def mask_rcnn_pipeline(data_root, work_dir):
         dict(name='gt_val', type='CocoGT', split='val'),
         dict(
             name='maskrcnn',
-            type='TrainTest',
+            type='DetTrainTest',
             config=MASK_RCNN,
             train_instances='irn.pseudo_instances',
             val_instances='gt_val',
@@ -122,21 +121,28 @@ def test_mmdet_inputs_are_checked(tmp_path):
     folder = tmp_path / 'labels'
     folder.mkdir()
     ctx.results['labels'] = dict(finished=True, out_dir=str(folder), outputs={})
-    train_test = STAGES.get('TrainTest')
-    with pytest.raises(ValueError, match=r"not \['train_labels'\]"):
-        train_test(ctx, 'det', MASK_RCNN, train_labels='labels')
+    det = dict(name='det', type='DetTrainTest', config=MASK_RCNN)
+    with pytest.raises(TypeError, match="'train_labels'.*its arguments"):
+        run_stage(ctx, dict(det, train_labels='labels'))
     with pytest.raises(ValueError, match='not a COCO json'):
-        train_test(ctx, 'det', MASK_RCNN, train_instances='labels')
+        run_stage(ctx, dict(det, train_instances='labels'))
     seg = f'{CONFIGS}/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
-    with pytest.raises(ValueError, match='COCO inputs of mmdet configs'):
-        train_test(ctx, 'seg', seg, val_instances='labels')
+    with pytest.raises(TypeError, match="'val_instances'"):
+        run_stage(
+            ctx, dict(name='seg', type='TrainTest', config=seg, val_instances='x')
+        )
+    # each kind names the other for the other toolbox's configs
+    with pytest.raises(ValueError, match="type='DetTrainTest'"):
+        run_stage(ctx, dict(det, type='TrainTest'))
+    with pytest.raises(ValueError, match="type='TrainTest'"):
+        run_stage(ctx, dict(det, config=seg))
     assert Config.fromfile(MASK_RCNN).default_scope == 'mmdet'
 
 
 def test_coco_inputs_resolve_to_absolute_paths(tmp_path, monkeypatch):
     """A pipeline run from a relative work dir still hands mmdet an absolute
     ann_file (mmdet joins a relative one to the dataset's data_root)."""
-    from mmwsss.pipeline.mmdet_stage import _coco_json
+    from mmwsss.pipeline.context import CocoJsonInput
 
     monkeypatch.chdir(tmp_path)
     os.makedirs('work/gt', exist_ok=True)
@@ -146,6 +152,7 @@ def test_coco_inputs_resolve_to_absolute_paths(tmp_path, monkeypatch):
     ctx.results['gt'] = dict(
         finished=True, out_dir='work/gt', outputs={'train': 'work/gt/train.json'}
     )
-    path = _coco_json(ctx, 'det', 'gt', 'train_instances')
+    coco = CocoJsonInput('training instances')
+    path = coco.resolve(ctx, 'det', 'gt')
     assert path == str(tmp_path / 'work/gt/train.json')
-    assert _coco_json(ctx, 'det', 'gt.train', 'train_instances') == path
+    assert coco.resolve(ctx, 'det', 'gt.train') == path

@@ -9,7 +9,7 @@ import pytest
 from test_stage_runner import CONFIGS, tiny_pipeline
 
 import mmwsss  # noqa: F401
-from mmwsss.pipeline.stage_runner import run_pipeline
+from mmwsss.pipeline import run_pipeline
 
 OAA = f'{CONFIGS}/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py'
 

@@ -29,7 +29,7 @@ import torch
 from test_stage_runner import tiny_pipeline
 
 from mmwsss.engine import load_prototypes
-from mmwsss.pipeline.stage_runner import run_pipeline
+from mmwsss.pipeline import run_pipeline
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: what a stage rewrites when it runs again; checkpoints and provenance stay

@@ -12,7 +12,7 @@ from test_stage_runner import CONFIGS, _loader_options, tiny_pipeline
 
 import mmwsss  # noqa: F401
 from mmwsss.engine import load_prototypes
-from mmwsss.pipeline.stage_runner import run_pipeline
+from mmwsss.pipeline import run_pipeline
 
 PTRECL = f'{CONFIGS}/ptrecl'
 RECOVERY = f'{PTRECL}/ptrecl-recovery_effl0-d16_1xb8-1000it_fashionpaste-160.py'

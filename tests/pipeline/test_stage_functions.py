@@ -8,7 +8,7 @@ from mmengine.registry import HOOKS
 from PIL import Image
 
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
-from mmwsss.pipeline import all_background_miou, run_cam_stage
+from mmwsss.pipeline import all_background_miou, run_train_test_stage
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py')
@@ -35,8 +35,14 @@ class _CountValRuns(Hook):
         type(self).runs += 1
 
 
+def _cam(work, data, options):
+    return run_train_test_stage(
+        CONFIG, work, data, options, manifest='cam_stage.json', validate=True
+    )
+
+
 @pytest.mark.slow
-def test_run_cam_stage_then_skip(tmp_path):
+def test_cam_train_test_then_skip(tmp_path):
     data = str(tmp_path / 'data')
     generate_fashionpaste(data, size='tiny', seed=0, source='subset', progress=False)
     options = {
@@ -54,7 +60,7 @@ def test_run_cam_stage_then_skip(tmp_path):
         options[f'{name}.num_workers'] = 0
         options[f'{name}.persistent_workers'] = False
     work = str(tmp_path / 'work')
-    first = run_cam_stage(CONFIG, work, data, options)
+    first = _cam(work, data, options)
     assert first['finished'] and not first['skipped']
     assert _CountValRuns.runs == 1  # validated once, not also inside training
     assert first['num_images'] == 8
@@ -62,10 +68,10 @@ def test_run_cam_stage_then_skip(tmp_path):
     assert 'cls/mAP' in first['val']
     with open(osp.join(work, 'cam_stage.json')) as f:
         assert json.load(f)['test'] == first['test']
-    second = run_cam_stage(CONFIG, work, data, options)
+    second = _cam(work, data, options)
     assert second['skipped'] and second['test'] == first['test']
     # another config is another stage: it runs again
-    third = run_cam_stage(CONFIG, work, data, {**options, 'model.test_cfg.flip': False})
+    third = _cam(work, data, {**options, 'model.test_cfg.flip': False})
     assert not third['skipped']
 
 
@@ -115,7 +121,7 @@ def test_train_test_stage_resumes_same_config_and_restarts_another(tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in (work / 'preds').glob('*.png')}
     assert len(after) == 4 and all(after[n] == t for n, t in exported.items())
     assert not list(tmp_path.glob('work.old-*'))
-    digest = read_provenance(str(work))['config_digest']
+    digest = read_provenance(str(work))['digest']
     assert digest == result['config_digest']
 
     # the file's content changes: the old work dir is kept aside, and training
@@ -126,7 +132,7 @@ def test_train_test_stage_resumes_same_config_and_restarts_another(tmp_path):
     assert not result['skipped'] and result['config_digest'] != digest
     (old,) = tmp_path.glob('work.old-*')
     assert (old / 'iter_4.pth').exists() and (old / 'toy.json').exists()
-    assert read_provenance(str(work))['config_digest'] == result['config_digest']
+    assert read_provenance(str(work))['digest'] == result['config_digest']
     assert len(list((work / 'preds').glob('*.png'))) == 4
 
 
@@ -136,13 +142,13 @@ def test_train_test_load_from_starts_the_whole_model_from_a_stage(
     """``load_from='cam'`` hands mmengine the cam stage's checkpoint (the
     whole model, e.g. SEAM fine-tuning the CAM classifier); a stage without a
     checkpoint is named."""
-    from mmwsss.pipeline import stage_runner
-    from mmwsss.registry import STAGES
+    from mmwsss.pipeline import MissingInputError, PipelineContext, run_stage
+    from mmwsss.pipeline.stages import train_test
 
     ckpt = tmp_path / 'cam' / 'epoch_8.pth'
     ckpt.parent.mkdir()
     ckpt.write_bytes(b'weights')
-    ctx = stage_runner.PipelineContext(str(tmp_path / 'data'), str(tmp_path))
+    ctx = PipelineContext(str(tmp_path / 'data'), str(tmp_path))
     ctx.results['cam'] = dict(finished=True, checkpoint=str(ckpt))
     ctx.results['bare'] = dict(finished=True, checkpoint=None)
     seen = {}
@@ -151,14 +157,14 @@ def test_train_test_load_from_starts_the_whole_model_from_a_stage(
         seen.update(cfg_options)
         raise RuntimeError('stop before training')
 
-    monkeypatch.setattr(stage_runner, 'run_train_test_stage', fake_run)
-    stage = STAGES.get('TrainTest')
+    monkeypatch.setattr(train_test, 'run_train_test_stage', fake_run)
     seam = osp.join(ROOT, 'configs/seam/seam_effl0_1xb16-8e_fashionpaste-160.py')
+    stage = dict(name='seam', type='TrainTest', config=seam)
     with pytest.raises(RuntimeError, match='stop before training'):
-        stage(ctx, 'seam', seam, load_from='cam')
+        run_stage(ctx, dict(stage, load_from='cam'))
     assert seen['load_from'] == str(ckpt)
-    with pytest.raises(stage_runner.MissingInputError, match="stage 'bare'"):
-        stage(ctx, 'seam', seam, load_from='bare')
+    with pytest.raises(MissingInputError, match="stage 'bare'"):
+        run_stage(ctx, dict(stage, load_from='bare'))
 
 
 def test_run_test_stage_with_tta_wraps_the_model(tmp_path, monkeypatch):

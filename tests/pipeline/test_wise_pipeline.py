@@ -13,7 +13,7 @@ from test_stage_runner import CONFIGS, tiny_pipeline
 import mmwsss  # noqa: F401
 from mmwsss.models.heads import PRMHead
 from mmwsss.ops.peaks import peak_stimulation
-from mmwsss.pipeline.stage_runner import run_pipeline
+from mmwsss.pipeline import run_pipeline
 from mmwsss.pipeline.wise import SKIP_KEYS, load_proposals, make_wise_dir
 
 PRM = f'{CONFIGS}/prm/prm_effl0_1xb16-8e_fashionpaste-160.py'

@@ -1,0 +1,317 @@
+"""Run a whole WSSS pipeline from one config: stages, provenance, resumption.
+
+A pipeline config lists its ``stages`` in order; each is a dict with a unique
+``name``, a ``type`` registered in :data:`mmwsss.registry.STAGES` (one class
+per file in :mod:`mmwsss.pipeline.stages`) and that kind's arguments. Stages
+that train a model name an ordinary mmwsss / mmseg / mmdet config; the inputs
+of a stage are named by the stage that makes them::
+
+    data_root = 'data/fashionpaste_demo'
+    work_dir = 'work_dirs/pipeline_demo'
+    stages = [
+        dict(name='data', type='FashionPaste', size='demo'),
+        dict(name='cam', type='TrainTest', config='configs/cam/...', validate=True),
+        dict(name='ir_labels', type='Labels', kind='ir', cams='cam'),
+        dict(name='irn', type='TrainTest', config='configs/irn/...',
+             cams='cam', train_labels='ir_labels'),
+        dict(name='deeplabv2', type='TrainTest', config='configs/deeplabv2/...',
+             train_labels='irn'),
+    ]
+
+Every stage writes ``{work_dir}/{name}/stage.json``: its ``provenance`` record
+and that record's ``digest``, inputs, counts, metrics, ``finished``. The record
+holds what the stage's result depends on, each part by content:
+
+- ``settings``: the stage's arguments;
+- ``configs``: the parsed content of the config file it runs (``_base_``
+  files merged), not its path;
+- ``code``: the digest of mmwsss's source (:func:`~mmwsss.utils.provenance.
+  code_digest`; a commit touching only docs or tests changes nothing);
+- ``data``: the dataset root's content (its generator manifest, else its
+  files' names, sizes and times), taken after any stage that writes it;
+- ``inputs``: for each input, the content of what its producer *wrote* (a
+  checkpoint's bytes, a folder's provenance record or listing, a json's
+  bytes, thresholds' values) and the values of ``'oracle:STAGE:METRIC'``
+  references.
+
+A finished stage whose record matches is skipped; one that changed reruns
+afresh (its old folder kept under ``{name}.old-{time}``), and so does every
+consumer whose input it changed, and only those: ``--only cam`` retrains the
+CAM, and the next plain run reruns what read the old CAMs. An interrupted
+stage of the same record resumes (training from its last checkpoint, exports
+and label folders from their finished files). A finished stage whose record
+differs from today's in ``code`` alone is kept when ``keep_code`` names it
+(or is 'all'): for code changes known not to affect it, so that multi-hour
+benches stay resumable; the manifest records each such decision
+(``code_kept``).
+
+Several processes (``tools/run_pipeline.py --launcher pytorch`` under
+torchrun, ``--launcher slurm`` under srun) run one pipeline together: stage
+kinds marked ``on_all_ranks`` run on every rank (DDP training, each rank's
+share of an export or label folder, histograms pooled over the ranks), the
+others on rank 0 while the other ranks wait; rank 0 alone moves folders aside
+and writes manifests and the report, and every rank carries on with rank 0's
+result of each stage.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+
+from mmengine.config import Config
+from mmengine.dist import barrier, is_main_process
+from mmengine.logging import print_log
+
+from ..registry import STAGES
+from ..utils.checkpoint import safe_checkpoint_loader
+from ..utils.distributed import broadcast_from_main, init_distributed
+from ..utils.provenance import (
+    code_digest,
+    data_digest,
+    digest_of,
+    move_aside,
+    record_digest,
+)
+from .context import MANIFEST, PipelineContext, read_json, write_json
+from .report import write_report
+from .stages.base import BaseStage
+
+
+def build_stages(stages: list[dict]) -> list[BaseStage]:
+    """Build each stage dict into its kind's class, checking names, kinds,
+    arguments and that every input names an earlier stage.
+
+    Raises:
+        ValueError: If a name is missing or repeated, or an input names no
+            earlier stage.
+        KeyError: If a ``type`` is not a registered stage kind.
+        TypeError: If a stage's arguments are not its kind's.
+    """
+    built: list[BaseStage] = []
+    for stage in stages:
+        stage = dict(stage)
+        name, kind = stage.get('name'), stage.get('type')
+        if not name or name in [s.name for s in built]:
+            raise ValueError(f'every stage needs a unique name; got {name!r} twice')
+        if STAGES.get(kind) is None:
+            raise KeyError(
+                f'stage {name!r}: unknown type {kind!r}; known: '
+                f'{sorted(STAGES.module_dict)} (a kind defined elsewhere is '
+                'registered with @mmwsss.registry.STAGES.register_module() in a '
+                'module the pipeline config imports)'
+            )
+        built.append(STAGES.build(stage))
+        earlier = [s.name for s in built[:-1]]
+        for arg, ref in built[-1].input_refs():
+            producer = ref.partition(':')[0].partition('.')[0]
+            if producer not in earlier:
+                raise ValueError(
+                    f'stage {name!r} takes {arg}={ref!r}, which is not an earlier '
+                    'stage'
+                )
+    return built
+
+
+def run_stage(ctx: PipelineContext, stage: dict | BaseStage) -> dict:
+    """Run one stage now in ``ctx`` (its inputs read from ``ctx.results``),
+    without a manifest and without skipping: e.g. a stage kind tried on
+    folders made elsewhere.
+
+    Args:
+        ctx (PipelineContext): Data root, work dir and the results the
+            stage's inputs name.
+        stage (dict | BaseStage): A stage dict (``name``, ``type``, arguments)
+            or a built stage.
+
+    Returns:
+        dict: The stage's result.
+    """
+    if isinstance(stage, dict):
+        stage = STAGES.build(dict(stage))
+    resolved, digests = stage.resolve_inputs(ctx)
+    return stage.execute(ctx, resolved, digest_of(digests))
+
+
+def _changes(old: dict | None, new: dict) -> str:
+    """What differs between two stage records, for the log."""
+    if not old:
+        return 'no record'
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) == new.get(key):
+            continue
+        if key == 'inputs' and isinstance(old.get(key), dict):
+            args = sorted(
+                a
+                for a in set(old[key]) | set(new[key])
+                if old[key].get(a) != new[key].get(a)
+            )
+            changed.append(f"inputs ({', '.join(args)})")
+        else:
+            changed.append(key)
+    return ', '.join(changed)
+
+
+def _code_only(old: dict | None, new: dict) -> bool:
+    """Whether two records differ in ``code`` alone."""
+    if not old or old.get('code') == new.get('code'):
+        return False
+    return {k: v for k, v in old.items() if k != 'code'} == {
+        k: v for k, v in new.items() if k != 'code'
+    }
+
+
+def _selected(
+    names: list[str], from_stage: str | None, only: str | None, until: str | None
+) -> tuple[list[str], set[str]]:
+    """The stages to consider (up to ``until``) and those forced to rerun."""
+    if from_stage and only:
+        raise ValueError('use either from_stage or only, not both')
+    for wanted in (from_stage, only, until):
+        if wanted is not None and wanted not in names:
+            raise KeyError(f'no stage named {wanted!r}; stages: {names}')
+    if until is not None:
+        names = names[: names.index(until) + 1]
+    if only:
+        return names, {only}
+    if from_stage:
+        return names, set(names[names.index(from_stage) :])
+    return names, set()
+
+
+@safe_checkpoint_loader()  # stages and report load Runner checkpoints
+def run_pipeline(
+    cfg: Config | str,
+    from_stage: str | None = None,
+    only: str | None = None,
+    report: bool = True,
+    until: str | None = None,
+    launcher: str = 'none',
+    keep_code: Iterable[str] | str = (),
+) -> dict[str, dict]:
+    """Run the stages of a pipeline config in order (see the module doc).
+
+    Args:
+        cfg (Config | str): Pipeline config (``data_root``, ``work_dir``,
+            ``stages``; optional ``stage_options``: ``{stage name: {argument:
+            value}}`` overrides, e.g. from an inheriting config, and
+            ``report``: ``num_samples`` / ``split`` of the sample grid;
+            ``dist_cfg``: ``backend`` / ``timeout`` of the process group) or its
+            path.
+        from_stage (str, optional): Rerun this stage and every later one afresh.
+        only (str, optional): Rerun only this stage afresh (its inputs must be
+            finished); the next plain run reruns the consumers it changed.
+        report (bool): Write the report into ``{work_dir}/report``. Default: True.
+        until (str, optional): Stop after this stage (the later ones are neither
+            run nor reported), e.g. to make pseudo labels without the final net.
+        launcher (str): 'none' (one process), 'pytorch' (every process that
+            torchrun started calls this function) or 'slurm' (every srun task
+            does). The process group is created unless one exists; its
+            ``timeout`` must cover the longest stage that rank 0 runs alone.
+            Default: 'none'.
+        keep_code (Iterable[str] | str): Finished stages kept although
+            mmwsss's code changed since they ran (their records differ in
+            ``code`` only), or 'all'. Default: () (none: a code change reruns).
+
+    Returns:
+        dict[str, dict]: Each stage's result (its manifest), by name.
+
+    Raises:
+        MissingInputError: If a stage's input stage has not finished.
+    """
+    if isinstance(cfg, str):
+        cfg = Config.fromfile(cfg)
+    stages = [dict(s) for s in cfg.stages]
+    overrides = dict(cfg.get('stage_options') or {})
+    for stage in stages:
+        stage.update(overrides.pop(stage.get('name'), {}))
+    if overrides:
+        raise KeyError(f'stage_options name unknown stages {sorted(overrides)}')
+    built = build_stages(stages)
+    names, forced = _selected([s.name for s in built], from_stage, only, until)
+    built = built[: len(names)]
+    keep = set(names) if keep_code == 'all' else set(keep_code)
+    init_distributed(launcher, **dict(cfg.get('dist_cfg') or {}))
+    main = is_main_process()
+    ctx = PipelineContext(cfg.data_root, cfg.work_dir, launcher)
+    if main:
+        os.makedirs(ctx.work_dir, exist_ok=True)
+    data = None
+    for position, stage in enumerate(built, 1):
+        name, kind = stage.name, type(stage).__name__
+        manifest_path = os.path.join(ctx.stage_dir(name), MANIFEST)
+        # every rank decides on rank 0's reading of the manifest
+        done = broadcast_from_main(read_json(manifest_path) if main else None)
+        if only and name != only:
+            ctx.results[name] = done or {}
+            continue
+        resolved, input_digests = stage.resolve_inputs(ctx)
+        if data is None and not stage.makes_data and os.path.isdir(ctx.data_root):
+            data = data_digest(ctx.data_root)
+        record = dict(
+            kind=kind,
+            settings=stage.settings,
+            configs=stage.config_digests(),
+            code=code_digest(),
+            data=None if stage.makes_data else data,
+            inputs=input_digests,
+        )
+        digest = broadcast_from_main(record_digest(record))
+        old = (done or {}).get('provenance')
+        finished = bool(done and done.get('finished')) and name not in forced
+        if finished and done.get('digest') != digest and _code_only(old, record):
+            if name in keep:
+                kept = dict(was=old['code'], now=record['code'], at=time.ctime())
+                done = dict(
+                    done,
+                    digest=digest,
+                    provenance=record,
+                    code_kept=[*done.get('code_kept', []), kept],
+                )
+                if main:
+                    write_json(manifest_path, done)
+                print_log(f'{name}: kept across a code change (keep_code)', 'current')
+        if finished and done.get('digest') == digest:
+            print_log(f'[{position}/{len(built)}] {name}: finished, skipped', 'current')
+            ctx.results[name] = done
+            continue
+        why = 'forced' if name in forced else _changes(old, record)
+        if done and not done.get('finished') and done.get('digest') == digest:
+            why = 'resuming'
+        print_log(f'[{position}/{len(built)}] {name} ({kind}): {why}', 'current')
+        if main:
+            if done is not None and (name in forced or done.get('digest') != digest):
+                # a rerun, or what the stage depends on changed: start afresh
+                # (an interrupted run of the same record resumes instead)
+                if os.path.isdir(ctx.stage_dir(name)):
+                    moved = move_aside(ctx.stage_dir(name))
+                    print_log(
+                        f'previous {ctx.stage_dir(name)} kept as {moved}', 'current'
+                    )
+            os.makedirs(ctx.stage_dir(name), exist_ok=True)
+            write_json(manifest_path, dict(name=name, digest=digest, finished=False))
+        barrier()  # the stage's folder is ready
+        result = None
+        if main or stage.on_all_ranks:
+            result = stage.execute(ctx, resolved, digest)
+        barrier()  # every rank's share is written
+        result = broadcast_from_main(result)
+        if stage.makes_data:
+            data = None  # digested afresh for the next stage
+        result.update(
+            name=name,
+            type=kind,
+            digest=digest,
+            provenance=record,
+            finished=True,
+            inputs={a: stage.settings[a] for a in stage.inputs if a in stage.settings},
+        )
+        if main:
+            write_json(manifest_path, result)
+        ctx.results[name] = result
+    if report and main:
+        write_report(cfg, ctx.results)
+    barrier()  # the other ranks return once the report is written
+    return ctx.results

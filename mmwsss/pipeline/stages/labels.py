@@ -1,0 +1,79 @@
+"""``Labels``: CRF / IR / PSA / plain label PNGs from a stage's maps."""
+
+from __future__ import annotations
+
+import os.path as osp
+import time
+
+from mmengine.dist import is_main_process
+
+from ...datasets import split_ids
+from ...registry import STAGES
+from ..context import AUTO, Input, ThresholdsInput
+from ..refine_labels import THRESHOLD_RULE, make_label_dir, score_dir_thresholds
+from .base import BaseStage, score_label_stage
+
+
+@STAGES.register_module()
+class Labels(BaseStage):
+    """Label PNGs (:func:`~mmwsss.pipeline.refine_labels.make_label_dir`, label
+    ``kind`` 'ir', 'psa', 'crf' or 'cam') from a stage's CAMs or walked scores,
+    scored against ``{data_root}/{gt_dir}`` (None: not scored).
+
+    ``'auto:KEY'`` values of ``label_options`` are read from the
+    ``thresholds`` stage, or, without one, computed from the input maps
+    themselves (the ground-truth-free rule of :mod:`mmwsss.ops.thresholds`).
+    """
+
+    inputs = dict(cams=Input('CAMs'), thresholds=ThresholdsInput())
+    on_all_ranks = True
+
+    def run(
+        self,
+        ctx,
+        kind: str,
+        cams: str,
+        split: str = 'train',
+        label_options: dict | None = None,
+        thresholds: dict | None = None,
+        workers: int = 2,
+        gt_dir: str | None = 'SegmentationClass',
+    ) -> dict:
+        out_dir = osp.abspath(osp.join(ctx.stage_dir(self.name), 'labels'))
+        ids = split_ids(ctx.data_root, split)
+        start = time.perf_counter()
+        options = dict(label_options or {})
+        found = thresholds
+        if found is None and any(
+            isinstance(v, str) and v.startswith(AUTO) for v in options.values()
+        ):
+            found, _ = score_dir_thresholds(cams, ids)
+        options = ctx.resolve(self.name, options, found)
+        counts = make_label_dir(
+            kind,
+            cams,
+            osp.join(ctx.data_root, 'JPEGImages'),
+            ids,
+            out_dir,
+            workers=workers,
+            **options,
+        )
+        result = dict(
+            kind=f'{kind} labels',
+            out_dir=out_dir,
+            outputs=dict(labels=out_dir),
+            scored_on=split,
+            label_options=options,
+            **counts,
+        )
+        if found is not None:
+            result.update(thresholds=found, rule=THRESHOLD_RULE)
+        result['seconds'] = round(time.perf_counter() - start, 1)
+        result['images_per_s'] = (
+            round(counts['written'] / result['seconds'], 2)
+            if counts['written'] == len(ids) and result['seconds'] > 0
+            else None
+        )
+        if gt_dir is not None and is_main_process():  # the pipeline keeps rank 0's
+            result.update(score_label_stage(ctx, out_dir, ids, gt_dir))
+        return result

@@ -1,0 +1,299 @@
+"""The runner's provenance rules on stage kinds defined here (fast, no model):
+a stage reruns exactly when something it depends on changed, by content."""
+
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from mmwsss.pipeline import MissingInputError, run_pipeline, runner
+from mmwsss.pipeline.context import Input
+from mmwsss.pipeline.stages import BaseStage
+from mmwsss.registry import STAGES
+from mmwsss.utils.provenance import write_provenance
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: How often each stage's ``run`` was called, by stage name.
+CALLS: dict[str, int] = {}
+#: What the ``Make`` stages write, by stage name (a test changes it to make a
+#: producer's rerun write other content).
+CONTENT: dict[str, str] = {}
+
+
+def _count(name):
+    CALLS[name] = CALLS.get(name, 0) + 1
+
+
+@STAGES.register_module()
+class MakeData(BaseStage):
+    """Writes a generated set's manifest into the data root (as FashionPaste)."""
+
+    makes_data = True
+
+    def run(self, ctx, seed: int = 0) -> dict:
+        _count(self.name)
+        with open(osp.join(ctx.data_root, 'fashionpaste.json'), 'w') as f:
+            json.dump(dict(seed=seed, finished=True), f)
+        return dict(kind='dataset', out_dir=ctx.data_root)
+
+
+@STAGES.register_module()
+class Make(BaseStage):
+    """Writes ``CONTENT[name]`` (or ``text``) into ``{stage}/out/a.txt`` with a
+    provenance record of what made it (as label folders and exports have),
+    and reports its length as a metric."""
+
+    def run(self, ctx, text: str = 'x') -> dict:
+        _count(self.name)
+        text = CONTENT.get(self.name, text)
+        out = osp.join(ctx.stage_dir(self.name), 'out')
+        os.makedirs(out, exist_ok=True)
+        with open(osp.join(out, 'a.txt'), 'w') as f:
+            f.write(text)
+        write_provenance(out, dict(text=text))
+        return dict(out_dir=out, outputs=dict(out=out), metrics=dict(size=len(text)))
+
+
+@STAGES.register_module()
+class Read(BaseStage):
+    """Reads another stage's folder (``src``) and maybe an oracle value."""
+
+    inputs = dict(src=Input('text'))
+
+    def run(self, ctx, src: str, option=None) -> dict:
+        _count(self.name)
+        with open(osp.join(src, 'a.txt')) as f:
+            text = f.read()
+        return dict(out_dir=ctx.stage_dir(self.name), metrics=dict(read=text))
+
+
+class UpperInput(Input):
+    """An input kind defined outside the runner: the producer's text, upper
+    case, digested by its value."""
+
+    def resolve(self, ctx, consumer, ref):
+        with open(osp.join(ctx.output_of(consumer, ref, self.what), 'a.txt')) as f:
+            return f.read().upper()
+
+    def digest(self, value):
+        return value
+
+
+@STAGES.register_module()
+class Shout(BaseStage):
+    """A new kind with a new kind of input, in one class: no runner edit."""
+
+    inputs = dict(words=UpperInput('words'))
+
+    def run(self, ctx, words: str) -> dict:
+        _count(self.name)
+        return dict(out_dir=ctx.stage_dir(self.name), metrics=dict(words=words))
+
+
+def _pipeline(tmp_path, *stages):
+    (tmp_path / 'data').mkdir(parents=True, exist_ok=True)
+    return Config(
+        dict(
+            data_root=str(tmp_path / 'data'),
+            work_dir=str(tmp_path / 'work'),
+            stages=list(stages),
+        )
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counts():
+    CALLS.clear()
+    CONTENT.clear()
+
+
+def test_a_retrained_producer_reruns_its_consumers_and_nothing_else(tmp_path):
+    cfg = _pipeline(
+        tmp_path,
+        dict(name='a', type='Make'),
+        dict(name='b', type='Make', text='b'),
+        dict(name='read_a', type='Read', src='a'),
+        dict(name='read_b', type='Read', src='b.out'),
+    )
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(a=1, b=1, read_a=1, read_b=1)
+    CONTENT['a'] = 'new'  # the rerun of 'a' writes other content
+    run_pipeline(cfg, only='a', report=False)
+    assert CALLS == dict(a=2, b=1, read_a=1, read_b=1)
+    results = run_pipeline(cfg, report=False)
+    assert CALLS == dict(a=2, b=1, read_a=2, read_b=1)
+    assert results['read_a']['metrics']['read'] == 'new'
+    # a producer rerun that writes the same content changes no consumer
+    run_pipeline(cfg, only='b', report=False)
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(a=2, b=2, read_a=2, read_b=1)
+    # the manifest says what each input was
+    manifest = json.load(open(tmp_path / 'work' / 'read_a' / 'stage.json'))
+    assert manifest['inputs'] == dict(src='a')
+    assert set(manifest['provenance']['inputs']) == {'src'}
+
+
+def test_an_edited_config_file_reruns_the_stage(tmp_path):
+    """The digest covers a ``config=`` file's parsed content, not its path."""
+
+    @STAGES.register_module(force=True)
+    class Configured(BaseStage):
+        def config_digests(self):
+            return {'config': str(Config.fromfile(self.settings['config']).pretty_text)}
+
+        def run(self, ctx, config: str) -> dict:
+            _count(self.name)
+            return dict(out_dir=ctx.stage_dir(self.name))
+
+    config = tmp_path / 'net.py'
+    config.write_text('train_cfg = dict(max_epochs=1)\n')
+    cfg = _pipeline(tmp_path, dict(name='net', type='Configured', config=str(config)))
+    run_pipeline(cfg, report=False)
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(net=1)
+    config.write_text('train_cfg = dict(max_epochs=2)\n')
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(net=2)
+    assert len(list(tmp_path.glob('work/net.old-*'))) == 1
+
+
+def test_a_real_config_stage_digests_the_merged_config(tmp_path):
+    """TrainTest's digest part is the config with its _base_ files merged."""
+    base = f'{ROOT}/configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
+    child = tmp_path / 'cam.py'
+    child.write_text(f'_base_ = [{base!r}]\ntrain_cfg = dict(max_epochs=1)\n')
+    first = STAGES.build(dict(name='c', type='TrainTest', config=str(child)))
+    same = STAGES.build(dict(name='c', type='TrainTest', config=str(child)))
+    assert first.config_digests() == same.config_digests()
+    child.write_text(child.read_text().replace('max_epochs=1', 'max_epochs=2'))
+    edited = STAGES.build(dict(name='c', type='TrainTest', config=str(child)))
+    assert edited.config_digests() != first.config_digests()
+
+
+def test_data_regenerated_in_place_reruns_every_later_stage(tmp_path):
+    cfg = _pipeline(
+        tmp_path,
+        dict(name='data', type='MakeData', seed=0),
+        dict(name='a', type='Make'),
+        dict(name='read_a', type='Read', src='a'),
+    )
+    run_pipeline(cfg, report=False)
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(data=1, a=1, read_a=1)
+    # the same data root, another generator seed: nothing made from the old
+    # set is reused
+    cfg.stages[0]['seed'] = 7
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(data=2, a=2, read_a=2)
+    # a file of a data root without a generator manifest, replaced outside
+    # the pipeline, reruns the stages too
+    plain = _pipeline(tmp_path / 'plain', dict(name='a', type='Make'))
+    (tmp_path / 'plain' / 'data' / 'x.jpg').write_bytes(b'1')
+    run_pipeline(plain, report=False)
+    (tmp_path / 'plain' / 'data' / 'x.jpg').write_bytes(b'22')
+    run_pipeline(plain, report=False)
+    assert CALLS['a'] == 4
+
+
+def test_a_new_code_version_reruns_unless_kept_and_says_so(tmp_path, monkeypatch):
+    cfg = _pipeline(
+        tmp_path, dict(name='a', type='Make'), dict(name='read_a', type='Read', src='a')
+    )
+    run_pipeline(cfg, report=False)
+    monkeypatch.setattr(runner, 'code_digest', lambda: 'another-version')
+    # kept on request (a change known not to touch them): recorded
+    results = run_pipeline(cfg, report=False, keep_code='all')
+    assert CALLS == dict(a=1, read_a=1)
+    (kept,) = results['a']['code_kept']
+    assert kept['now'] == 'another-version' and kept['was'] != kept['now']
+    manifest = json.load(open(tmp_path / 'work' / 'a' / 'stage.json'))
+    assert manifest['code_kept'] == [kept]
+    # the next version, not kept: every stage reruns
+    monkeypatch.setattr(runner, 'code_digest', lambda: 'a-third-version')
+    run_pipeline(cfg, report=False, keep_code=['read_a'])  # 'a' reruns anyway
+    assert CALLS == dict(a=2, read_a=1)  # its output is the same: read_a kept
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(a=2, read_a=1)
+
+
+def test_the_code_digest_covers_the_package_sources(tmp_path, monkeypatch):
+    from mmwsss.utils import provenance
+
+    package = tmp_path / 'pkg'
+    (package / 'ops').mkdir(parents=True)
+    (package / 'ops' / 'walk.py').write_text('STEP = 1\n')
+    (package / 'README.md').write_text('docs')
+    monkeypatch.setattr(provenance, 'PACKAGE_DIR', str(package))
+    provenance.code_digest.cache_clear()
+    first = provenance.code_digest()
+    (package / 'README.md').write_text('other docs')  # not code
+    provenance.code_digest.cache_clear()
+    assert provenance.code_digest() == first
+    (package / 'ops' / 'walk.py').write_text('STEP = 2\n')
+    provenance.code_digest.cache_clear()
+    assert provenance.code_digest() != first
+    provenance.code_digest.cache_clear()
+
+
+def test_an_oracle_reference_is_an_input(tmp_path):
+    cfg = _pipeline(
+        tmp_path,
+        dict(name='a', type='Make'),
+        dict(name='b', type='Make'),
+        dict(name='read_b', type='Read', src='b', option='oracle:a:size'),
+    )
+    run_pipeline(cfg, report=False)
+    CONTENT['a'] = 'longer'  # a's metric changes
+    run_pipeline(cfg, only='a', report=False)
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(a=2, b=1, read_b=2)
+    manifest = json.load(open(tmp_path / 'work' / 'read_b' / 'stage.json'))
+    assert manifest['provenance']['inputs']['oracle'] == {'a:size': 6}
+    # checked up front: an oracle of a later stage fails before anything runs
+    CALLS.clear()
+    late = _pipeline(
+        tmp_path / 'late',
+        dict(name='a', type='Make'),
+        dict(name='read_a', type='Read', src='a', option='oracle:b:size'),
+        dict(name='b', type='Make'),
+    )
+    with pytest.raises(ValueError, match="oracle='b:size'.*not an earlier"):
+        run_pipeline(late, report=False)
+    assert CALLS == {}
+
+
+def test_a_new_kind_with_its_own_input_needs_no_runner_edit(tmp_path):
+    cfg = _pipeline(
+        tmp_path,
+        dict(name='a', type='Make'),
+        dict(name='shout', type='Shout', words='a'),
+    )
+    results = run_pipeline(cfg, report=False)
+    assert results['shout']['metrics']['words'] == 'X'
+    assert results['shout']['provenance']['inputs'] == dict(words='X')
+    CONTENT['a'] = 'y'
+    run_pipeline(cfg, only='a', report=False)
+    assert run_pipeline(cfg, report=False)['shout']['metrics']['words'] == 'Y'
+    # its inputs are checked up front like any other's
+    bad = _pipeline(tmp_path / 'bad', dict(name='shout', type='Shout', words='a'))
+    with pytest.raises(ValueError, match="words='a'.*not an earlier"):
+        run_pipeline(bad, report=False)
+
+
+def test_unknown_arguments_and_missing_inputs_are_named(tmp_path):
+    with pytest.raises(TypeError, match=r"stage 'r' \(Read\).*'nope'.*its arguments"):
+        run_pipeline(
+            _pipeline(
+                tmp_path,
+                dict(name='a', type='Make'),
+                dict(name='r', type='Read', src='a', nope=1),
+            ),
+            report=False,
+        )
+    cfg = _pipeline(
+        tmp_path, dict(name='a', type='Make'), dict(name='read_a', type='Read', src='a')
+    )
+    with pytest.raises(MissingInputError, match="needs the text of stage 'a'"):
+        run_pipeline(cfg, only='read_a', report=False)
