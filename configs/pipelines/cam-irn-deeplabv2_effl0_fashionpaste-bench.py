@@ -12,22 +12,19 @@
 # quality side by side; the random-walk timing. About 4 hours on 2 CPU cores.
 # The instance and seed benchmarks are pipelines of their own in the same work
 # dir (instances_effl0_fashionpaste-bench.py, seeds_effl0_fashionpaste-bench.py):
-# stages of the same name and settings (data, cam, irn, ...) are shared.
+# the stages they have in common (data, cam, irn, ...) come from one definition,
+# _base_/effl0_fashionpaste-bench.py, and run once for all.
 #   python tools/run_pipeline.py configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-bench.py
 # No setting below is picked on ground truth: 'auto:KEY' values come from the
 # Thresholds stage's rule (mmwsss/ops/thresholds.py: Otsu / multi-Otsu of the
 # pooled per-pixel max class score). The one exception is the stage named
 # crf_labels_oracle, the oracle column: CAM + CRF at the seed sweep's best
 # background score ('oracle:cam:seed/best_bg_score').
-data_root = 'data/fashionpaste_bench'
-work_dir = 'work_dirs/pipeline_bench'
-cfg_dir = '{{fileDirname}}/..'
-cam_config = cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
-irn_config = cfg_dir + '/irn/irn_effl0_1xb16-3e_fashionpaste-160.py'
+_base_ = ['./_base_/effl0_fashionpaste-bench.py']
+cfg_dir = _base_.cfg_dir
+irn_config = _base_.irn_config
+deeplab_config = _base_.deeplab_config
 affinity_config = cfg_dir + '/affinitynet/affinitynet_effl0_1xb8-3e_fashionpaste-160.py'
-deeplab_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160.py'
-)
 deeplab_gt_config = (
     cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160_gt.py'
 )
@@ -103,17 +100,10 @@ def reclassify(name, protos='prototypes', top_m=10, level=None):
 
 
 stages = [
-    dict(name='data', type='FashionPaste', size='bench', seed=0, source='auto'),
-    dict(name='cam', type='TrainTest', config=cam_config, validate=True),
-    dict(name='thresholds', type='Thresholds', cams='cam'),
-    dict(
-        name='cam_labels',
-        type='Labels',
-        kind='cam',
-        cams='cam',
-        thresholds='thresholds',
-        label_options=dict(bg_score='auto:bg_score'),
-    ),
+    _base_.bench_stages.data,
+    _base_.bench_stages.cam,
+    _base_.bench_stages.thresholds,
+    _base_.bench_stages.cam_labels,
     dict(
         name='crf_labels',
         type='Labels',
@@ -122,21 +112,8 @@ stages = [
         thresholds='thresholds',
         label_options=dict(bg_score='auto:bg_score'),
     ),
-    dict(
-        name='ir_labels',
-        type='Labels',
-        kind='ir',
-        cams='cam',
-        thresholds='thresholds',
-        label_options=dict(fg_thr='auto:fg_thr', bg_thr='auto:bg_thr'),
-    ),
-    dict(
-        name='irn',
-        type='TrainTest',
-        config=irn_config,
-        cams='cam',
-        train_labels='ir_labels',
-    ),
+    _base_.bench_stages.ir_labels,
+    _base_.bench_stages.irn,
     # IRN's walked scores, cut at their own ground-truth-free background score
     dict(
         name='irn_labels',
@@ -312,4 +289,638 @@ stages = [
     ],
     dict(name='walk', type='WalkBenchmark'),
 ]
-report = dict(num_samples=4, split='train')
+
+# ------------------------------------------------------------------ BENCHMARKS.md
+# What BENCHMARKS.md shows of this pipeline (tools/benchmark.py copies it into
+# benchmarks/results.json with the stage manifests; tools/benchmark_render.py
+# documents the format: '{EXPR:format}' fields over the finished stages, a
+# list of parts where a part that is a list is a choice of alternatives).
+published = dict(
+    cam='CAM R50: 48.3 (IRN paper, VOC train, bg 0.15)',
+    irn='IRN R50: 66.5 (train), +18 over CAM',
+    affinitynet='AffinityNet R38: 61.0 (train)',
+    instances='IRN: 37.7 AP50 (VOC train)',
+    deeplabv2='IRN -> DeepLabV2-R50: 63.5 val, ~83% of fully supervised',
+    ptrecl='PtReCl: +8.4 over its IRN baseline (VOC train)',
+    reclassify='PtReCl: ~70 for m in 10-20 (VOC train)',
+)
+#: consensus stages: the folders that agree
+consensus = dict(
+    irn_crf_consensus='IRN and CAM + CRF',
+    crf_consensus='IRN + CRF and CAM + CRF',
+    selftrain_consensus='self-training: the consensus-trained DeepLabV2 (its train '
+    'predictions), IRN and CAM + CRF',
+)
+#: DeepLabV2 stages: (what they trained on, the stage that made it)
+deeplab_sources = dict(
+    deeplabv2_cam=('CAM seed masks', 'cam_labels'),
+    deeplabv2_crf=('CAM + CRF masks', 'crf_labels'),
+    deeplabv2_affinitynet=('AffinityNet masks', 'affinitynet'),
+    deeplabv2_irn=('IRN masks', 'irn_labels'),
+    deeplabv2_irn_crf=('IRN + CRF masks', 'irn_crf_labels'),
+    deeplabv2_ptrecl=('PtReCl masks', 'ptrecl_labels'),
+    deeplabv2_consensus=(
+        f'{consensus["irn_crf_consensus"]} where they agree',
+        'irn_crf_consensus',
+    ),
+    deeplabv2_crf_consensus=(
+        f'{consensus["crf_consensus"]} where they agree',
+        'crf_consensus',
+    ),
+    deeplabv2_selftrain=(
+        f'{consensus["selftrain_consensus"]} where they agree',
+        'selftrain_consensus',
+    ),
+)
+#: titles of the pseudo masks side by side (per class, regions and outlines)
+mask_titles = dict(
+    cam_labels='CAM seeds',
+    crf_labels='CAM + CRF',
+    irn_labels='IRN',
+    irn_crf_labels='IRN + CRF',
+    **{name: f'{what} where they agree' for name, what in consensus.items()},
+    recovery='PtReCl recovery net',
+    ptrecl_labels='PtReCl',
+)
+#: PtReCl's feature ablation: (features, prototype, reclassification and mask
+#: stages)
+ptrecl_features = (
+    (
+        'head conv (1280-d, ReLU6; the default)',
+        'prototypes',
+        'reclassify',
+        'ptrecl_labels',
+    ),
+    (
+        'level 3 (112-d, linear projection)',
+        'prototypes_l3',
+        'reclassify_l3',
+        'ptrecl_l3_labels',
+    ),
+)
+#: the K x m grid: the reclassification stages on the head conv's features
+ptrecl_grid = [
+    s['name']
+    for s in stages
+    if s.get('config') == reclassify_config
+    and 'model.backbone.out_indices' not in s['cfg_options']
+]
+
+
+def miou(stage):
+    """A label stage's train mIoU, or 'not run'."""
+    return [[f'{{{stage}.metrics.mIoU:.1f}}', 'not run']]
+
+
+def pr(stage):
+    """Class-mean precision / recall of a label stage where it has them (too
+    large masks lose precision, too small ones recall): an optional part."""
+    return [
+        f'precision {{{stage}.metrics.mPrecision:.1f}} / recall '
+        f'{{{stage}.metrics.mRecall:.1f}}; ',
+        '',
+    ]
+
+
+def labelled(stage):
+    """How much of the image a label stage labels, and how right: an optional
+    part."""
+    return [
+        f'{{{stage}.metrics.coverage:.0f}}% of pixels labelled, '
+        f'{{{stage}.metrics.precision:.1f}}% right',
+        '',
+    ]
+
+
+def best_of_sweep(stage, sweep):
+    """The oracle column: a stage's best mIoU of a sweep against the ground
+    truth, at its background score, or '-'."""
+    return [
+        [
+            f"{{{stage}.metrics['{sweep}/mIoU_best']:.1f}} "
+            f"(bg {{{stage}.metrics['{sweep}/best_bg_score']:.2f}})",
+            '-',
+        ]
+    ]
+
+
+def consensus_row(name):
+    """A consensus stage: its mIoU and the pixels that keep a label."""
+    return dict(
+        when=f'has({name})',
+        cells=[
+            f'{consensus[name]} agree',
+            f'`{name}`',
+            '- (their settings)',
+            miou(name),
+            '-',
+            [
+                pr(name),
+                'ignored (255) where they differ: ',
+                [f'{{{name}.metrics.coverage:.1f}}', 'not run'],
+                '% of pixels keep a label, ',
+                [f'{{{name}.metrics.precision:.1f}}', 'not run'],
+                '% of them right',
+            ],
+            '-',
+        ],
+    )
+
+
+def deeplab_row(name):
+    """A DeepLabV2 trained on pseudo masks: val mIoU and its share of the
+    ground truth's, the same under DeepLab's test, the masks' quality."""
+    what, source = deeplab_sources[name]
+    share = f'{{100 * {name}_tta.metrics.mIoU / deeplabv2_gt_tta.metrics.mIoU:.0f}}'
+    return [
+        f'DeepLabV2 on {what}',
+        f'`{name}`',
+        [
+            f'val {{{name}.metrics.mIoU:.1f}}',
+            [
+                f' ({{100 * {name}.metrics.mIoU / deeplabv2_gt.metrics.mIoU:.0f}}% '
+                'of ground truth)',
+                '',
+            ],
+        ],
+        [
+            [
+                f'{{{name}_tta.metrics.mIoU:.1f}} ({share}%)',
+                f'{{{name}_tta.metrics.mIoU:.1f}}',
+                '-',
+            ]
+        ],
+        [
+            'masks of ',
+            [f'{{{source}.metrics.mIoU:.1f}}', 'not run'],
+            ' train mIoU',
+            [
+                f' ({{{source}.metrics.mIoU_labelled:.1f}} on the '
+                f'{{{source}.metrics.coverage:.0f}}% of pixels they label; the rest '
+                f'ignored){{{source}.metrics.coverage < 99.5}}',
+                '',
+            ],
+        ],
+        published['deeplabv2'],
+    ]
+
+
+def prototype_row(name):
+    """A prototype stage's images, time and memory."""
+    cells = [
+        f"{{{name}.metrics['prototypes/{key}']:.0f}}{unit}"
+        for key, unit in (
+            ('images', ''),
+            ('seconds', ' s'),
+            ('peak_rss_mb', ' MB'),
+            ('peak_above_start_mb', ' MB'),
+            ('bank_mb', ' MB'),
+        )
+    ]
+    return [f'`{name}`', *cells]
+
+
+def feature_row(what, protos, reclass, labels):
+    """PtReCl on one kind of feature: their share of exact zeros (if the
+    stage counted it), the reclassification map and the masks' mIoU."""
+    zeros = f"{protos}.metrics['prototypes/feature_zero_fraction']"
+    return [
+        what,
+        f'`{protos}`',
+        [[f'{{100 * {zeros}:.0f}}%{{{zeros} == {zeros}}}', '-']],
+        f'{{{reclass}.metrics.mIoU:.1f}}',
+        miou(labels),
+    ]
+
+
+def outline_row(ref):
+    """Regions and outlines of one folder the label_quality stage scored."""
+    scores = f"label_quality.scores['{ref}']"
+    return [
+        f'{mask_titles.get(ref, ref)} (`{ref}`)',
+        *[f'{{{scores}.{key}:.1f}}' for key in ('mIoU', 'interior_mIoU', 'contour_F')],
+        f'{{{scores}.contour_P:.1f}} / {{{scores}.contour_R:.1f}}',
+    ]
+
+
+def delta(key):
+    """IRN's minus CAM + CRF's score ``key`` (label_quality)."""
+    return (
+        f'{{label_quality.scores.irn_labels.{key} - '
+        f'label_quality.scores.crf_labels.{key}:+.1f}}'
+    )
+
+
+quality_rows = [
+    [
+        'all background',
+        '`data`',
+        '-',
+        [['{data.metrics.all_background_mIoU:.1f}', 'not run']],
+        '-',
+        'the floor',
+        '-',
+    ],
+    [
+        'CAM seeds',
+        '`cam_labels`',
+        'bg {cam_labels.label_options.bg_score:.2f}',
+        miou('cam_labels'),
+        best_of_sweep('cam', 'seed'),
+        [
+            pr('cam_labels'),
+            "{cam.metrics['seed/mIoU']:.1f} at IRN's fixed 0.15; val cls mAP "
+            "{cam.val['cls/mAP']:.1f}",
+        ],
+        published['cam'],
+    ],
+    [
+        'CAM + CRF',
+        '`crf_labels`',
+        'bg {crf_labels.label_options.bg_score:.2f}',
+        miou('crf_labels'),
+        [
+            [
+                '{crf_labels_oracle.metrics.mIoU:.1f} (bg '
+                '{crf_labels_oracle.label_options.bg_score:.2f})',
+                '-',
+            ]
+        ],
+        [pr('crf_labels'), 'dense CRF (PSA preset)'],
+        '-',
+    ],
+    [
+        'AffinityNet',
+        '`affinitynet`',
+        "walk alpha {affinitynet.options['model.test_cfg.alpha']:.2f}; labels alpha "
+        '{psa_labels.label_options.alpha_low:.2f} / '
+        '{psa_labels.label_options.alpha_high:.2f}',
+        miou('affinitynet'),
+        '-',
+        ['trained on PSA labels: ', labelled('psa_labels')],
+        published['affinitynet'],
+    ],
+    [
+        'IRN',
+        '`irn_labels`',
+        'walk bg {irn_labels.label_options.bg_score:.2f}; IR labels fg '
+        '{ir_labels.label_options.fg_thr:.2f} / bg {ir_labels.label_options.bg_thr:.2f}',
+        miou('irn_labels'),
+        best_of_sweep('irn', 'walk'),
+        [
+            pr('irn_labels'),
+            'trained on IR labels: ',
+            labelled('ir_labels'),
+            "; {irn.metrics['walk/mIoU']:.1f} at IRN's 0.25",
+        ],
+        published['irn'],
+    ],
+    [
+        'IRN + CRF',
+        '`irn_crf_labels`',
+        'bg {irn_crf_labels.label_options.bg_score:.2f}',
+        miou('irn_crf_labels'),
+        '-',
+        [pr('irn_crf_labels'), 'dense CRF (PSA preset) on the walked scores'],
+        '-',
+    ],
+    consensus_row('irn_crf_consensus'),
+    [
+        'DeepLabV2 trained on that consensus, predicting train',
+        '`selftrain_predict`',
+        "its own argmax (background and the image's classes)",
+        '{selftrain_predict.metrics.mIoU:.1f}',
+        '-',
+        "self-training's labelling pass (the next round keeps the pixels where it "
+        'agrees with the consensus)',
+        '-',
+    ],
+    consensus_row('crf_consensus'),
+    consensus_row('selftrain_consensus'),
+    [
+        'PtReCl recovery net',
+        '`recovery`',
+        "its own argmax (background and the image's classes)",
+        '{recovery.metrics.mIoU:.1f}',
+        '-',
+        'label-conditioned DeepLabV2 trained on the IRN masks, tested on train',
+        '-',
+    ],
+    [
+        'PtReCl reclassification map',
+        '`reclassify`',
+        [
+            'K ',
+            ["{prototypes.options['test_cfg.num_prototypes']}", '?'],
+            ', m ',
+            ["{reclassify.options['model.top_m']}", '?'],
+            '; bg where no class has a majority of the votes (0.5)',
+        ],
+        '{reclassify.metrics.mIoU:.1f}',
+        '-',
+        'share of foreground prototypes among the top-m most similar',
+        published['reclassify'],
+    ],
+    [
+        'PtReCl',
+        '`ptrecl_labels`',
+        'walk bg {ptrecl_labels.label_options.bg_score:.2f} (Otsu)',
+        '{ptrecl_labels.metrics.mIoU:.1f}',
+        best_of_sweep('irn_ptrecl', 'walk'),
+        [
+            [
+                '{ptrecl_labels.metrics.mIoU - irn_labels.metrics.mIoU:+.1f} over IRN; ',
+                '',
+            ],
+            pr('ptrecl_labels'),
+            "IRN's walk (IRN's checkpoint) on the reclassification maps",
+        ],
+        published['ptrecl'],
+    ],
+    [
+        'IRN instances',
+        '`irn`',
+        "the IRN config's walk bg (IRN's published 0.25)",
+        "AP50 {irn.metrics['instance/AP50']:.1f} (mask AP "
+        "{irn.metrics['instance/AP']:.1f})",
+        '-',
+        'instance pseudo labels on train',
+        published['instances'],
+    ],
+]
+deeplab_rows = [
+    *[deeplab_row(name) for name in deeplab_sources],
+    [
+        'DeepLabV2 on ground truth',
+        '`deeplabv2_gt`',
+        'val {deeplabv2_gt.metrics.mIoU:.1f}',
+        [['{deeplabv2_gt_tta.metrics.mIoU:.1f}', '-']],
+        [
+            'the fully supervised upper bound',
+            ['; twice as long: {deeplabv2_gt_2x.metrics.mIoU:.1f}', ''],
+        ],
+        '-',
+    ],
+]
+#: the pseudo masks' per-class IoU side by side
+per_class = {
+    'CAM': 'cam_labels.per_class_iou',
+    'CAM + CRF': 'crf_labels.per_class_iou',
+    'IRN': 'irn_labels.per_class_iou',
+    'IRN + CRF': 'irn_crf_labels.per_class_iou',
+    'PtReCl': 'ptrecl_labels.per_class_iou',
+}
+walk_cells = [
+    '{item.size[0]}x{item.size[1]}',
+    '{item.sparse_s * 1000:.0f} ms',
+    '{item.sparse_peak_mb:.0f} MB',
+    [['{item.dense_s:.1f} s', 'not run (O((HW)^2) memory)']],
+    [['{item.dense_peak_mb:.0f} MB', '-']],
+    [['{item.speedup:.0f}x', '-']],
+    [['{100 * item.agreement:.2f}%', '-']],
+]
+benchmark = dict(
+    blocks=[
+        [
+            'Pipeline `{results.pipeline}` (generator seed {results.seed}): '
+            'FashionPaste, ',
+            ['{data.counts.train}', '?'],
+            ' train / ',
+            ['{data.counts.val}', '?'],
+            ' val images of ',
+            ['{data.image_size[0]}x{data.image_size[1]}', '?x?'],
+            ' px (Fashion-MNIST items, ',
+            ['{data.source}', '?'],
+            ' copy, on real photo crops), 10 classes + background. Every row is a '
+            'stage of that pipeline (its name in the second column); '
+            '`tools/run_pipeline.py` on the same config gives the same numbers. '
+            'Seeds and pseudo masks are scored on train (the WSSS protocol), '
+            'DeepLabV2 on val.',
+        ],
+        '## Quality per stage',
+        'Settings are ground-truth-free (see the next section). The oracle column '
+        'shows what a sweep against the train ground truth would pick, for '
+        'comparison only: a user without ground truth cannot pick it.',
+        dict(
+            kind='table',
+            header=[
+                'stage',
+                'pipeline stage',
+                'setting (ground-truth-free)',
+                'train mIoU',
+                'oracle: best of GT sweep',
+                'notes',
+                'published (VOC)',
+            ],
+            rows=quality_rows,
+            min_rows=0,
+        ),
+        dict(
+            kind='table',
+            header=[
+                'final net',
+                'pipeline stage',
+                'val mIoU',
+                'val mIoU, multi-scale + flip + CRF test (stage `*_tta`; share of '
+                'the bound under the same test)',
+                'trained on',
+                'published (VOC)',
+            ],
+            rows=deeplab_rows,
+            min_rows=0,
+        ),
+        dict(
+            kind='curve',
+            caption='DeepLabV2 on ground truth, val mIoU during training (the run '
+            'and the one twice as long):',
+            alt='DeepLabV2 val curve',
+        ),
+        dict(
+            kind='samples',
+            caption='CAM seeds (at their ground-truth-free background score), CAM + '
+            'CRF, IRN, IRN + CRF, the pixels where IRN and CAM + CRF agree (cream: '
+            'ignored), PtReCl pseudo masks, and the prediction of DeepLabV2 trained '
+            'on that consensus',
+        ),
+        dict(kind='missing'),
+        dict(kind='absent'),
+        dict(
+            kind='section',
+            when='has(thresholds)',
+            blocks=[
+                '## Ground-truth-free thresholds',
+                [
+                    'Stage `thresholds`: {thresholds.rule} '
+                    '(`mmwsss/ops/thresholds.py`). From the CAMs: seed / CRF '
+                    'background score (Otsu) {thresholds.thresholds.bg_score:.3f}, '
+                    'IR labels fg {thresholds.thresholds.fg_thr:.3f} / bg '
+                    '{thresholds.thresholds.bg_thr:.3f} (multi-Otsu), PSA walk alpha '
+                    '{thresholds.thresholds.alpha:.2f}, PSA labels alpha '
+                    '{thresholds.thresholds.alpha_low:.2f} / '
+                    '{thresholds.thresholds.alpha_high:.2f}; '
+                    '{100 * thresholds.thresholds.fg_fraction:.1f}% of train pixels '
+                    'above the background score.',
+                    [
+                        ' The walked scores (stage `irn_labels`) get their own Otsu '
+                        'background score: {irn_labels.thresholds.bg_score:.3f}.',
+                        '',
+                    ],
+                ],
+            ],
+        ),
+        dict(
+            kind='section',
+            when=' or '.join(f'has({expr})' for expr in per_class.values()),
+            blocks=[
+                '## Per-class IoU of the pseudo masks (train)',
+                dict(
+                    kind='columns',
+                    stub='class',
+                    rows='results.classes',
+                    columns=per_class,
+                    cell='{item:.1f}',
+                ),
+            ],
+        ),
+        dict(
+            kind='section',
+            when='has(label_quality)',
+            blocks=[
+                '## Regions and outlines of the pseudo masks (train)',
+                'Stage `label_quality` (analysis against the train ground truth, no '
+                'setting comes from it; `mmwsss/evaluation/contour.py`): interior '
+                'mIoU = mIoU of the pixels more than 4 px (2 x the tolerance) from '
+                'any ground-truth label change; contour F = boundary F1 per class '
+                '(Csurka et al. 2013; a predicted outline pixel counts when the '
+                "class's ground-truth outline is within 2 px, 0.75% of the image "
+                'diagonal), pooled over the images, class mean.',
+                dict(
+                    kind='table',
+                    header=[
+                        'pseudo masks',
+                        'mIoU',
+                        'interior mIoU',
+                        'contour F',
+                        'contour precision / recall',
+                    ],
+                    rows=[
+                        outline_row(ref)
+                        for s in stages
+                        if s['name'] == 'label_quality'
+                        for ref in s['labels']
+                    ],
+                ),
+                f"IRN minus CAM + CRF: mIoU {delta('mIoU')}, interior mIoU "
+                f"{delta('interior_mIoU')}, contour F {delta('contour_F')}.",
+            ],
+        ),
+        dict(
+            kind='section',
+            when=' or '.join(f'has({name}.metrics.mIoU)' for name in ptrecl_grid),
+            blocks=[
+                '## PtReCl: ablations and the prototype stage',
+                'Train mIoU of the reclassification map (stage names `reclassify*`; '
+                'background where no class has a majority of the top-m votes) by K '
+                '(prototypes per class and side) and m (prototypes that vote); '
+                "'-': not run (m must stay below 2K to leave a vote).",
+                dict(
+                    kind='grid',
+                    stub='K / m',
+                    stages=ptrecl_grid,
+                    row="stages[item.inputs.prototypes].options['test_cfg.num_prototypes']",
+                    col="item.options['model.top_m']",
+                    cell='{item.metrics.mIoU:.1f}',
+                ),
+                dict(
+                    kind='table',
+                    header=[
+                        'prototype stage',
+                        'images streamed',
+                        'time',
+                        'peak resident memory',
+                        'above its start',
+                        'reservoirs',
+                    ],
+                    rows=[prototype_row('prototypes'), prototype_row('prototypes_2x')],
+                    min_rows=0,
+                ),
+                'Twice the images: peak memory {100 * (prototypes_2x.metrics['
+                "'prototypes/peak_rss_mb'] - prototypes.metrics["
+                "'prototypes/peak_rss_mb']) / prototypes.metrics["
+                "'prototypes/peak_rss_mb']:+.1f}% (the reservoirs keep at most 4096 "
+                'features per class and side, whatever the number of images).',
+                dict(
+                    kind='section',
+                    when=' and '.join(
+                        f'has({reclass}.metrics.mIoU)'
+                        for _, _, reclass, _ in ptrecl_features
+                    ),
+                    blocks=[
+                        "Which of the recovery net's features the prototypes compare "
+                        '(K = 20, m = 10; train mIoU; zeros: share of exact zeros '
+                        "among the features streamed, '-' where the stage predates "
+                        'that count):',
+                        dict(
+                            kind='table',
+                            header=[
+                                'features',
+                                'prototype stage',
+                                'zeros',
+                                'reclassification map',
+                                'PtReCl masks',
+                            ],
+                            rows=[feature_row(*row) for row in ptrecl_features],
+                        ),
+                    ],
+                ),
+            ],
+        ),
+        dict(kind='bench', bench='instances'),
+        dict(kind='bench', bench='seeds'),
+        dict(
+            kind='section',
+            when='has(walk)',
+            blocks=[
+                '## Random walk: ours vs the published dense formulation',
+                'Stage `walk` (`mmwsss/pipeline/walk_benchmark.py`): IRN settings '
+                '(radius 5, beta 10, 256 steps), 3 class maps on a seeded synthetic '
+                'scene; each measurement in a fresh process, peak memory = peak '
+                'resident memory above the inputs. Dense = the HW x HW transition '
+                'squared 8 times (torch, denormals flushed, all cores); ours = 256 '
+                'stencil steps (numba kernel). Agreement = share of equal IRN labels '
+                '(bg 0.25, argmax).',
+                dict(
+                    kind='table',
+                    header=[
+                        'map',
+                        'ours',
+                        'ours peak memory',
+                        'dense',
+                        'dense peak memory',
+                        'speed-up',
+                        'label agreement',
+                    ],
+                    rows=[dict(each='walk.rows', cells=walk_cells)],
+                ),
+            ],
+        ),
+        '## Speed',
+        dict(kind='speed', images='data.counts.train', exclude=['walk']),
+    ],
+    samples=dict(
+        context=['thresholds'],
+        stages=[
+            'cam',
+            'crf_labels',
+            'irn_labels',
+            'irn_crf_labels',
+            'irn_crf_consensus',
+            'ptrecl_labels',
+            'deeplabv2_consensus',
+        ],
+        labels=True,
+    ),
+    curve=dict(
+        stages=['deeplabv2_gt', 'deeplabv2_gt_2x'], file='deeplabv2_gt_curve.png'
+    ),
+)

@@ -7,12 +7,12 @@
 # bound), scored on val.
 #   python tools/run_pipeline.py configs/pipelines/instances_effl0_fashionpaste-bench.py
 # The work dir is the semantic bench pipeline's: its data, cam, thresholds,
-# ir_labels and irn stages (the same names and settings) are shared, not rerun.
+# ir_labels and irn stages (one definition, _base_/effl0_fashionpaste-bench.py)
+# are shared, not rerun.
 # No setting is picked on ground truth: the peaks' threshold is the PRM maps' own
 # Otsu background score.
-data_root = 'data/fashionpaste_bench'
-work_dir = 'work_dirs/pipeline_bench'
-cfg_dir = '{{fileDirname}}/..'
+_base_ = ['./_base_/effl0_fashionpaste-bench.py']
+cfg_dir = _base_.cfg_dir
 mask_rcnn_config = (
     cfg_dir + '/mask_rcnn/mask-rcnn_effl0_fpn_1xb8-1000it_fashionpaste-160.py'
 )
@@ -22,7 +22,7 @@ def mask_rcnn(name, train_instances):
     """Mask R-CNN on a COCO json of instances, scored on val's ground truth."""
     return dict(
         name=name,
-        type='TrainTest',
+        type='DetTrainTest',
         config=mask_rcnn_config,
         train_instances=train_instances,
         val_instances='gt_val',
@@ -30,30 +30,12 @@ def mask_rcnn(name, train_instances):
 
 
 stages = [
-    # as in the semantic bench pipeline (shared stages)
-    dict(name='data', type='FashionPaste', size='bench', seed=0, source='auto'),
-    dict(
-        name='cam',
-        type='TrainTest',
-        config=cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py',
-        validate=True,
-    ),
-    dict(name='thresholds', type='Thresholds', cams='cam'),
-    dict(
-        name='ir_labels',
-        type='Labels',
-        kind='ir',
-        cams='cam',
-        thresholds='thresholds',
-        label_options=dict(fg_thr='auto:fg_thr', bg_thr='auto:bg_thr'),
-    ),
-    dict(
-        name='irn',
-        type='TrainTest',
-        config=cfg_dir + '/irn/irn_effl0_1xb16-3e_fashionpaste-160.py',
-        cams='cam',
-        train_labels='ir_labels',
-    ),
+    # the stages shared with the other bench pipelines
+    _base_.bench_stages.data,
+    _base_.bench_stages.cam,
+    _base_.bench_stages.thresholds,
+    _base_.bench_stages.ir_labels,
+    _base_.bench_stages.irn,
     # WISE: the PRM classifier fine-tunes the CAM classifier's backbone (image
     # labels only; PRM fine-tunes a pretrained classifier). From ImageNet weights
     # alone, peak stimulation stayed at the label prior's loss for 3 epochs on
@@ -83,4 +65,128 @@ stages = [
     mask_rcnn('maskrcnn_wise', 'wise.pseudo_instances'),
     mask_rcnn('maskrcnn_irn', 'irn.pseudo_instances'),
 ]
-report = dict(num_samples=4, split='train')
+
+# ------------------------------------------------------------------ BENCHMARKS.md
+# What BENCHMARKS.md shows of this pipeline (tools/benchmark.py copies it into
+# benchmarks/results_instances.json with the stage manifests;
+# tools/benchmark_render.py documents the format).
+published = dict(
+    instances='IRN: 37.7 AP50 (VOC train)',
+    wise='PRM: 26.8 AP50 (VOC val); WISE -> Mask R-CNN: 41.7 (VOC val)',
+    maskrcnn='Mask R-CNN on IRN instances 46.7, on WISE 41.7 mask AP50 (VOC val)',
+)
+#: Mask R-CNN stages: (what they trained on, the stage that made it; None:
+#: the ground truth)
+mask_rcnn_sources = dict(
+    maskrcnn_wise=('WISE instances', 'wise'),
+    maskrcnn_irn=('IRN instances', 'irn'),
+    maskrcnn_gt=('ground-truth instances', None),
+)
+
+
+def ap(stage, key):
+    """mmdet's AP ``key`` of a stage in percent (-1: no ground truth)."""
+    value = f"{stage}.metrics['coco/{key}']"
+    return f'{{100 * {value}:.1f}}{{{value} >= 0}}'
+
+
+def mask_rcnn_row(name):
+    """Mask R-CNN (mmdet's CocoMetric on val) on one instance source."""
+    what, source = mask_rcnn_sources[name]
+    gt50 = "maskrcnn_gt.metrics['coco/segm_mAP_50']"
+    share = (
+        f"{{100 * {name}.metrics['coco/segm_mAP_50'] / {gt50}:.0f}}% of ground "
+        f'truth){{{gt50} > 0}}'
+    )
+    upper_bound = 'the fully supervised upper bound'
+    train = upper_bound
+    if source is not None:
+        train = [
+            [
+                f"pseudo instances of AP50 {{{source}.metrics['instance/AP50']:.1f}} "
+                'on train',
+                upper_bound,
+            ]
+        ]
+    return [
+        f'Mask R-CNN on {what}',
+        f'`{name}`',
+        [ap(name, 'segm_mAP_50'), [f' ({share}', ''] if source else ''],
+        [[ap(name, 'segm_mAP'), 'not run']],
+        [[ap(name, 'bbox_mAP_50'), 'not run']],
+        train,
+        published['maskrcnn'] if source else '-',
+    ]
+
+
+benchmark = dict(
+    blocks=[
+        '## Instances: WISE and IRN into Mask R-CNN',
+        'Pipeline `{results.pipeline}` (`{results.command}`; shares the data, CAM '
+        'and IRN stages above). Pseudo instances are scored on train against the '
+        "ground-truth instances (COCO mask AP), Mask R-CNN by mmdet's CocoMetric on "
+        'val.',
+        dict(
+            kind='table',
+            header=[
+                'instances',
+                'pipeline stage',
+                'setting (ground-truth-free)',
+                'train mask AP50',
+                'train mask AP',
+                'notes',
+                'published (VOC)',
+            ],
+            rows=[
+                [
+                    'WISE',
+                    '`wise`',
+                    'PRM peaks above bg {wise.options.min_score:.2f} (Otsu of the '
+                    'PRM maps); NMS {wise.options.nms_iou:.1f}',
+                    "{wise.metrics['instance/AP50']:.1f}",
+                    "{wise.metrics['instance/AP']:.1f}",
+                    [
+                        '{wise.instances} instances; skipped: ',
+                        ['{tally(wise.skipped)}', 'none'],
+                    ],
+                    published['wise'],
+                ],
+                [
+                    'IRN',
+                    '`irn`',
+                    "the IRN config's walk bg (IRN's published 0.25)",
+                    "{irn.metrics['instance/AP50']:.1f}",
+                    "{irn.metrics['instance/AP']:.1f}",
+                    '-',
+                    published['instances'],
+                ],
+            ],
+            min_rows=0,
+        ),
+        dict(
+            kind='table',
+            header=[
+                'instance net',
+                'pipeline stage',
+                'val mask AP50',
+                'val mask AP',
+                'val box AP50',
+                'trained on',
+                'published (VOC)',
+            ],
+            rows=[mask_rcnn_row(name) for name in mask_rcnn_sources],
+        ),
+        'Proposals (stage `proposals`, selective search, 2 processes): '
+        '{proposals.images_per_s:.1f} images/s.',
+        dict(
+            kind='samples',
+            caption='ground-truth instances, IRN and WISE pseudo instances, and Mask '
+            'R-CNN predictions (score >= {draw_score}) of the runs on ground truth, '
+            'IRN and WISE instances; each instance in its own colour',
+        ),
+    ],
+    samples=dict(
+        stages=['irn', 'wise', 'maskrcnn_gt', 'maskrcnn_irn', 'maskrcnn_wise'],
+        labels=False,
+    ),
+)

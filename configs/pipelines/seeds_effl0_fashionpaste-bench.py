@@ -8,13 +8,13 @@
 # IRN masks and CRF-refined seeds agree.
 #   python tools/run_pipeline.py configs/pipelines/seeds_effl0_fashionpaste-bench.py
 # The work dir is the semantic bench pipeline's: its data, cam, thresholds and
-# cam_labels stages (the same names and settings) are shared, not rerun. About
+# cam_labels stages (one definition, _base_/effl0_fashionpaste-bench.py) are
+# shared, not rerun. About
 # 2.5 hours on 2 CPU cores (`python tools/benchmark.py --bench seeds`).
-data_root = 'data/fashionpaste_bench'
-work_dir = 'work_dirs/pipeline_bench'
-cfg_dir = '{{fileDirname}}/..'
+_base_ = ['./_base_/effl0_fashionpaste-bench.py']
+cfg_dir = _base_.cfg_dir
 classifiers = dict(
-    cam=cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py',
+    cam=_base_.cam_config,
     oaa=cfg_dir + '/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py',
     cam_hfpl=cfg_dir + '/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
     seam=cfg_dir + '/seam/seam_effl0_1xb16-8e_fashionpaste-160.py',
@@ -38,8 +38,12 @@ seeds = dict(
 
 
 def seed_stages(method):
-    # the CAM's stages are named as in the semantic bench pipeline (shared)
-    thresholds = 'thresholds' if method == 'cam' else f'{method}_thresholds'
+    """``method``'s classifier, its own ground-truth-free thresholds and its
+    seeds cut at them; the CAM's are the stages the bench pipelines share."""
+    if method == 'cam':
+        shared = ('cam', 'thresholds', 'cam_labels')
+        return [_base_.bench_stages[name] for name in shared]
+    thresholds = f'{method}_thresholds'
     train = dict(
         name=method, type='TrainTest', config=classifiers[method], validate=True
     )
@@ -75,7 +79,7 @@ def irn_stages(method):
         dict(
             name=f'{method}_irn',
             type='TrainTest',
-            config=cfg_dir + '/irn/irn_effl0_1xb16-3e_fashionpaste-160.py',
+            config=_base_.irn_config,
             cams=seeds[method],
             train_labels=f'{method}_ir_labels',
         ),
@@ -125,10 +129,210 @@ stages = [
     dict(
         name=f'deeplabv2_{best}_consensus',
         type='TrainTest',
-        config=cfg_dir
-        + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160.py',
+        config=_base_.deeplab_config,
         train_labels=f'{best}_consensus',
         init_from='cam',
     ),
 ]
-report = dict(num_samples=4, split='train')
+
+# ------------------------------------------------------------------ BENCHMARKS.md
+# What BENCHMARKS.md shows of this pipeline (tools/benchmark.py copies it into
+# benchmarks/results_seeds.json with the stage manifests;
+# tools/benchmark_render.py documents the format).
+#: the methods in the table's order: title, published VOC train seed mIoU
+methods = dict(
+    cam=('CAM', '48.3'),
+    seam=('SEAM', '55.4'),
+    oaa=('OAA', '-'),
+    cam_hfpl=('CAM + HFPL', '-'),
+    seam_hfpl=('SEAM + HFPL', '-'),
+    cam_hfpl_ft=('CAM + HFPL, from the CAM classifier', '-'),
+)
+#: the methods whose IRN ran (irn_stages above)
+irn_methods = ('seam', 'cam_hfpl_ft')
+
+
+def collapsed(method):
+    """The classifier trained and exported, but its seeds were not cut (maps
+    that collapsed, with no threshold to find)."""
+    return (
+        f"not has({method}_labels.metrics.mIoU) and has({method}.metrics['seed/mIoU'])"
+    )
+
+
+def score(method, key):
+    """A seed folder's score from the seed_quality stage, else its own."""
+    return [
+        [
+            f"{{seed_quality.scores['{method}_labels'].{key}:.1f}}",
+            f'{{{method}_labels.metrics.{key}:.1f}}',
+            'not run',
+        ]
+    ]
+
+
+def seed_row(method):
+    """A method's seeds at its own Otsu cut: regions, outlines, time."""
+    title, published = methods[method]
+    labels = f'{method}_labels'
+    oracle = '-'
+    if seeds[method] == method:  # the sweep is of the classifier's own maps
+        oracle = [
+            [
+                f"{{{method}.metrics['seed/mIoU_best']:.1f}} (bg "
+                f"{{{method}.metrics['seed/best_bg_score']:.2f}})",
+                '-',
+            ]
+        ]
+    return [
+        title,
+        f'`{method}`',
+        f'{{{labels}.label_options.bg_score:.2f}}',
+        f'{{{labels}.metrics.mIoU:.1f}}',
+        oracle,
+        score(method, 'contour_F'),
+        score(method, 'interior_mIoU'),
+        [
+            [
+                f'precision {{{labels}.metrics.mPrecision:.1f}} / recall '
+                f'{{{labels}.metrics.mRecall:.1f}}',
+                '-',
+            ]
+        ],
+        [
+            [
+                [
+                    f'{{{method}.train_s / cam.train_s:.2f}}x',
+                    [
+                        f" after the CAM (fine-tunes it){{'load_from' in {method}.options}}",
+                        '',
+                    ],
+                ],
+                '-',
+            ]
+        ],
+        published,
+    ]
+
+
+def collapsed_row(method):
+    """A classifier whose seeds were not cut: its own scores."""
+    title, published = methods[method]
+    return dict(
+        when=collapsed(method),
+        cells=[
+            title,
+            f'`{method}`',
+            '-',
+            '-',
+            f"{{{method}.metrics['seed/mIoU_best']:.1f}} (bg "
+            f"{{{method}.metrics['seed/best_bg_score']:.2f}})",
+            '-',
+            '-',
+            [
+                'not cut: val cls mAP ',
+                [f"{{{method}.val['cls/mAP']:.1f}}", 'not run'],
+                [" (CAM's {cam.val['cls/mAP']:.1f})", ''],
+            ],
+            '-',
+            published,
+        ],
+    )
+
+
+def consensus_lines(method):
+    """``method``'s seeds through the semantic bench's best recipe: their IRN
+    masks and CRF-refined seeds where they agree, DeepLabV2 on that."""
+    title = methods[method][0]
+    crf, agree, net = (
+        f'{method}_crf_labels',
+        f'{method}_consensus',
+        f'deeplabv2_{method}_consensus',
+    )
+    bound = 'benches.semantic.deeplabv2_gt.metrics.mIoU'
+    return [
+        f'{title} + CRF (stage `{crf}`): train mIoU {{{crf}.metrics.mIoU:.1f}}; where '
+        f'it and IRN on the same seeds agree (stage `{agree}`): '
+        f'{{{agree}.metrics.coverage:.1f}}% of pixels keep a label, '
+        f'{{{agree}.metrics.precision:.1f}}% of them right (train mIoU '
+        f'{{{agree}.metrics.mIoU:.1f}}).',
+        [
+            f"DeepLabV2 on that agreement (stage `{net}`, the semantic bench's "
+            'config, backbone from the CAM classifier): val mIoU '
+            f'{{{net}.metrics.mIoU:.1f}}',
+            [
+                f' ({{100 * {net}.metrics.mIoU / {bound}:.0f}}% of the bound '
+                f'{{{bound}:.1f}})',
+                '',
+            ],
+            '.',
+        ],
+    ]
+
+
+benchmark = dict(
+    blocks=[
+        '## Seeds: CAM, SEAM, OAA and HFPL',
+        "Pipeline `{results.pipeline}` (`{results.command}`). Each method's seeds "
+        '(OAA: its accumulated maps; SEAM: the revised CAMs) cut at their own Otsu '
+        "background score, scored on train; the oracle is the classifier's own "
+        'sweep against ground truth; training time relative to the CAM classifier '
+        '(same epochs and images).',
+        dict(
+            kind='table',
+            header=[
+                'seeds',
+                'classifier stage',
+                'bg (own Otsu)',
+                'train mIoU',
+                'oracle: best of GT sweep',
+                'contour F',
+                'interior mIoU',
+                'precision / recall',
+                'training time vs CAM',
+                'published (VOC train)',
+            ],
+            rows=[
+                row
+                for method in methods
+                for row in (seed_row(method), collapsed_row(method))
+            ],
+            min_rows=0,
+        ),
+        'Not cut ({join(", ", ['
+        + ', '.join(f'{collapsed(m)} and {t!r}' for m, (t, _) in methods.items())
+        + '])}): the classifier trained and exported, but every max score of its '
+        'maps falls in one histogram bin, so its Thresholds stage finds no cut and '
+        'stops the pipeline with that error; val cls mAP at chance says the '
+        'training collapsed.',
+        *[
+            [
+                f'IRN on the {methods[method][0]} seeds (stage `{method}_irn_labels`, '
+                'walk cut at its own Otsu score '
+                f'{{{method}_irn_labels.label_options.bg_score:.2f}}): train mIoU '
+                f'{{{method}_irn_labels.metrics.mIoU:.1f}}, contour F ',
+                [f'{{{method}_irn_labels.metrics.contour_F:.1f}}', 'not run'],
+                '.',
+            ]
+            for method in irn_methods
+        ],
+        *consensus_lines(best),
+        dict(
+            kind='samples',
+            caption="each method's seeds at its own ground-truth-free background "
+            "score, and IRN's masks from SEAM's seeds where they ran",
+        ),
+    ],
+    samples=dict(
+        stages=[
+            'cam_labels',
+            'seam_labels',
+            'oaa_labels',
+            'cam_hfpl_labels',
+            'cam_hfpl_ft_labels',
+            'seam_hfpl_labels',
+            'seam_irn_labels',
+        ],
+        labels=True,
+    ),
+)

@@ -164,15 +164,25 @@ def data_digest(data_root: str) -> str:
 
 #: Config keys whose values name files or folders a run reads: where such a
 #: value is a local path, :func:`config_input_digests` records its content.
-PATH_KEYS = ('load_from', 'checkpoint', 'pseudo_dir', 'cam_dir', 'prototypes')
+PATH_KEYS = (
+    'load_from',
+    'checkpoint',
+    'pseudo_dir',
+    'seg_map_path',
+    'ann_file',
+    'cam_dir',
+    'prototypes',
+)
 
 
 def config_input_digests(cfg: Config | dict, prefix: str = '') -> dict[str, str]:
     """Content digests (:func:`path_digest`) of the local files and folders a
     config reads: values of :data:`PATH_KEYS` anywhere in it (e.g. a
     ``PseudoLabelDataset``'s ``pseudo_dir``, a backbone's
-    ``init_cfg.checkpoint``, ``load_from``), by their dotted key. URLs and
-    paths that do not exist are left out (the config's text has them)."""
+    ``init_cfg.checkpoint``, ``load_from``, a label folder set as
+    ``seg_map_path``, a COCO ``ann_file``), by their dotted key. URLs and
+    paths that do not exist here (e.g. relative to a dataset's root, whose
+    content :func:`data_digest` covers) are left out."""
     if isinstance(cfg, Config):
         cfg = cfg.to_dict()
     found = {}

@@ -11,6 +11,21 @@ from mmwsss.datasets import split_ids
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
 
 
+@pytest.fixture(scope='session')
+def shared_pipeline(tmp_path_factory):
+    """A data root and work dir that the tiny pipeline tests share.
+
+    Stages of the same record (data, cam, thresholds, ir_labels, irn, ...)
+    run once for every test that lists them (the runner's provenance rules);
+    each test adds its own stages under names of its own.
+
+    Returns:
+        tuple[str, str]: The data root and the work dir (not made yet).
+    """
+    root = tmp_path_factory.mktemp('shared_pipeline')
+    return str(root / 'data'), str(root / 'work')
+
+
 def _finished(folder):
     return dict(finished=True, digest='x', out_dir=folder, outputs=dict(labels=folder))
 

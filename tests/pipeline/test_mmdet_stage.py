@@ -52,8 +52,8 @@ def mask_rcnn_pipeline(data_root, work_dir):
 
 
 @pytest.mark.slow
-def test_mask_rcnn_trains_on_irn_instances_and_reports_coco_ap(tmp_path):
-    cfg = mask_rcnn_pipeline(str(tmp_path / 'data'), str(tmp_path / 'work'))
+def test_mask_rcnn_trains_on_irn_instances_and_reports_coco_ap(shared_pipeline):
+    cfg = mask_rcnn_pipeline(*shared_pipeline)
     results = run_pipeline(cfg)
     # IRN's instances merged into a COCO dataset, categories by class name
     merged = results['irn']['outputs']['pseudo_instances_coco']

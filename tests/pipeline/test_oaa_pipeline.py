@@ -15,8 +15,8 @@ OAA = f'{CONFIGS}/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py'
 
 
 @pytest.mark.slow
-def test_oaa_maps_are_seeds_of_every_training_image(tmp_path):
-    cfg = tiny_pipeline(str(tmp_path / 'data'), str(tmp_path / 'work'))
+def test_oaa_maps_are_seeds_of_every_training_image(shared_pipeline):
+    cfg = tiny_pipeline(*shared_pipeline)
     stages = {s['name']: s for s in cfg.stages}
     options = dict(stages['cam']['cfg_options'])
     options['train_cfg.max_epochs'] = 2

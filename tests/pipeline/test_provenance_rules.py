@@ -297,3 +297,60 @@ def test_unknown_arguments_and_missing_inputs_are_named(tmp_path):
     )
     with pytest.raises(MissingInputError, match="needs the text of stage 'a'"):
         run_pipeline(cfg, only='read_a', report=False)
+
+
+def test_folders_of_other_code_or_other_data_are_not_reused(tmp_path, monkeypatch):
+    """What tools/test.py and tools/refine_seeds.py rely on: an export or label
+    folder records the code and the dataset's content it was made from."""
+    from mmwsss.utils import provenance
+
+    folder = str(tmp_path / 'labels')
+    record = dict(kind='labels', cams='abc')
+    assert provenance.check_or_reset(folder, record)['status'] == 'new'
+    (tmp_path / 'labels' / 'a.png').write_bytes(b'png')
+    assert provenance.check_or_reset(folder, record)['status'] == 'match'
+    monkeypatch.setattr(provenance, 'code_digest', lambda: 'fixed-code')
+    moved = provenance.check_or_reset(folder, record)
+    assert moved['status'] == 'moved' and osp.isfile(
+        osp.join(moved['moved_to'], 'a.png')
+    )
+
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 'fashionpaste.json').write_text(json.dumps(dict(seed=0)))
+    first = provenance.data_digest(str(data))
+    (data / 'fashionpaste.json').write_text(json.dumps(dict(seed=7)))
+    assert provenance.data_digest(str(data)) != first
+    with pytest.raises(FileNotFoundError, match='dataset root'):
+        provenance.data_digest(str(tmp_path / 'none'))
+
+
+def test_a_config_records_the_content_of_the_files_it_reads(tmp_path):
+    from mmwsss.utils.provenance import config_input_digests
+
+    labels = tmp_path / 'labels'
+    labels.mkdir()
+    (labels / 'a.png').write_bytes(b'1')
+    ckpt = tmp_path / 'cam.pth'
+    ckpt.write_bytes(b'weights')
+    cfg = Config(
+        dict(
+            load_from=str(ckpt),
+            model=dict(backbone=dict(init_cfg=dict(checkpoint='https://x/y.pth'))),
+            train_dataloader=dict(
+                dataset=dict(
+                    data_prefix=dict(seg_map_path=str(labels)),
+                    pipeline=[dict(type='LoadCAMs', cam_dir='not/here')],
+                )
+            ),
+        )
+    )
+    found = config_input_digests(cfg)
+    assert set(found) == {
+        'load_from',
+        'train_dataloader.dataset.data_prefix.seg_map_path',
+    }
+    ckpt.write_bytes(b'other weights')
+    (labels / 'a.png').write_bytes(b'22')
+    changed = config_input_digests(cfg)
+    assert all(changed[k] != found[k] for k in found)

@@ -111,8 +111,8 @@ def ptrecl_pipeline(data_root, work_dir):
 
 
 @pytest.mark.slow
-def test_ptrecl_stages_chain_through_named_outputs(tmp_path):
-    cfg = ptrecl_pipeline(str(tmp_path / 'data'), str(tmp_path / 'work'))
+def test_ptrecl_stages_chain_through_named_outputs(shared_pipeline):
+    cfg = ptrecl_pipeline(*shared_pipeline)
     results = run_pipeline(cfg)
     ids = open(osp.join(cfg.data_root, 'ImageSets/Segmentation/train.txt')).read()
     ids = ids.split()

@@ -139,9 +139,8 @@ def _ids(data_root, split='train'):
 
 
 @pytest.fixture(scope='module')
-def finished(tmp_path_factory):
-    root = tmp_path_factory.mktemp('pipeline')
-    cfg = tiny_pipeline(str(root / 'data'), str(root / 'work'))
+def finished(shared_pipeline):
+    cfg = tiny_pipeline(*shared_pipeline)
     return cfg, run_pipeline(cfg)
 
 
@@ -232,9 +231,10 @@ def test_rerun_skips_and_only_reruns_one_stage(finished):
     for name, stamp in stamps.items():
         assert os.stat(osp.join(cfg.work_dir, name, 'stage.json')).st_mtime_ns == stamp
 
+    old = set(glob.glob(osp.join(cfg.work_dir, 'ir_labels.old-*')))
     run_pipeline(cfg, only='ir_labels', report=False)
-    kept = glob.glob(osp.join(cfg.work_dir, 'ir_labels.old-*'))
-    assert len(kept) == 1 and osp.exists(osp.join(kept[0], 'stage.json'))
+    kept = set(glob.glob(osp.join(cfg.work_dir, 'ir_labels.old-*'))) - old
+    assert len(kept) == 1 and osp.exists(osp.join(kept.pop(), 'stage.json'))
     assert (
         os.stat(osp.join(cfg.work_dir, 'ir_labels', 'stage.json')).st_mtime_ns
         > (stamps['ir_labels'])

@@ -63,14 +63,14 @@ def wise_pipeline(data_root, work_dir):
     cfg.stages = [
         stages['data'],
         prm,
-        dict(name='thresholds', type='Thresholds', cams='prm'),
+        dict(name='prm_thresholds', type='Thresholds', cams='prm'),
         dict(name='proposals', type='Proposals', workers=1),
         dict(
             name='wise',
             type='WISE',
             cams='prm',
             proposals='proposals',
-            thresholds='thresholds',
+            thresholds='prm_thresholds',
             min_score='auto:bg_score',
             workers=1,
         ),
@@ -80,8 +80,8 @@ def wise_pipeline(data_root, work_dir):
 
 
 @pytest.mark.slow
-def test_wise_pipeline_writes_scored_pseudo_instances(tmp_path):
-    cfg = wise_pipeline(str(tmp_path / 'data'), str(tmp_path / 'work'))
+def test_wise_pipeline_writes_scored_pseudo_instances(shared_pipeline):
+    cfg = wise_pipeline(*shared_pipeline)
     results = run_pipeline(cfg)
     ids = open(osp.join(cfg.data_root, 'ImageSets/Segmentation/train.txt')).read()
     ids = ids.split()
@@ -93,7 +93,8 @@ def test_wise_pipeline_writes_scored_pseudo_instances(tmp_path):
     wise = results['wise']
     # the threshold is the PRM maps' own ground-truth-free background score
     assert (
-        wise['options']['min_score'] == results['thresholds']['thresholds']['bg_score']
+        wise['options']['min_score']
+        == results['prm_thresholds']['thresholds']['bg_score']
     )
     with open(wise['outputs']['pseudo_instances_coco']) as f:
         coco = json.load(f)

@@ -1,8 +1,33 @@
-"""tools/benchmark.py renders BENCHMARKS.md from the stage runner's results."""
+"""tools/benchmark.py renders BENCHMARKS.md from the stage runner's results and
+the bench pipelines' declarations of what it shows."""
 
+import ast
+import functools
 import os.path as osp
+import re
+
+import pytest
+from mmengine.config import Config
+
+from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PIPELINES = {
+    'semantic': 'cam-irn-deeplabv2_effl0_fashionpaste-bench.py',
+    'instances': 'instances_effl0_fashionpaste-bench.py',
+    'seeds': 'seeds_effl0_fashionpaste-bench.py',
+}
+
+
+@functools.cache
+def _config(bench):
+    return Config.fromfile(osp.join(ROOT, 'configs', 'pipelines', PIPELINES[bench]))
+
+
+def _declaration(bench):
+    """What the bench pipeline declares BENCHMARKS.md shows of it (the copy
+    that tools/benchmark.py puts into the results file)."""
+    return _config(bench).benchmark.to_dict()
 
 
 def _labels(miou, **options):
@@ -126,6 +151,8 @@ def _results():
             date='2026-12-01',
         ),
         command='python tools/benchmark.py --seed 0 --source auto',
+        classes=list(FASHIONPASTE_CLASSES),
+        benchmark=_declaration('semantic'),
     )
 
 
@@ -268,6 +295,7 @@ def test_render_instance_rows(import_tool):
         pipeline='configs/pipelines/i.py',
         command='python tools/benchmark.py --bench instances',
         stages={},
+        benchmark=_declaration('instances'),
     )
     s = instances['stages']
     s['proposals'] = dict(finished=True, kind='proposals', images_per_s=4.5)
@@ -331,6 +359,7 @@ def test_render_seeds_section(import_tool):
     seeds = dict(
         pipeline='configs/pipelines/s.py',
         command='python tools/benchmark.py --bench seeds',
+        benchmark=_declaration('seeds'),
         stages=dict(
             cam=classifier(100.0, 40.0),
             seam=classifier(180.0, 45.0),
@@ -410,20 +439,116 @@ def test_sample_pictures_written_and_shown(import_tool, tmp_path):
         out_dir=str(inst_dir),
         outputs={'pseudo_instances': str(inst_dir)},
     )
-    results = dict(work_dir=str(tmp_path), stages={'irn_labels': labels, 'wise': wise})
+    stages = {'irn_labels': labels, 'wise': wise}
     root = tmp_path / 'root'
     (root / 'benchmarks').mkdir(parents=True)
     semantic = benchmark.samples_path('semantic', str(root))
-    out = benchmark.write_samples(results, 'semantic', data_root, semantic)
+    out = benchmark.write_samples(
+        dict(work_dir=str(tmp_path), stages=stages, benchmark=_declaration('semantic')),
+        data_root,
+        semantic,
+    )
     assert out == semantic and Image.open(out).size[0] > 0
     wide = Image.open(out).size
     instances = benchmark.samples_path('instances', str(root))
-    benchmark.write_samples(results, 'instances', data_root, instances)
+    benchmark.write_samples(
+        dict(
+            work_dir=str(tmp_path), stages=stages, benchmark=_declaration('instances')
+        ),
+        data_root,
+        instances,
+    )
     # semantic: image, ground truth, irn_labels; instances: image, ground
     # truth, ground-truth instances, wise instances
     assert Image.open(instances).size[0] > wide[0]
     assert Image.open(instances).size[1] == wide[1]  # a row per image
-    assert benchmark.write_samples(dict(stages={}), 'seeds', data_root, 'x') is None
-    lines = benchmark._sample_lines('semantic', str(root))
-    assert '![semantic samples](benchmarks/samples_semantic.png)' in lines
-    assert benchmark._sample_lines('seeds', str(root)) == []
+    seeds = dict(stages=stages, benchmark=_declaration('seeds'))
+    assert benchmark.write_samples(seeds, data_root, 'x') is None
+    # the semantic picture is there, the seeds one is not
+    text = benchmark.render(_results(), root=str(root))
+    assert '![semantic samples](benchmarks/samples_semantic.png)' in text
+    assert 'Sample train images (semantic benchmark): CAM seeds' in text
+    assert 'samples_seeds.png' not in text
+
+
+def test_benchmark_tools_name_no_stage():
+    """Every row, title and note of BENCHMARKS.md is the pipelines': no stage
+    of a bench pipeline is named in tools/benchmark.py or its renderer."""
+    names = {s['name'] for bench in PIPELINES for s in _config(bench).stages}
+    assert {'cam', 'irn_labels', 'walk', 'maskrcnn_gt', 'seam_hfpl'} <= names
+    for tool in ('benchmark.py', 'benchmark_render.py'):
+        with open(osp.join(ROOT, 'tools', tool)) as f:
+            tree = ast.parse(f.read())
+        texts = [
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        ]
+        # words, paths (a pipeline's file name) as one word
+        named = {w.strip('.') for text in texts for w in re.findall(r'[\w./-]+', text)}
+        assert not named & names, (tool, sorted(named & names))
+
+
+def test_template_language(import_tool):
+    """Fields are expressions over the finished stages; a value that is not
+    there fails the template, a choice takes its first alternative that
+    fills, a bool field is a condition."""
+    render = import_tool('benchmark').renderer
+    results = dict(
+        stages=dict(
+            a=dict(finished=True, metrics={'x/y': 0.5, 'n': 0}, items=[1, 2]),
+            b=dict(finished=False, metrics={'x/y': 1.0}),
+        )
+    )
+    names = render.Names(results, {})
+    assert render.fill("{100 * a.metrics['x/y']:.1f}%", names) == '50.0%'
+    assert render.fill('{a.items[1]}', names) == '2'
+    with pytest.raises(render.Missing):
+        render.fill("{b.metrics['x/y']}", names)  # b did not finish
+    with pytest.raises(render.Missing):
+        render.fill('{1 / a.metrics.n}', names)
+    choice = [["{b.metrics['x/y']:.1f}", "{a.metrics['x/y']:.2f}", '-']]
+    assert render.fill(['v ', *choice], names) == 'v 0.50'
+    assert render.fill(['v', ['{a.metrics.absent}', '']], names) == 'v'
+    assert render.fill('ok{a.metrics.n < 1}', names) == 'ok'
+    with pytest.raises(render.Missing):
+        render.fill('ok{a.metrics.n > 1}', names)
+    assert render.evaluate('has(a) and not has(b)', names) is True
+    assert render.evaluate("join(', ', [has(a) and 'A', has(b) and 'B'])", names) == 'A'
+    assert (
+        render.evaluate(
+            'tally(dict_of_counts)', names.bind(dict_of_counts={'p': 2, 'q': 0})
+        )
+        == '2 p'
+    )
+    with pytest.raises(ValueError, match='not in the template language'):
+        render.evaluate('a.__class__()', names)
+
+
+def test_collect_writes_the_declaration_into_the_results(
+    import_tool, tmp_path, monkeypatch
+):
+    """The run path (here --collect, no stage run): the finished manifests of
+    the pipeline's work dir and the pipeline's declaration go into the
+    results file, from which BENCHMARKS.md renders without the config."""
+    import json
+
+    from mmwsss.pipeline import MANIFEST
+
+    benchmark = import_tool('benchmark')
+    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
+    (tmp_path / 'cam').mkdir()
+    (tmp_path / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    (tmp_path / 'oaa').mkdir()
+    (tmp_path / 'oaa' / MANIFEST).write_text(json.dumps(dict(finished=False)))
+    out, md = tmp_path / 'results.json', tmp_path / 'B.md'
+    monkeypatch.chdir(ROOT)  # the other benchmarks' committed results
+    benchmark.main(
+        ['--bench', 'seeds', '--collect', '--work-dir', str(tmp_path)]
+        + ['--results', str(out), '--out', str(md)]
+    )
+    results = json.loads(out.read_text())
+    assert results['stages'] == {'cam': manifest}
+    assert results['planned'] == [s['name'] for s in _config('seeds').stages]
+    assert results['benchmark'] == _declaration('seeds')
+    assert md.read_text().startswith('# BENCHMARKS\n')

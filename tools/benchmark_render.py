@@ -1,0 +1,436 @@
+"""BENCHMARKS.md from the benchmarks' results files and what they declare.
+
+The generic renderer of ``tools/benchmark.py``: it knows no stage. Each results
+file holds the stage manifests of a bench pipeline's run and the pipeline
+config's ``benchmark`` declaration, copied when the benchmark ran, and this
+module interprets that declaration.
+
+A declaration is ``dict(blocks=[...], samples=dict(stages=[...], context=[...],
+labels=True), curve=dict(stages=[...], file=NAME))``; each block renders as a
+paragraph and a blank line, and one that lacks a value is left out:
+
+- a template: a line of text;
+- ``dict(kind='section', blocks=[...], when=EXPR)``: its blocks where EXPR holds;
+- ``dict(kind='table', header=[...], rows=[...], min_rows=1)``: a row is a list
+  of cell templates or ``dict(cells=[...], when=EXPR, each=EXPR)`` (a row per
+  element, ``item``, of the list EXPR); a row that lacks a value is left out,
+  the table too if fewer than ``min_rows`` remain;
+- ``dict(kind='columns', stub=..., rows=EXPR, columns={title: EXPR}, cell=...)``:
+  a column per list EXPR that exists, a row per element of ``rows``, each
+  value through the template ``cell`` (as ``item``);
+- ``dict(kind='grid', stub=..., stages=[...], row=EXPR, col=EXPR, cell=...)``:
+  the finished stages (each as ``item``) tabled by two of their values;
+- kinds ``speed`` (``images``: EXPR of the train images, ``exclude``: stages),
+  ``missing`` (planned stages without results), ``absent`` (benchmarks without
+  results), ``bench`` (another benchmark's blocks, ``bench=NAME``), ``samples``
+  (``caption``) and ``curve`` (``caption``, ``alt``): the pictures.
+
+A template is a string of ``{EXPR:format}`` fields, or a list of parts joined,
+where a part that is a list is a choice: its first alternative that fills (``''``
+makes a part optional). EXPR is a small subset of Python: names are the finished
+stages' manifests and ``results`` (the results file), ``stages``, ``benches``
+(each benchmark's names), ``item``; keys as ``.key`` or ``['key']``; + - * /,
+comparisons, ``and`` / ``or`` / ``not``, ``has(EXPR)``, ``tally(MAPPING)`` and
+``join(SEP, LIST)``. A value that is not there (an unfinished stage, an absent
+key, None, a division by zero) fails the template; a field whose value is a
+bool is a condition: it fails the template when false and shows nothing when
+true.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import operator
+import os.path as osp
+import string
+
+
+class Missing(LookupError):
+    """A template needs a value the results do not hold."""
+
+
+class Names:
+    """What the names of a template mean for one results file (module doc).
+
+    Args:
+        results (dict): The results file.
+        benches (dict): Every benchmark's :class:`Names`.
+        **extra: More reserved names (``item``, ``draw_score``).
+    """
+
+    def __init__(self, results: dict, benches: dict, **extra) -> None:
+        self.stages = {
+            name: manifest
+            for name, manifest in results['stages'].items()
+            if manifest and manifest.get('finished')
+        }
+        self.reserved = dict(
+            results=results, stages=self.stages, benches=benches, **extra
+        )
+
+    def __getitem__(self, name: str):
+        return self.reserved[name] if name in self.reserved else self.stages[name]
+
+    def bind(self, **extra) -> Names:
+        """These names and ``extra`` ones."""
+        bound = copy.copy(self)
+        bound.reserved = {**self.reserved, **extra}
+        return bound
+
+
+def _key(owner, key):
+    """``owner[key]``; Missing where it has none (or None)."""
+    try:
+        found = owner[key]
+    except (KeyError, IndexError, TypeError) as e:
+        raise Missing(key) from e
+    if found is None:
+        raise Missing(key)
+    return found
+
+
+def _some(text: str) -> str:
+    """``text``; Missing where it is empty (nothing to list)."""
+    if not text:
+        raise Missing('an empty list')
+    return text
+
+
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+    ast.Not: operator.not_,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.In: lambda a, b: a in b,
+}
+_FUNCTIONS = {
+    'tally': lambda counts: _some(
+        ', '.join(f'{n} {k}' for k, n in counts.items() if n)
+    ),
+    'join': lambda sep, items: _some(sep.join(item for item in items if item)),
+}
+
+
+def evaluate(expr: str, names: Names):
+    """The value of a template expression (module doc).
+
+    Raises:
+        Missing: The results lack a value it needs.
+        ValueError: It is no expression of the template language.
+    """
+    return _eval(ast.parse(expr.strip(), mode='eval').body, names)
+
+
+def _eval(node: ast.AST, names: Names):
+    """The value of an expression's node (:func:`evaluate`)."""
+    ops = _OPERATORS
+    match node:
+        case ast.Constant(value=value):
+            return value
+        case ast.Name(id=name):
+            return _key(names, name)
+        case ast.Attribute(value=owner, attr=key):
+            return _key(_eval(owner, names), key)
+        case ast.Subscript(value=owner, slice=key):
+            return _key(_eval(owner, names), _eval(key, names))
+        case ast.List(elts=items):
+            return [_eval(item, names) for item in items]
+        case ast.BinOp(left=left, op=op, right=right) if type(op) in ops:
+            try:
+                return ops[type(op)](_eval(left, names), _eval(right, names))
+            except ZeroDivisionError as e:
+                raise Missing('a division by zero') from e
+        case ast.UnaryOp(op=op, operand=operand) if type(op) in ops:
+            return ops[type(op)](_eval(operand, names))
+        case ast.Compare(left=left, ops=[op], comparators=[right]) if type(op) in ops:
+            return ops[type(op)](_eval(left, names), _eval(right, names))
+        case ast.BoolOp(op=op, values=[*first, last]):
+            for value in first:
+                found = _eval(value, names)
+                if bool(found) != isinstance(op, ast.And):
+                    return found
+            return _eval(last, names)
+        case ast.Call(func=ast.Name(id='has'), args=[arg]):
+            try:
+                _eval(arg, names)
+            except Missing:
+                return False
+            return True
+        case ast.Call(func=ast.Name(id=name), args=args) if name in _FUNCTIONS:
+            return _FUNCTIONS[name](*(_eval(arg, names) for arg in args))
+    raise ValueError(f'{ast.unparse(node)!r} is not in the template language')
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` with fields that are template expressions, and bools as
+    conditions."""
+
+    def __init__(self, names: Names) -> None:
+        super().__init__()
+        self.names = names
+
+    def get_field(self, field_name, args, kwargs):
+        return evaluate(field_name, self.names), field_name
+
+    def format_field(self, value, format_spec):
+        if isinstance(value, bool):
+            if not value:
+                raise Missing('a condition')
+            return ''
+        return format(value, format_spec)
+
+
+def fill(template: str | list, names: Names) -> str:
+    """The text of a template (module doc).
+
+    Raises:
+        Missing: The results lack a value it needs.
+    """
+    if isinstance(template, str):
+        return _Formatter(names).vformat(template, (), {})
+    parts = []
+    for part in template:
+        if not isinstance(part, list | tuple):
+            parts.append(fill(part, names))
+            continue
+        for alternative in part:
+            try:
+                parts.append(fill(alternative, names))
+                break
+            except Missing:
+                continue
+        else:
+            raise Missing('every alternative')
+    return ''.join(parts)
+
+
+def _value(expr: str, names: Names, default=None):
+    """:func:`evaluate`, or ``default`` where the results lack a value."""
+    try:
+        return evaluate(expr, names)
+    except Missing:
+        return default
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _table(header: list, rows: list[list]) -> list[str]:
+    """A Markdown table of ``rows`` under ``header``, and a blank line."""
+    lines = [f"| {' | '.join(map(str, row))} |" for row in [header, *rows]]
+    return [lines[0], '|' + '---|' * len(header), *lines[1:], '']
+
+
+def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
+    """A ``table`` block: its rows that fill, if at least ``min_rows``."""
+    rows = []
+    for row in block['rows']:
+        row = row if isinstance(row, dict) else dict(cells=row)
+        if not _value(row.get('when', 'True'), names, False):
+            continue
+        for item in _value(row['each'], names, []) if 'each' in row else [None]:
+            try:
+                rows.append(
+                    [fill(cell, names.bind(item=item)) for cell in row['cells']]
+                )
+            except Missing:
+                continue
+    return (
+        _table(block['header'], rows) if len(rows) >= block.get('min_rows', 1) else []
+    )
+
+
+def _columns(block: dict, names: Names, ctx: dict) -> list[str]:
+    """A ``columns`` block: a column per list that exists."""
+    columns = {title: _value(expr, names) for title, expr in block['columns'].items()}
+    columns = {title: values for title, values in columns.items() if values}
+    if not columns:
+        return []
+    rows = [
+        [label, *(fill(block['cell'], names.bind(item=c[i])) for c in columns.values())]
+        for i, label in enumerate(evaluate(block['rows'], names))
+    ]
+    return _table([block['stub'], *columns], rows)
+
+
+def _grid(block: dict, names: Names, ctx: dict) -> list[str]:
+    """A ``grid`` block: the finished stages by their ``row`` and ``col``."""
+    cells = {}
+    for name in block['stages']:
+        try:
+            scope = names.bind(item=_key(names, name))
+            key = evaluate(block['row'], scope), evaluate(block['col'], scope)
+            cells[key] = fill(block['cell'], scope)
+        except Missing:
+            continue
+    if not cells:
+        return []
+    rows, cols = (sorted({key[i] for key in cells}) for i in (0, 1))
+    table = [[r, *(cells.get((r, c), '-') for c in cols)] for r in rows]
+    return _table([block['stub'], *cols], table)
+
+
+def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
+    """Each finished stage's time: training and export rate, a test-only
+    stage's rate, a per-image stage's rate or its seconds."""
+    images, rows = _value(block['images'], names, '?'), []
+    for name, stage in names.stages.items():
+        rate = stage.get('export_images_per_s')
+        if name in block['exclude']:
+            continue
+        if 'train_s' in stage and not stage['train_s'] and rate:
+            run = stage.get('num_images', images)
+            row = f'(test only, {run} images)', f'{rate:.2f} images/s'
+        elif 'train_s' in stage:
+            resumed = ' (resumed run: its last part only)' * bool(stage.get('resumed'))
+            row = (
+                f'training ({images} images)',
+                f"{stage['train_s']:.0f} s{resumed}; test / export {rate:.2f} images/s",
+            )
+        elif stage.get('images_per_s'):
+            row = (
+                f"({stage['kind']}, 2 processes)",
+                f"{stage['images_per_s']:.1f} images/s",
+            )
+        elif 'seconds' in stage:
+            row = f"({stage['kind']})", f"{stage['seconds']:.0f} s"
+        else:
+            continue
+        rows.append([f'`{name}` {row[0]}', row[1]])
+    return _table(['stage', 'time'], rows)
+
+
+def _missing(block: dict, names: Names, ctx: dict) -> list[str]:
+    """A ``missing`` block: the planned stages that have no result."""
+    planned = names['results'].get('planned', [])
+    missing = [name for name in planned if name not in names.stages]
+    return (
+        [f"Stages not in this results file: {', '.join(missing)}.", '']
+        if missing
+        else []
+    )
+
+
+def _absent(block: dict, names: Names, ctx: dict) -> list[str]:
+    """An ``absent`` block: the benchmarks without a results file."""
+    absent = ctx['absent']
+    if not absent:
+        return []
+    runs = ', '.join(f'`python tools/benchmark.py --bench {name}`' for name in absent)
+    benches = ' and '.join(f'{name} benchmark' for name in absent)
+    return [f'No results yet for the {benches} ({runs}).', '']
+
+
+def _samples(block: dict, names: Names, ctx: dict) -> list[str]:
+    """A ``samples`` block: the benchmark's sample picture, if drawn."""
+    path = samples_path(ctx['bench'], ctx['root'])
+    if not osp.exists(path):
+        return []
+    from mmwsss.pipeline.report import DRAW_SCORE
+
+    caption = fill(block['caption'], names.bind(draw_score=DRAW_SCORE))
+    return [
+        f"Sample train images ({ctx['bench']} benchmark): {caption}.",
+        '',
+        f"![{ctx['bench']} samples](benchmarks/{osp.basename(path)})",
+        '',
+    ]
+
+
+def _curve(block: dict, names: Names, ctx: dict) -> list[str]:
+    """A ``curve`` block: the picture of the declaration's ``curve``, if drawn."""
+    name = names['results']['benchmark']['curve']['file']
+    if not osp.exists(osp.join(ctx['root'], 'benchmarks', name)):
+        return []
+    return [block['caption'], '', f"![{block['alt']}](benchmarks/{name})", '']
+
+
+def _blocks(blocks: list, names: Names, ctx: dict) -> list[str]:
+    """The lines of ``blocks``; a block that lacks a value is left out."""
+    lines = []
+    for block in blocks:
+        try:
+            if not isinstance(block, dict):
+                lines += [fill(block, names), '']
+            elif _value(block.get('when', 'True'), names, False):
+                lines += _KINDS[block['kind']](block, names, ctx)
+        except Missing:
+            continue
+    return lines
+
+
+def _document(bench: str, ctx: dict) -> list[str]:
+    """The lines of benchmark ``bench``'s declaration."""
+    names = ctx['benches'][bench]
+    blocks = names['results']['benchmark']['blocks']
+    return _blocks(blocks, names, dict(ctx, bench=bench))
+
+
+_KINDS = dict(
+    section=lambda block, names, ctx: _blocks(block['blocks'], names, ctx),
+    table=_rows,
+    columns=_columns,
+    grid=_grid,
+    speed=_speed,
+    missing=_missing,
+    absent=_absent,
+    bench=lambda block, names, ctx: (
+        _document(block['bench'], ctx) if block['bench'] in ctx['benches'] else []
+    ),
+    samples=_samples,
+    curve=_curve,
+)
+
+
+def samples_path(bench: str, root: str = '.') -> str:
+    """Where a benchmark's sample picture lives (beside its results)."""
+    return osp.join(root, 'benchmarks', f'samples_{bench}.png')
+
+
+def render(benches: dict[str, dict | None], root: str = '.') -> str:
+    """BENCHMARKS.md's text.
+
+    Args:
+        benches (dict): Every benchmark's results file by name, None where it
+            has none; the first one's declaration is the document, which
+            places the others' (``bench`` blocks).
+        root (str): The folder that holds benchmarks/ (its pictures).
+
+    Returns:
+        str: The Markdown.
+    """
+    found = {name: results for name, results in benches.items() if results}
+    names = {}
+    for name, results in found.items():
+        names[name] = Names(results, names)
+    main = next(iter(benches))
+    ctx = dict(root=root, benches=names, absent=[n for n in benches if n not in found])
+    m = found[main]['machine']
+    return '\n'.join(
+        [
+            '# BENCHMARKS',
+            '',
+            '<!-- Generated by tools/benchmark.py from benchmarks/results*.json. '
+            'Do not edit by hand. -->',
+            '',
+            *_document(main, ctx),
+            '## Machine and command',
+            '',
+            f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} "
+            f"({m['threads']} threads), CUDA {'yes' if m['cuda'] else 'no'}, "
+            f"Python {m['python']}, commit `{m['commit']}`, {m['date']}.",
+            '',
+            f"Regenerate every number with `{found[main]['command']}` (`make setup` "
+            'first; `--from STAGE` / `--only STAGE` rerun part of the pipeline, '
+            '`--render-only` rewrites this file from the JSON).',
+            '',
+        ]
+    )
