@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmwsss.utils.provenance import (
     PROVENANCE,
     check_or_reset,
+    code_digest,
     config_digest,
     digest_of,
     input_digest,
@@ -27,7 +28,9 @@ def test_check_or_reset_keeps_a_match_and_moves_anything_else(tmp_path):
     out = tmp_path / 'out'
     record = dict(kind='test', options=dict(thr=0.5), info=dict(path='a'))
     state = check_or_reset(str(out), record)
-    assert state == dict(digest=record_digest(record), status='new', moved_to=None)
+    # the record gains the code's digest: files of other code are not reused
+    coded = dict(record, code=code_digest())
+    assert state == dict(digest=record_digest(coded), status='new', moved_to=None)
     written = json.loads((out / PROVENANCE).read_text())
     assert written['digest'] == state['digest'] and written['options'] == {'thr': 0.5}
     (out / 'a.png').write_bytes(b'x')
@@ -42,7 +45,7 @@ def test_check_or_reset_keeps_a_match_and_moves_anything_else(tmp_path):
     with pytest.raises(FileExistsError, match='provenance'):
         check_or_reset(str(out), other, on_mismatch='raise')
     state = check_or_reset(str(out), other)
-    assert state['status'] == 'moved' and state['digest'] != record_digest(record)
+    assert state['status'] == 'moved' and state['digest'] != record_digest(coded)
     assert state['moved_to'].startswith(f'{out}.old-')
     assert _files(tmp_path / os.path.basename(state['moved_to'])) == [
         'a.png',
