@@ -1,8 +1,12 @@
-# AffinityNet with PSA's recipe (ALGORITHMS.md) on a ResNetV1c-50 at output stride
-# 8 (PSA's ResNet-38 is not in mmseg): VOC 2012 train_aug with PSA labels, crop
-# 448, long side 448-768, flip, colour jitter, batch 8, 8 epochs, SGD lr 0.1 (head
-# x10), wd 5e-4, poly 0.9. Test: single-scale affinities, random walk with beta 8,
-# 256 steps, background (1 - max CAM) ** 16 (published: 61.0 mIoU on train, R38).
+# AffinityNet with the recipe of PSA (Ahn & Kwak, "Learning Pixel-level Semantic
+# Affinity with Image-level Supervision", CVPR 2018) and its reference code
+# (jiwoon-ahn/psa), on a ResNetV1c-50 at output stride 8 (PSA's ResNet-38 is not
+# in mmseg): VOC 2012 train_aug with PSA labels, colour jitter, crop 448 at the
+# original scale, flip, batch 8, 8 epochs, SGD lr 0.1 (head x10), weight decay
+# 5e-4, momentum 5e-4 (PSA's optimizer quirk), poly 0.9. Test: single-scale
+# affinities, random walk with beta 8, 256 steps, background (1 - max CAM) ** 16
+# (published: 61.0 mIoU on train, ResNet-38).
+# docs/reproduction/voc_recipes.md lists each setting against PSA's.
 #   python tools/test.py configs/cam/cam_r50_1xb16-5e_voc12aug-512.py \
 #       work_dirs/cam_r50_1xb16-5e_voc12aug-512/epoch_5.pth \
 #       --cfg-options test_dataloader.dataset.ann_file=ImageSets/Segmentation/train_aug.txt

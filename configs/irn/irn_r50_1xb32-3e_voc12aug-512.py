@@ -1,6 +1,9 @@
-# IRNet with IRN's published recipe (ALGORITHMS.md): frozen ResNet-50 at output
-# stride 16, IR labels of VOC 2012 train_aug, crop 512, rescale 0.5-1.5, flip,
-# batch 32, 3 epochs, SGD lr 0.1 (displacement branch x10), wd 1e-4, poly 0.9.
+# IRNet with the recipe of IRN (Ahn, Cho & Kwak, CVPR 2019) and its reference code
+# (jiwoon-ahn/irn): frozen torchvision ResNet-50 at output stride 16 tapped at five
+# levels (stem and four stages), IR labels of VOC 2012 train_aug, rescale 0.5-1.5
+# of the image, flip, crop 512, batch 32, 3 epochs, SGD lr 0.1 (displacement
+# branch x10), weight decay 1e-4, momentum 1e-4 (IRN's optimizer quirk), poly 0.9.
+# docs/reproduction/voc_recipes.md lists each setting against IRN's.
 # Test: semantic pseudo masks of VOC train (walk radius 5, beta 10, 256 steps,
 # background 0.25) written to {work_dir}/pseudo_labels and scored (published:
 # 66.5 mIoU).

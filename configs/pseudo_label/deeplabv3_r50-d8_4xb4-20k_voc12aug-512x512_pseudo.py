@@ -1,5 +1,7 @@
 # An existing mmseg experiment trained on pseudo masks: mmseg's stock DeepLabV3
 # VOC train_aug config with its training masks swapped for a pseudo-label folder.
+# Its train_aug is VOC train + ImageSets/Segmentation/aug.txt (SegmentationClassAug),
+# both written by tools/dataset_converters/voc_aug.py.
 # Only the plugin import and the train dataset change (its mask loading is the
 # checked one); validation stays on VOC val ground truth. Set pseudo_dir to the folder of {image id}.png written by a
 # refinement stage (IRN, PtReCl, ...); gt_fraction=0.1 would keep 10% of the
@@ -9,9 +11,10 @@ custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 default_scope = 'mmwsss'  # mmseg's components and mmwsss's PseudoLabelDataset
 pseudo_dir = 'work_dirs/irn_r50_1xb32-3e_voc12aug-512/pseudo_labels'
 # the stock train pipeline with LoadAnnotationsChecked: a pseudo mask of the wrong
-# size or with a value that is no VOC class (21, 255 ignore) stops with its name
+# size or with a value that is no VOC class (21, 255 ignore) stops with its name.
+# The stock datasets build their pipelines under mmseg's scope, hence the prefix.
 train_pipeline = [
-    dict(type='LoadAnnotationsChecked', num_classes=21)
+    dict(type='mmwsss.LoadAnnotationsChecked', num_classes=21)
     if step.type == 'LoadAnnotations'
     else step
     for step in _base_.train_pipeline

@@ -297,6 +297,9 @@ def test_voc12_cls_config(tmp_path):
     (splits / 'val.txt').write_text('v1\n')
     cfg = Config.fromfile(str(CONFIG_DIR / 'voc12_cls.py'))
     assert cfg.train_dataloader.batch_size == 16
+    # IRN drops the last partial batch; this set is one partial batch
+    assert cfg.train_dataloader.drop_last is True
+    cfg.train_dataloader.drop_last = False
 
     dataset, batch = first_batch(cfg, 'train_dataloader', root)
     assert len(dataset) == 3 and len(batch['inputs']) == 3

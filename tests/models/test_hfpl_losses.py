@@ -2,11 +2,13 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmseg.structures import SegDataSample
 
 import mmwsss  # noqa: F401
+from mmwsss.ops.hfpl import feature_similarity_loss, hfpl_maps
 from mmwsss.registry import MODELS
 
 ROOT = __file__.rsplit('/tests/', 1)[0]
@@ -61,6 +63,45 @@ def test_hfpl_config_adds_the_losses_and_mixes_the_classification_loss():
     assert model.head.classifier.weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize(
+    'path',
+    [
+        'configs/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
+        'configs/seam/seam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
+        'configs/seam/seam_r50_hfpl_1xb8-8e_voc12aug-448.py',
+    ],
+)
+def test_hfpl_configs_use_the_published_setting(path):
+    sampling, similarity = Config.fromfile(f'{ROOT}/{path}').model.head.extra_losses
+    assert (sampling.mix, sampling.num_samples) == (0.2, 10)
+    assert similarity.loss_weight == 1.0
+    assert (similarity.mu, similarity.sigma, similarity.sigma_stride) == (2.5, 5.0, 8)
+
+
+def test_feature_similarity_loss_module_on_hfpls_maps():
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        fs = MODELS.build(dict(type='FeatureSimilarityLoss'))
+    assert (fs.loss_weight, fs.mu, fs.sigma, fs.sigma_stride) == (1.0, 2.5, 5.0, 8)
+    # sigma 5 cells of a stride-8 map = 40 px = 2.5 cells of a stride-16 map
+    assert fs.map_sigma((160, 160), (10, 10)) == 2.5
+    assert fs.map_sigma((448, 448), (56, 56)) == 5.0
+    fs.sigma_stride = None
+    assert fs.map_sigma((160, 160), (10, 10)) == 5.0
+    fs.sigma_stride = 8
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 6, 6, requires_grad=True)
+    targets = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    images = torch.rand(2, 3, 48, 48)
+    loss = fs(logits, targets, images)
+    small = F.interpolate(images, size=(6, 6), mode='bilinear', align_corners=True)
+    expected = feature_similarity_loss(small, hfpl_maps(logits, targets), 2.5, 5.0)
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    # the maps of the classes an image lacks are zeroed: no gradient
+    assert logits.grad[0, 1:].abs().sum() == 0 and logits.grad[1, 0].abs().sum() == 0
+    assert logits.grad[1, 1:].abs().sum() > 0
+
+
 def test_extra_loss_checks():
     with DefaultScope.overwrite_default_scope('mmwsss'):
         with pytest.raises(ValueError, match='mix'):
@@ -78,5 +119,9 @@ def test_extra_loss_checks():
                 )
             )
         fs = MODELS.build(dict(type='FeatureSimilarityLoss'))
+        with pytest.raises(ValueError, match='sigma'):
+            MODELS.build(dict(type='FeatureSimilarityLoss', sigma=0.0))
+        with pytest.raises(ValueError, match='sigma_stride'):
+            MODELS.build(dict(type='FeatureSimilarityLoss', sigma_stride=0))
     with pytest.raises(ValueError, match='images'):
         fs(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2), None)

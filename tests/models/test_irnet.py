@@ -169,3 +169,56 @@ def test_predict_instances_match_the_semantic_classes():
     # instances are disjoint pieces of the foreground of the walk's argmax
     assert (inst.masks.sum(dim=0) <= 1).all()
     assert len(out[1].pred_instances) == 0
+
+
+def test_labels_on_the_map_are_what_pil_nearest_picks():
+    """IRN shrinks its 512 px label crop to 128 px with PIL's nearest filter:
+    labels_to_map takes the same pixels (4 i + 2), not every 4th from 0."""
+    import numpy as np
+    from PIL import Image
+
+    from mmwsss.models.segmentors.irnet import labels_to_map
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 21, size=(512, 512), dtype=np.uint8)
+    pil = np.asarray(Image.fromarray(labels).resize((128, 128), Image.NEAREST))
+    ours = labels_to_map(torch.from_numpy(labels).long()[None], (128, 128))[0]
+    np.testing.assert_array_equal(ours.numpy(), pil)
+    # a map larger than the labels cover: the missing cells are unsure
+    small = labels_to_map(torch.from_numpy(labels[:510, :509]).long()[None], (128, 128))
+    assert small.shape == (1, 128, 128)
+    assert (small[0, 127] == 255).all() and (small[0, :127, 127] == 255).all()
+    np.testing.assert_array_equal(small[0, :127, :127].numpy(), pil[:127, :127])
+
+
+def test_resnet50_stem_and_stages_feed_irn_heads():
+    """IRN's five levels: the stem (64 ch) and the four stages, strides 4 to 16."""
+    model = MODELS.build(
+        dict(
+            type='IRNet',
+            backbone=dict(
+                type='ResNetWithStem',
+                depth=50,
+                out_indices=(0, 1, 2, 3),
+                strides=(1, 2, 2, 1),
+                norm_cfg=dict(type='BN', requires_grad=False),
+                norm_eval=True,
+            ),
+            boundary_head=dict(
+                type='IRNBoundaryHead', in_channels=(64, 256, 512, 1024, 2048)
+            ),
+            displacement_head=dict(
+                type='IRNDisplacementHead', in_channels=(64, 256, 512, 1024, 2048)
+            ),
+        )
+    )
+    feats = model.extract_feat(torch.randn(1, 3, 64, 64))
+    assert [f.shape[1:] for f in feats] == [
+        (64, 16, 16),
+        (256, 16, 16),
+        (512, 8, 8),
+        (1024, 4, 4),
+        (2048, 4, 4),
+    ]
+    logits, displacement = model(torch.randn(1, 3, 64, 64), mode='tensor')
+    assert logits.shape == (1, 1, 16, 16) and displacement.shape == (1, 2, 16, 16)

@@ -81,6 +81,11 @@ def test_builds_train_aug(tmp_path, voc_aug):
 
     split = (voc / 'ImageSets' / 'Segmentation' / 'train_aug.txt').read_text()
     assert split.split() == ['a', 'b', 'd', 'e']  # c is VOC val
+    # mmseg's aug.txt: SBD minus VOC train and val; with VOC train, train_aug
+    aug = (voc / 'ImageSets' / 'Segmentation' / 'aug.txt').read_text().split()
+    assert aug == ['d', 'e']
+    voc_train = (voc / 'ImageSets' / 'Segmentation' / 'train.txt').read_text()
+    assert sorted(voc_train.split() + aug) == split.split()
     aug = voc / 'SegmentationClassAug'
     assert sorted(p.stem for p in aug.glob('*.png')) == ['a', 'b', 'c', 'd', 'e']
     # VOC's own masks win over SBD's
@@ -112,7 +117,8 @@ def test_out_folder_and_cli(tmp_path):
     ).read_text() == 'a\nb\nd\ne\n'
     assert (out / 'SegmentationClassAug' / 'e.png').is_file()
     assert not (voc / 'SegmentationClassAug').exists()
-    assert 'train_aug: 4 ids' in result.stdout
+    assert (out / 'ImageSets' / 'Segmentation' / 'aug.txt').read_text() == 'd\ne\n'
+    assert 'train_aug: 4 ids (aug.txt: 2)' in result.stdout
 
 
 def test_bad_sbd_value_names_file(tmp_path, voc_aug):

@@ -7,6 +7,10 @@ Writes, under ``--out`` (default: the VOC root):
   ``SegmentationClass`` mask; where both exist, VOC's own mask wins.
 - ``ImageSets/Segmentation/train_aug.txt``: SBD train + SBD val + VOC train,
   minus VOC val, sorted and unique (10582 ids for the real data sets).
+- ``ImageSets/Segmentation/aug.txt``: the SBD images that are in neither VOC
+  train nor VOC val, sorted (9118 ids): MMSegmentation's VOC ``train_aug``
+  configs (``pascal_voc12_aug.py``, e.g. ``configs/pseudo_label/``) read VOC
+  train from ``SegmentationClass`` plus this list from ``SegmentationClassAug``.
 - ``cls_labels.json``: ``{id: [foreground class indices]}`` for train_aug and
   VOC val, read from the masks above.
 
@@ -45,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(
         description='Build VOC 2012 train_aug (SegmentationClassAug, '
-        'train_aug.txt, cls_labels.json) from VOC 2012 and SBD.'
+        'train_aug.txt, aug.txt, cls_labels.json) from VOC 2012 and SBD.'
     )
     parser.add_argument(
         '--voc-root', required=True, help='VOC2012 folder (JPEGImages, ImageSets, ...)'
@@ -214,10 +218,14 @@ def main(argv: list[str] | None = None) -> None:
     write_text(
         osp.join(out_split_dir, 'train_aug.txt'), ''.join(i + '\n' for i in train_aug)
     )
+    # mmseg's split: train_aug is VOC train + aug
+    aug = sorted(set(sbd_ids) - set(voc_train) - set(voc_val))
+    write_text(osp.join(out_split_dir, 'aug.txt'), ''.join(i + '\n' for i in aug))
     cls_labels = {i: labels[i] for i in sorted(set(train_aug) | set(voc_val))}
     write_text(osp.join(out, 'cls_labels.json'), json.dumps(cls_labels) + '\n')
     print(
-        f'train_aug: {len(train_aug)} ids; {len(labels)} masks in {aug_dir}; '
+        f'train_aug: {len(train_aug)} ids (aug.txt: {len(aug)}); '
+        f'{len(labels)} masks in {aug_dir}; '
         f'labels for {len(cls_labels)} ids in {osp.join(out, "cls_labels.json")}'
     )
 

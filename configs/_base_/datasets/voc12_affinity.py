@@ -1,10 +1,14 @@
 # PASCAL VOC 2012 for AffinityNet. train: train_aug (10582 images) with PSA labels
 # (0 background, classes, 255 unsure; tools/refine_seeds.py psa) as segmentation
-# maps, PSA's augmentation: long side 448-768, crop 448 (padded with 255 =
-# unsure), flip, colour jitter. test: VOC train (1464, pixel GT) at original size
-# with the CAM stage's full-resolution CAMs; the walk's pseudo masks are exported
-# and scored (set test_dataloader.dataset.ann_file to train_aug.txt to export the
-# masks DeepLab trains on).
+# maps, with PSA's augmentation for AffinityNet (train_aff of PSA's reference
+# code): torchvision's colour jitter (brightness, contrast, saturation 0.3, hue
+# 0.1) on the whole image, a random 448 crop at the original scale (no rescale:
+# PSA's 448-768 long side belongs to its classifier's training), flip; the crop
+# of a smaller image is padded with black and 255 (unsure), as PSA pads before
+# normalising. test: VOC train (1464, pixel GT) at original size with the CAM
+# stage's full-resolution CAMs; the walk's pseudo masks are exported and scored
+# (set test_dataloader.dataset.ann_file to train_aug.txt to export the masks
+# DeepLab trains on).
 dataset_type = 'WSSSVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (448, 448)
@@ -18,23 +22,10 @@ train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     # checks each mask's size and values (VOC: 21 classes, 255 ignore)
     dict(type='LoadAnnotationsChecked', num_classes=21),
-    # keep_ratio with a square scale: long side 448 x [1, 768 / 448] = 448..768
-    dict(
-        type='RandomResize',
-        scale=(448, 448),
-        ratio_range=(1.0, 768 / 448),
-        keep_ratio=True,
-    ),
+    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    # PSA's colour jitter: brightness, contrast, saturation 0.3, hue 0.1
-    dict(
-        type='PhotoMetricDistortion',
-        brightness_delta=38,
-        contrast_range=(0.7, 1.3),
-        saturation_range=(0.7, 1.3),
-        hue_delta=18,
-    ),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
     dict(type='PackWSSSInputs', require_labels=False),
 ]
 test_pipeline = [
@@ -46,6 +37,8 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=8,
+    # the reference drops the last partial batch (drop_last=True)
+    drop_last=True,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -11,14 +11,19 @@ crop_size = (512, 512)
 train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     dict(type='LoadImageLevelLabels'),
-    # keep_ratio with a square scale: long side 512 x [0.625, 1.25] = 320..640.
+    # IRN's resize_long(320, 640): keep_ratio with a square scale gives a long
+    # side of 512 x [0.625, 1.25] = 320..640; bicubic through PIL, as IRN resizes
     dict(
         type='RandomResize',
         scale=(512, 512),
         ratio_range=(0.625, 1.25),
         keep_ratio=True,
+        interpolation='bicubic',
+        backend='pillow',
     ),
     dict(type='RandomFlip', prob=0.5),
+    # IRN's random crop 512; smaller images are padded by the data preprocessor
+    # (after normalisation, with 0: the mean colour, as IRN pads)
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackWSSSInputs'),
 ]
@@ -31,6 +36,8 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=16,
+    # the reference drops the last partial batch (drop_last=True)
+    drop_last=True,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -19,9 +19,14 @@ train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     # checks each mask's size and values (VOC: 21 classes, 255 ignore)
     dict(type='LoadAnnotationsChecked', num_classes=21),
-    # IRN rescales each image by 0.5-1.5; VOC's long side is about 500 px, so a
-    # 512 px scale with the same ratios is close to it
-    dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 1.5), keep_ratio=True),
+    # IRN's random_scale: the image (bicubic, through PIL) and its labels
+    # (nearest) rescaled by a factor of 0.5-1.5 of their own size
+    dict(
+        type='RandomRescale',
+        ratio_range=(0.5, 1.5),
+        interpolation='bicubic',
+        backend='pillow',
+    ),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackWSSSInputs', require_labels=False),
@@ -35,6 +40,8 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=32,
+    # the reference drops the last partial batch (drop_last=True)
+    drop_last=True,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -12,9 +12,11 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     # checks each mask's size and values (VOC: 21 classes, 255 ignore)
     dict(type='LoadAnnotationsChecked', num_classes=21),
-    dict(
-        type='RandomResize', scale=(321, 321), ratio_range=(0.5, 1.5), keep_ratio=True
-    ),
+    # DeepLab's scale augmentation: the image and its mask rescaled by a factor
+    # of 0.5-1.5 of their own size (a 500 px long side becomes 250-750 px), then
+    # a 321 crop; smaller crops are padded by the data preprocessor (the mean
+    # colour, 255 ignore), as DeepLab pads
+    dict(type='RandomRescale', ratio_range=(0.5, 1.5)),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),

@@ -1,7 +1,14 @@
-# IRNet of Ahn et al. (CVPR 2019) on a frozen ResNet-50 at output stride 16 (last
-# stage with stride 1 and, as in IRN, no dilation). mmseg's ResNet returns the
-# four stages (strides 4, 8, 16, 16; IRN also taps the stem): all feed the
-# boundary branch; stage 1 is the displacement branch's stride-4 input.
+# IRNet of Ahn et al. (CVPR 2019) on a frozen ResNet-50 at output stride 16, as
+# IRN's reference code builds it: torchvision's ResNet-50 (7x7 stem, stride in the
+# 3x3 convs, ImageNet weights), strides 2 / 2 / 1 in the last three stages and no
+# dilation, batch norm frozen. IRN taps five levels: the stem after max pooling
+# (64 ch, stride 4) and the four stages (256 / 512 / 1024 / 2048 ch, strides 4, 8,
+# 16, 16); ResNetWithStem returns the stem's output first. All five feed the
+# boundary branch; the two stride-4 levels (stem, stage 1) are the displacement
+# branch's fine inputs, stages 2-4 its coarse ones.
+# The weights are torchvision's ResNet-50 ImageNet weights (IMAGENET1K_V1, what
+# mmengine's 'torchvision://resnet50' resolves to), fetched from their URL so that
+# torchvision need not be installed.
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
@@ -15,7 +22,7 @@ model = dict(
     type='IRNet',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='ResNetV1c',
+        type='ResNetWithStem',
         depth=50,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
@@ -24,16 +31,19 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=False),
         norm_eval=True,
         style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c'),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/resnet50-0676ba61.pth',
+        ),
     ),
     boundary_head=dict(
-        type='IRNBoundaryHead', in_channels=(256, 512, 1024, 2048), channels=32
+        type='IRNBoundaryHead', in_channels=(64, 256, 512, 1024, 2048), channels=32
     ),
     displacement_head=dict(
         type='IRNDisplacementHead',
-        in_channels=(256, 512, 1024, 2048),
-        fine_levels=(0,),
-        fine_channels=(128,),
+        in_channels=(64, 256, 512, 1024, 2048),
+        fine_levels=(0, 1),
+        fine_channels=(64, 128),
     ),
     train_cfg=dict(radius=10),
     test_cfg=dict(radius=5, beta=10, steps=256, bg_score=0.25, flip=True),

@@ -1,9 +1,23 @@
-# DeepLabV2's VOC schedule: SGD lr 2.5e-4 (head x10), momentum 0.9, wd 5e-4,
-# poly 0.9, 20k iterations; validation (mIoU) every 2k iterations.
+# DeepLabV2's VOC schedule (DeepLab v2, TPAMI 2018): SGD lr 2.5e-4, momentum 0.9,
+# weight decay 5e-4, poly 0.9, 20k iterations of batch 10; the ASPP classifiers
+# (trained from scratch) at lr x10 for their weights and x20 without weight decay
+# for their biases, as DeepLab's solver sets them (the backbone's convs have no
+# bias and its batch norm is frozen). mmengine matches custom keys as substrings
+# of the parameter names, the longest first, so the bias keys win over
+# 'decode_head' (a head without these names trains all at x10). Validation (mIoU)
+# every 2k iterations.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=2.5e-4, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}),
+    paramwise_cfg=dict(
+        custom_keys={
+            'decode_head': dict(lr_mult=10.0),
+            **{
+                f'decode_head.aspp.{i}.bias': dict(lr_mult=20.0, decay_mult=0.0)
+                for i in range(4)
+            },
+        }
+    ),
 )
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=20000, by_epoch=False)

@@ -7,8 +7,11 @@ from .loading import (
     LoadImageLevelLabels,
     LoadOptionalAnnotations,
 )
+from .photometric import ColorJitter
+from .resize import RandomRescale
 
 __all__ = [
+    'ColorJitter',
     'LoadAnnotationsChecked',
     'LoadCAMs',
     'LoadImageFromFileChecked',
@@ -16,4 +19,5 @@ __all__ = [
     'LoadOptionalAnnotations',
     'PackWSSSInputs',
     'RandomCropRecorded',
+    'RandomRescale',
 ]

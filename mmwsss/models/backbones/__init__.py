@@ -1,3 +1,4 @@
 from .efficientnet_lite import EfficientNetLite
+from .resnet_with_stem import ResNetWithStem
 
-__all__ = ['EfficientNetLite']
+__all__ = ['EfficientNetLite', 'ResNetWithStem']

@@ -6,7 +6,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmwsss.ops.hfpl import feature_similarity_loss, importance_sampling_loss
+from mmwsss.ops.hfpl import (
+    feature_similarity_loss,
+    hfpl_maps,
+    importance_sampling_loss,
+)
 
 from ...registry import MODELS
 
@@ -44,20 +48,25 @@ class ImportanceSamplingLoss(nn.Module):
 @MODELS.register_module()
 class FeatureSimilarityLoss(nn.Module):
     """HFPL's feature similarity loss (:func:`mmwsss.ops.hfpl.feature_similarity_loss`)
-    between the image, resized to the class maps' grid, and the maps' sigmoid.
+    between the image, resized to the class maps' grid, and HFPL's maps of the
+    CAM logits (:func:`mmwsss.ops.hfpl.hfpl_maps`: SEAM's ``max_norm`` times
+    the image labels, background ``1 - max`` first).
+
+    The labels zero the maps of the classes an image lacks, so the loss moves
+    only the maps of its own classes (and the background they define).
 
     Args:
-        loss_weight (float): Default: 1.0.
+        loss_weight (float): Default: 1.0 (HFPL's).
         mu (float): Colour distance shift. Default: 2.5 (HFPL's).
-        sigma (float): Spatial Gaussian in map pixels. Default: 5 (HFPL's).
-        radius (int, optional): Pair offsets summed (default ``ceil(3 sigma)``).
-        present_only (bool): Cover only the maps of each image's own classes
-            (the loss then averages over those maps). HFPL's term rewards score
-            differences across colour edges; on a class the image lacks, the
-            classification loss wants the map at 0 everywhere, and the reward
-            pulls parts of it up: on the bench set, with every map covered, the
-            classification loss climbed from 0.5 to 8 within 40 iterations and
-            the classifier ended at chance. Default: True.
+        sigma (float): Spatial Gaussian, in cells of a map at output stride
+            ``sigma_stride``. Default: 5 (HFPL's).
+        sigma_stride (int, optional): The stride ``sigma`` is counted in: the
+            loss converts ``sigma * sigma_stride`` input pixels to cells of its
+            own map (input size / map size). Default: 8 (HFPL's ResNet-38
+            map, so sigma is 40 input pixels). None: ``sigma`` in the map's own
+            cells.
+        radius (int, optional): Pair offsets summed, in the map's cells
+            (default ``ceil(3 sigma)`` of the converted sigma).
         loss_name (str): Name in the log. Default: 'loss_fs'.
     """
 
@@ -66,15 +75,27 @@ class FeatureSimilarityLoss(nn.Module):
         loss_weight: float = 1.0,
         mu: float = 2.5,
         sigma: float = 5.0,
+        sigma_stride: int | None = 8,
         radius: int | None = None,
-        present_only: bool = True,
         loss_name: str = 'loss_fs',
     ) -> None:
         super().__init__()
+        if sigma <= 0:
+            raise ValueError(f'sigma must be positive, got {sigma}')
+        if sigma_stride is not None and sigma_stride <= 0:
+            raise ValueError(f'sigma_stride must be positive, got {sigma_stride}')
         self.loss_weight = loss_weight
         self.mu, self.sigma, self.radius = mu, sigma, radius
-        self.present_only = present_only
+        self.sigma_stride = sigma_stride
         self.loss_name = loss_name
+
+    def map_sigma(self, image_size, map_size) -> float:
+        """``sigma`` in cells of a map of ``map_size`` from an input of
+        ``image_size``."""
+        if self.sigma_stride is None:
+            return self.sigma
+        stride = image_size[-1] / map_size[-1]
+        return self.sigma * self.sigma_stride / stride
 
     def forward(self, cam_logits, targets, images=None) -> torch.Tensor:
         if images is None:
@@ -82,15 +103,13 @@ class FeatureSimilarityLoss(nn.Module):
                 'FeatureSimilarityLoss needs the images (in [0, 1]); the CAM '
                 'classifier passes them to its head'
             )
-        small = F.interpolate(
-            images, size=cam_logits.shape[-2:], mode='bilinear', align_corners=False
-        )
+        grid = cam_logits.shape[-2:]
+        small = F.interpolate(images, size=grid, mode='bilinear', align_corners=True)
         loss = feature_similarity_loss(
             small,
-            cam_logits,
+            hfpl_maps(cam_logits, targets),
             self.mu,
-            self.sigma,
+            self.map_sigma(images.shape[-2:], grid),
             self.radius,
-            class_mask=targets if self.present_only else None,
         )
         return self.loss_weight * loss

@@ -32,6 +32,33 @@ DEFAULT_TEST_CFG = dict(
 DEFAULT_INSTANCE_CFG = dict(n_iters=300, threshold=2.5, min_fraction=0.01)
 
 
+def labels_to_map(
+    labels: torch.Tensor, size: tuple[int, int], ignore_index: int = 255
+) -> torch.Tensor:
+    """IR labels at the input size on IRNet's stride-4 map.
+
+    Takes the centre pixel of each 4 x 4 cell, pixel ``4 i + 2``: IRN resizes
+    its 512 px label crop to 128 px with PIL's nearest filter, which samples
+    exactly these. Cells past the labels' edge are ``ignore_index``.
+
+    Args:
+        labels (torch.Tensor): ``(N, H, W)`` class indices (255 unsure).
+        size (tuple[int, int]): ``(h, w)`` of the map.
+        ignore_index (int): Value of the cells without a label. Default: 255.
+
+    Returns:
+        torch.Tensor: ``(N, h, w)`` labels.
+    """
+    height, width = size
+    offset = STRIDE // 2
+    labels = labels[:, offset::STRIDE, offset::STRIDE][:, :height, :width]
+    return F.pad(
+        labels,
+        (0, width - labels.shape[2], 0, height - labels.shape[1]),
+        value=ignore_index,
+    )
+
+
 @MODELS.register_module()
 class IRNet(BaseSegmentor):
     """Inter-pixel relation network on a frozen backbone.
@@ -44,9 +71,9 @@ class IRNet(BaseSegmentor):
     :mod:`mmwsss.ops.irn`).
 
     Training reads IR labels from ``gt_sem_seg`` (0 background, classes, 255
-    unsure) at the input size. They are downscaled to the stride-4 map by
-    nearest sampling of every 4th pixel (IRN's ``cv2.resize(fx=0.25,
-    INTER_NEAREST)``); the losses are :func:`~mmwsss.ops.irn.irn_pair_losses`
+    unsure) at the input size, put on the stride-4 map by
+    :func:`labels_to_map` (each cell's centre pixel, as IRN's PIL nearest
+    resize); the losses are :func:`~mmwsss.ops.irn.irn_pair_losses`
     over pairs within ``train_cfg.radius``, returned as ``loss_aff_pos``,
     ``loss_aff_neg``, ``loss_dp_fg`` and ``loss_dp_bg``, each weighted by 0.5 so
     that their sum is IRN's ``(pos + neg) / 2 + (dp_fg + dp_bg) / 2``.
@@ -141,13 +168,7 @@ class IRNet(BaseSegmentor):
         labels = torch.stack(
             [s.gt_sem_seg.data.reshape(inputs.shape[-2:]) for s in data_samples]
         ).long()  # [B, H, W]
-        # every 4th pixel, then crop / pad (unsure) to the map
-        labels = labels[:, ::STRIDE, ::STRIDE][:, :height, :width]
-        labels = F.pad(
-            labels,
-            (0, width - labels.shape[2], 0, height - labels.shape[1]),
-            value=cfg.ignore_index,
-        )
+        labels = labels_to_map(labels, (height, width), cfg.ignore_index)
         terms = irn_pair_losses(
             torch.sigmoid(logits[:, 0]),
             displacement,

@@ -1,0 +1,252 @@
+"""The VOC recipes (CAM, IRN, AffinityNet, DeepLabV2): what their configs set
+against the reference code (docs/reproduction/voc_recipes.md), and, slow, one
+training iteration of each on generated VOC-size images.
+
+The slow test builds a tiny VOC 2012 + SBD tree with 500 x 375 images, runs
+tools/dataset_converters/voc_aug.py on it as a user would (train_aug.txt,
+aug.txt, SegmentationClassAug, cls_labels.json), then trains each config one
+iteration at batch 1 from random weights (no checkpoint is fetched).
+"""
+
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from PIL import Image
+
+import mmwsss  # noqa: F401  (registers the components)
+from mmwsss.datasets.palette import voc_palette
+from mmwsss.registry import DATASETS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CAM = 'configs/cam/cam_r50_1xb16-5e_voc12aug-512.py'
+IRN = 'configs/irn/irn_r50_1xb32-3e_voc12aug-512.py'
+AFFINITYNET = 'configs/affinitynet/affinitynet_r50_1xb8-8e_voc12aug-448.py'
+DEEPLABV2 = 'configs/deeplabv2/deeplabv2_r101-d8_1xb10-20k_voc12aug-321.py'
+PSEUDO_DEEPLABV3 = (
+    'configs/pseudo_label/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512_pseudo.py'
+)
+UPERNET_SWIN = 'configs/upernet_swin/upernet_swin-t_1xb8-40k_voc12aug-512x512_pseudo.py'
+TORCHVISION_R50 = 'https://download.pytorch.org/models/resnet50-0676ba61.pth'
+
+
+def _cfg(path):
+    return Config.fromfile(osp.join(ROOT, path))
+
+
+def _no_weights(model_cfg):
+    model_cfg.pop('pretrained', None)
+    model_cfg.backbone.pop('init_cfg', None)
+
+
+def _build(model_cfg):
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        return MODELS.build(model_cfg)
+
+
+def _step_types(pipeline):
+    return [step['type'] for step in pipeline]
+
+
+def test_cam_trains_like_irn():
+    """Torchvision ResNet-50 weights; stem and stages 1-2 without gradient;
+    batch norm statistics frozen, its affine parameters trained in stages 3-4;
+    SGD momentum 1e-4 (IRN's PolyOptimizer quirk) with weight decay 1e-4."""
+    cfg = _cfg(CAM)
+    assert cfg.model.backbone.type == 'ResNet'  # the plain 7x7 stem
+    assert cfg.model.backbone.init_cfg.checkpoint == TORCHVISION_R50
+    _no_weights(cfg.model)
+    model = _build(cfg.model)
+    model.init_weights()
+    model.train()
+    backbone = model.backbone
+    frozen = [backbone.conv1, backbone.bn1, backbone.layer1, backbone.layer2]
+    assert not any(p.requires_grad for m in frozen for p in m.parameters())
+    assert all(p.requires_grad for p in backbone.layer3.parameters())
+    assert backbone.layer3[0].bn1.weight.requires_grad
+    assert not backbone.layer4[0].bn1.training  # statistics frozen
+    # PyTorch's default conv init, as IRN's classifier: |w| <= 1 / sqrt(2048)
+    bound = 1 / 2048**0.5
+    weight = model.head.classifier.weight
+    assert weight.abs().max() <= bound and weight.abs().max() > 0.9 * bound
+
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.lr, optimizer.momentum, optimizer.weight_decay) == (
+        0.1,
+        1e-4,
+        1e-4,
+    )
+    steps = _step_types(cfg.train_dataloader.dataset.pipeline)
+    assert steps.index('RandomResize') < steps.index('RandomCrop')
+    # the FashionPaste bench's CAM keeps its own momentum
+    bench = _cfg('configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py')
+    assert bench.optim_wrapper.optimizer.momentum == 0.9
+
+
+def test_irn_taps_five_levels_of_torchvision_resnet50():
+    cfg = _cfg(IRN)
+    backbone = cfg.model.backbone
+    assert backbone.type == 'ResNetWithStem' and backbone.depth == 50
+    assert backbone.init_cfg.checkpoint == TORCHVISION_R50
+    assert cfg.model.boundary_head.in_channels == (64, 256, 512, 1024, 2048)
+    assert cfg.model.displacement_head.fine_levels == (0, 1)
+    assert cfg.optim_wrapper.optimizer.momentum == 1e-4
+    rescale = cfg.train_dataloader.dataset.pipeline[2]
+    assert rescale.type == 'RandomRescale' and rescale.ratio_range == (0.5, 1.5)
+
+
+def test_affinitynet_crops_at_the_original_scale():
+    cfg = _cfg(AFFINITYNET)
+    steps = _step_types(cfg.train_dataloader.dataset.pipeline)
+    assert 'RandomResize' not in steps and 'RandomRescale' not in steps
+    assert steps.index('ColorJitter') < steps.index('RandomCrop')
+    assert cfg.optim_wrapper.optimizer.momentum == 5e-4
+
+
+def test_deeplabv2_scales_the_image_and_its_biases_train_at_x20():
+    cfg = _cfg(DEEPLABV2)
+    pipeline = cfg.train_dataloader.dataset.dataset.pipeline
+    assert pipeline[2].type == 'RandomRescale'
+    assert pipeline[2].ratio_range == (0.5, 1.5)
+    _no_weights(cfg.model)
+    model = _build(cfg.model)
+    wrapper_cfg = cfg.optim_wrapper.copy()
+    paramwise_cfg = wrapper_cfg.pop('paramwise_cfg')
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
+            dict(
+                type='DefaultOptimWrapperConstructor',
+                optim_wrapper_cfg=wrapper_cfg,
+                paramwise_cfg=paramwise_cfg,
+            )
+        )
+        groups = constructor(model).optimizer.param_groups
+    named = dict(model.named_parameters())
+    by_param = {id(p): g for g in groups for p in g['params']}
+    for i in range(4):
+        weight = by_param[id(named[f'decode_head.aspp.{i}.weight'])]
+        bias = by_param[id(named[f'decode_head.aspp.{i}.bias'])]
+        assert weight['lr'] == pytest.approx(2.5e-3)
+        assert weight['weight_decay'] == pytest.approx(5e-4)
+        assert bias['lr'] == pytest.approx(5e-3) and bias['weight_decay'] == 0
+    conv = by_param[id(named['backbone.layer4.0.conv2.weight'])]
+    assert conv['lr'] == pytest.approx(2.5e-4)
+
+
+# -- one training iteration of each VOC config on VOC-size images (slow) ------
+
+
+def _save_palette_png(mask, path):
+    img = Image.fromarray(mask, mode='P')
+    img.putpalette(np.asarray(voc_palette(256), np.uint8).ravel().tolist())
+    img.save(path)
+
+
+@pytest.fixture(scope='module')
+def tiny_voc(tmp_path_factory, request):
+    """VOC train a, val c; SBD train b, val c: train_aug = a, b; aug = b."""
+    tmp = tmp_path_factory.mktemp('voc')
+    voc = tmp / 'VOCdevkit' / 'VOC2012'
+    sbd = tmp / 'benchmark_RELEASE' / 'dataset'
+    for folder in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
+        (voc / folder).mkdir(parents=True)
+    (sbd / 'cls').mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, (img_id, cls) in enumerate([('a', 12), ('b', 15), ('c', 8)]):
+        image = rng.integers(0, 256, size=(375, 500, 3), dtype=np.uint8)
+        Image.fromarray(image).save(voc / 'JPEGImages' / f'{img_id}.jpg')
+        mask = np.zeros((375, 500), np.uint8)
+        mask[80 + 10 * i : 300, 100:380] = cls
+        mask[80 + 10 * i : 84 + 10 * i, 100:380] = 255  # VOC's outline band
+        _save_palette_png(mask, voc / 'SegmentationClass' / f'{img_id}.png')
+    (voc / 'ImageSets/Segmentation/train.txt').write_text('a\n')
+    (voc / 'ImageSets/Segmentation/val.txt').write_text('c\n')
+    (sbd / 'train.txt').write_text('b\n')
+    (sbd / 'val.txt').write_text('c\n')
+    import_tool = request.getfixturevalue('import_tool')
+    import_tool('dataset_converters/voc_aug').main(
+        ['--voc-root', str(voc), '--sbd-root', str(sbd)]
+    )
+    return str(voc)
+
+
+class _SnapshotHeads(Hook):
+    """Copies the heads' parameters (outside the backbone) before training,
+    after the Runner's weight initialisation (random here)."""
+
+    def __init__(self):
+        self.before = {}
+
+    def before_train(self, runner):
+        for name, param in runner.model.named_parameters():
+            if param.requires_grad and not name.startswith('backbone.'):
+                self.before[name] = param.detach().clone()
+
+
+def _one_iteration(cfg, work_dir):
+    """Batch 1, one iteration, no validation, no checkpoint, no weights."""
+    cfg.work_dir = str(work_dir)
+    _no_weights(cfg.model)
+    loader = cfg.train_dataloader
+    loader.batch_size = 1
+    loader.num_workers = 0
+    loader.persistent_workers = False
+    if cfg.train_cfg.type == 'EpochBasedTrainLoop':
+        cfg.train_cfg.max_epochs = 1
+        dataset = loader.dataset
+        (dataset.get('dataset') or dataset).indices = 1  # one image, one batch
+    else:
+        cfg.train_cfg.max_iters = 1
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.train_cfg.pop('val_interval', None)
+    cfg.default_hooks.checkpoint = None
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', [CAM, IRN, AFFINITYNET, DEEPLABV2])
+def test_one_training_iteration_on_voc_size_images(path, tiny_voc, tmp_path):
+    cfg = _one_iteration(_cfg(path), tmp_path / 'work')
+    dataset = cfg.train_dataloader.dataset
+    masks = osp.join(tiny_voc, 'SegmentationClassAug')
+    if dataset.type == 'PseudoLabelDataset':  # DeepLabV2 on pseudo masks
+        dataset.pseudo_dir = masks
+        dataset.dataset.data_root = tiny_voc
+    else:
+        dataset.data_root = tiny_voc
+        if dataset.data_prefix.get('seg_map_path'):  # IR / PSA labels
+            dataset.data_prefix.seg_map_path = masks
+    runner = Runner.from_cfg(cfg)
+    snapshot = _SnapshotHeads()
+    runner.register_hook(snapshot)
+    runner.train()
+    assert runner.iter == 1
+    assert np.isfinite(runner.message_hub.get_scalar('train/loss').current())
+    params = dict(runner.model.named_parameters())
+    assert snapshot.before
+    assert any(not torch.equal(v, params[n]) for n, v in snapshot.before.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', [PSEUDO_DEEPLABV3, UPERNET_SWIN])
+def test_pseudo_label_configs_find_voc_aug_output(path, tiny_voc):
+    """The mmseg-based configs train on pseudo masks of train_aug; the stock
+    DeepLabV3 one reads VOC train (SegmentationClass) plus aug.txt
+    (SegmentationClassAug), which voc_aug.py writes."""
+    cfg = _cfg(path)
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.pseudo_dir = osp.join(tiny_voc, 'SegmentationClassAug')
+    inner = dataset_cfg.dataset
+    for stock in inner.get('datasets', [inner]):
+        stock.data_root = tiny_voc
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        dataset = DATASETS.build(dataset_cfg)
+    assert len(dataset) == 2  # train_aug: VOC train a + SBD b
+    sample = dataset[1]
+    assert sample['data_samples'].gt_sem_seg.data.shape[-2:] == (512, 512)
