@@ -78,7 +78,7 @@ def prototypes(name, k=20, repeat=1, level=None):
         type='Predict',
         config=prototype_config,
         checkpoint='recovery',
-        test_labels='irn_labels',
+        test_labels='recovery.recovered_labels',
         cfg_options=options,
     )
 

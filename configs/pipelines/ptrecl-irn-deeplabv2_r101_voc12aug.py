@@ -64,7 +64,7 @@ stages = [
         type='Predict',
         config=cfg_dir + '/ptrecl/ptrecl-prototypes_r101-d8_voc12aug-321.py',
         checkpoint='recovery',
-        test_labels='irn_labels',
+        test_labels='recovery.recovered_labels',
     ),
     dict(
         name='reclassify',

@@ -1,9 +1,11 @@
 # PtReCl's prototypes on PASCAL VOC 2012 train_aug: the recovery net's ResNet-101
-# features (2048 channels at stride 8) split by IRN's pseudo masks, 4096 sampled
-# features per class and side (bounded memory), cosine K-means into K = 20
-# foreground and 20 background prototypes per class.
+# features (layer4, the ASPP head's input: 2048 channels at stride 8) split by
+# the recovery net's own masks (recovered_labels; a cell takes the label of more
+# than half of its pixels), 4096 sampled features per class and side (bounded
+# memory), cosine (spherical) K-means into K = 20 foreground and 20 background
+# prototypes per class, with their cluster sizes.
 #   python tools/test.py configs/ptrecl/ptrecl-prototypes_r101-d8_voc12aug-321.py \
-#       RECOVERY_CHECKPOINT --cfg-options test_dataloader.dataset.pseudo_dir=IRN_LABEL_DIR
+#       RECOVERY_CHECKPOINT --cfg-options test_dataloader.dataset.pseudo_dir=RECOVERED_LABEL_DIR
 _base_ = ['./ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321.py']
 
 model = dict(pretrained=None)  # the recovery net's checkpoint
@@ -15,7 +17,9 @@ test_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='PseudoLabelDataset',
-        pseudo_dir='work_dirs/irn_r50_1xb32-3e_voc12aug-512/pseudo_labels',
+        pseudo_dir=(
+            'work_dirs/ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321/recovered_labels'
+        ),
         dataset=dict(
             type='RepeatDataset',
             times=1,
@@ -39,5 +43,6 @@ test_cfg = dict(
     num_prototypes=20,
     capacity=4096,
     seed=0,
+    grid_labels='majority',
 )
 test_evaluator = dict(_delete_=True, type='Evaluator', metrics=[])

@@ -4,7 +4,9 @@
 # (LabelConditionedASPPHead: only background and the image's classes keep their
 # logits, at training and inference), trained on IRN's pseudo masks. Validated on
 # val (conditioned on val's image labels); tested on train: its own recovered
-# pseudo masks, written as PNGs and scored against the train ground truth.
+# pseudo masks, written as PNGs ({work_dir}/recovered_labels, the masks the
+# prototype stage splits the features by) and scored against the train ground
+# truth.
 #   python tools/train.py configs/ptrecl/ptrecl-recovery_effl0-d16_1xb8-1000it_fashionpaste-160.py \
 #       --cfg-options train_dataloader.dataset.pseudo_dir=IRN_LABEL_DIR \
 #       model.backbone.init_cfg.checkpoint=CAM_CHECKPOINT

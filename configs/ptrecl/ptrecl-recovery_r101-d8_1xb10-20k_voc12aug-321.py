@@ -2,7 +2,8 @@
 # ResNet-101 recipe (crop 321, batch 10, 20k iterations, SGD 2.5e-4, head x10)
 # with the label-conditioned head, trained on IRN's pseudo masks; validated on val
 # (conditioned on its image labels); tested on train_aug (its own recovered
-# masks, written as PNGs, scored against SegmentationClassAug).
+# masks, written as PNGs to {work_dir}/recovered_labels for the prototype stage,
+# scored against SegmentationClassAug).
 #   python tools/train.py configs/ptrecl/ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321.py \
 #       --cfg-options train_dataloader.dataset.pseudo_dir=IRN_LABEL_DIR
 # Image labels come from cls_labels.json (tools/dataset_converters/voc_aug.py).
@@ -14,7 +15,9 @@ train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     dict(type='LoadAnnotationsChecked', num_classes=21),
     dict(type='LoadImageLevelLabels', num_classes=21),
-    dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 1.5), keep_ratio=True),
+    # DeepLab's scale augmentation (as the DeepLabV2 VOC config): the image and
+    # its mask rescaled by 0.5-1.5 of their own size, then a 321 crop
+    dict(type='RandomRescale', ratio_range=(0.5, 1.5)),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackWSSSInputs'),

@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmengine.utils import ProgressBar
 
-from ..ops.prototypes import PrototypeBank
+from ..ops.prototypes import GRID_RULES, PrototypeBank, mask_to_grid, pixel_features
 from ..registry import LOOPS
 from ..utils.distributed import broadcast_from_main
 from ..utils.memory import peak_rss_mb, reset_peak_rss, rss_mb
@@ -31,14 +32,17 @@ from .loops import _base_dataset, _tested_checkpoint
 
 PROTOTYPE_FILE = 'prototypes.pth'
 STATS_FILE = 'prototype_stats.json'
+#: What a prototype file holds (see :func:`load_prototypes`).
+PROTOTYPE_KEYS = ('fg', 'bg', 'fg_counts', 'bg_counts', 'fg_sizes', 'bg_sizes')
 
 
 def load_prototypes(path: str) -> dict:
     """The prototype file a :class:`PrototypeLoop` wrote (a folder or the file).
 
     Returns:
-        dict: ``fg`` / ``bg`` ``(C, K, D)`` float tensors, ``fg_counts`` /
-        ``bg_counts`` ``(C,)`` long tensors and ``meta``.
+        dict: ``fg`` / ``bg`` ``(C, K, D)`` float tensors, ``fg_sizes`` /
+        ``bg_sizes`` ``(C, K)`` cluster sizes, ``fg_counts`` / ``bg_counts``
+        ``(C,)`` long tensors and ``meta``.
     """
     if osp.isdir(path):
         path = osp.join(path, PROTOTYPE_FILE)
@@ -48,9 +52,12 @@ def load_prototypes(path: str) -> dict:
             '(a config whose test_cfg is PrototypeLoop)'
         )
     content = torch.load(path, map_location='cpu', weights_only=True)
-    missing = {'fg', 'bg', 'fg_counts', 'bg_counts'} - set(content)
+    missing = set(PROTOTYPE_KEYS) - set(content)
     if missing:
-        raise KeyError(f'{path} is no prototype file: it lacks {sorted(missing)}')
+        raise KeyError(
+            f'{path} is no prototype file of this version: it lacks '
+            f'{sorted(missing)}; rerun the prototype stage (PrototypeLoop)'
+        )
     return content
 
 
@@ -67,18 +74,21 @@ def _pseudo_dir(dataset) -> str | None:
 class PrototypeLoop(BaseLoop):
     """Foreground / background prototypes of every class (PtReCl, step 4).
 
-    Runs the model's backbone (``extract_feat``; the decode head's input, index
-    ``in_index``) over the dataloader's images once and, per image and class
-    it contains (``gt_img_labels``), samples the features of the pixels its mask
-    (``gt_sem_seg``: the pseudo masks, e.g. through ``PseudoLabelDataset``, cut
-    to the feature grid by nearest neighbour) gives the class (foreground) and
-    of its other labelled pixels (background) into bounded reservoirs
+    Runs the model's backbone (``extract_feat``; by default the decode head's
+    input, see ``in_index``) over the dataloader's images once and, per image
+    and class it contains (``gt_img_labels``), samples the features of the
+    grid cells its mask (``gt_sem_seg``: the pseudo masks, e.g. the recovery
+    net's through ``PseudoLabelDataset``) gives the class (foreground) and of
+    its other labelled cells (background) into bounded reservoirs
     (:class:`~mmwsss.ops.prototypes.PrototypeBank`: memory independent of the
-    number of images). Under DDP each rank samples its shard and rank 0 merges
-    the reservoirs into one uniform sample. Cosine K-means then gives
-    ``num_prototypes`` foreground and background prototypes per class, saved
-    to ``{out_dir}/prototypes.pth`` (see :func:`load_prototypes`), with
-    ``prototype_stats.json`` (pixels seen and kept per class, time, memory).
+    number of images). A cell takes the label covering most of its pixels
+    (:func:`~mmwsss.ops.prototypes.mask_to_grid`, ``grid_labels``). Under DDP
+    each rank samples its shard and rank 0 merges the reservoirs into one
+    uniform sample. Cosine K-means then gives ``num_prototypes`` foreground
+    and background prototypes per class and their cluster sizes, saved to
+    ``{out_dir}/prototypes.pth`` (see :func:`load_prototypes`), with
+    ``prototype_stats.json`` (pixels seen and kept per class, cells left out,
+    time, memory).
 
     The folder records its provenance (config, weights, dataset, pseudo masks);
     a finished file of the same provenance is reused, another is moved aside.
@@ -92,8 +102,13 @@ class PrototypeLoop(BaseLoop):
             (PtReCl's).
         capacity (int): Features kept per class and side. Default: 4096.
         seed (int): Sampling and clustering seed. Default: 0.
-        in_index (int, optional): Which backbone output; default: the decode
-            head's ``in_index``.
+        in_index (int | Sequence[int], optional): Which backbone output, or
+            several stacked as SIPE stacks its stages
+            (:func:`~mmwsss.ops.prototypes.pixel_features`); default: the
+            decode head's ``in_index``.
+        grid_labels (str): How a grid cell is labelled: 'majority' (the label
+            of more than half of its pixels, else left out) or 'nearest' (one
+            pixel, for comparison). Default: 'majority'.
         ignore_index (int): Mask value of unlabelled pixels. Default: 255.
     """
 
@@ -106,7 +121,8 @@ class PrototypeLoop(BaseLoop):
         num_prototypes: int = 20,
         capacity: int = 4096,
         seed: int = 0,
-        in_index: int | None = None,
+        in_index: int | Sequence[int] | None = None,
+        grid_labels: str = 'majority',
         ignore_index: int = 255,
     ) -> None:
         super().__init__(runner, dataloader)
@@ -119,8 +135,17 @@ class PrototypeLoop(BaseLoop):
         self.num_prototypes = int(num_prototypes)
         self.capacity = int(capacity)
         self.seed = int(seed)
+        if grid_labels not in GRID_RULES:
+            raise ValueError(
+                f'grid_labels must be one of {GRID_RULES}, got {grid_labels!r}'
+            )
+        if in_index is not None and not isinstance(in_index, int):
+            in_index = tuple(int(i) for i in in_index)
         self.in_index = in_index
+        self.grid_labels = grid_labels
         self.ignore_index = ignore_index
+        # grid cells holding labelled pixels, and those the grid rule labels
+        self._cells = np.zeros(2, np.int64)
 
     def _model(self):
         model = self.runner.model
@@ -139,6 +164,9 @@ class PrototypeLoop(BaseLoop):
                 capacity=self.capacity,
                 seed=self.seed,
                 in_index=self.in_index,
+                grid_labels=self.grid_labels,
+                # cluster sizes and spherical K-means (files without them differ)
+                file_format=2,
             ),
             inputs=dict(pseudo_dir=input_digest(pseudo_dir) if pseudo_dir else None),
             data=dict(
@@ -187,6 +215,9 @@ class PrototypeLoop(BaseLoop):
             # share of exact zeros among the features streamed (older stats
             # files lack it)
             'prototypes/feature_zero_fraction': stats.get('feature_zero_fraction', nan),
+            # share of the grid cells holding labelled pixels that the grid
+            # rule left out (mixed cells, on outlines)
+            'prototypes/cells_left_out': stats.get('cells_left_out', nan),
         }
 
     @torch.no_grad()
@@ -211,11 +242,12 @@ class PrototypeLoop(BaseLoop):
                 'before_test_iter', batch_idx=idx, data_batch=data_batch
             )
             data = model.data_preprocessor(data_batch, False)
-            features = model.extract_feat(data['inputs'])[in_index].float()
+            features = pixel_features(model.extract_feat(data['inputs']), in_index)
             zeros += int((features == 0).sum())
             values += features.numel()
+            pad_shape = tuple(data['inputs'].shape[-2:])
             for feat, sample in zip(features, data['data_samples']):
-                self._add_sample(bank, feat, sample)
+                self._add_sample(bank, feat, sample, pad_shape)
             self.runner.call_hook(
                 'after_test_iter', batch_idx=idx, data_batch=data_batch, outputs=None
             )
@@ -223,6 +255,7 @@ class PrototypeLoop(BaseLoop):
                 progress.update()
         states = all_gather_object(bank.state())
         counts = all_gather_object((zeros, values))
+        cells = all_gather_object(self._cells.tolist())
         stats = None
         if is_main_process():
             merged = PrototypeBank.merge(states, num_classes, self.capacity, self.seed)
@@ -232,11 +265,17 @@ class PrototypeLoop(BaseLoop):
             stats['feature_zero_fraction'] = (
                 round(sum(z for z, _ in counts) / total, 4) if total else None
             )
+            seen, kept = np.sum(cells, axis=0)
+            stats['cells_left_out'] = round(1 - kept / seen, 4) if seen else None
             self._write_stats(stats)
         barrier()
         return broadcast_from_main(stats)
 
-    def _add_sample(self, bank: PrototypeBank, feat: torch.Tensor, sample) -> None:
+    def _add_sample(
+        self, bank: PrototypeBank, feat: torch.Tensor, sample, pad_shape
+    ) -> None:
+        """Sample ``feat`` (the features of the padded input of ``pad_shape``)
+        by the sample's mask, padded alike (bottom and right, unlabelled)."""
         if 'gt_img_labels' not in sample:
             raise KeyError(
                 f'{sample.metainfo.get("img_path", "a sample")} has no image '
@@ -249,12 +288,26 @@ class PrototypeLoop(BaseLoop):
                 'prototype dataloader must load the pseudo masks '
                 '(PseudoLabelDataset and LoadAnnotations)'
             )
-        mask = sample.gt_sem_seg.data.float()[None]  # (1, 1, H, W), padded
-        # the grid cell of each feature pixel: nearest mask pixel
-        grid = F.interpolate(mask, size=feat.shape[-2:], mode='nearest')[0, 0]
+        mask = sample.gt_sem_seg.data[0]  # [H, W]
+        pad_h, pad_w = pad_shape[0] - mask.shape[0], pad_shape[1] - mask.shape[1]
+        if pad_h < 0 or pad_w < 0:
+            raise ValueError(
+                f'the mask of {sample.metainfo.get("img_path", "a sample")} '
+                f'({tuple(mask.shape)}) is larger than its input {pad_shape}: '
+                'the prototype pipeline must not resize the image alone'
+            )
+        mask = F.pad(mask, (0, pad_w, 0, pad_h), value=self.ignore_index)
+        grid = mask_to_grid(
+            mask, feat.shape[-2:], self.grid_labels, self.ignore_index
+        )  # [h, w]
+        # cells holding any labelled pixel, and those the rule labels
+        holding = F.adaptive_max_pool2d(
+            (mask != self.ignore_index).float()[None, None], tuple(grid.shape)
+        )
+        self._cells += (int(holding.sum()), int((grid != self.ignore_index).sum()))
         bank.add_image(
             feat.cpu().numpy(),
-            grid.long().cpu().numpy(),
+            grid.cpu().numpy(),
             sample.gt_img_labels.tolist(),
             self.ignore_index,
         )

@@ -7,12 +7,103 @@ images that contain it (background). The feature sets grow with the dataset;
 here each (class, fg / bg) set is a fixed-size uniform sample of its stream of
 pixels (reservoir sampling, Vitter's Algorithm R), so memory stays bounded
 whatever the number of images, and samples taken on several ranks merge into
-one uniform sample of the union (:meth:`Reservoir.merge`).
+one uniform sample of the union (:meth:`Reservoir.merge`). Each prototype keeps
+the size of its cluster (rows of the sample it gathers: an estimate of its share
+of the class's pixels), the weight of its vote in
+:func:`~mmwsss.ops.reclassify.prototype_votes`.
+
+The pixels live on the feature grid: :func:`mask_to_grid` gives each grid cell
+the class that covers most of it, and :func:`pixel_features` picks (or stacks,
+as SIPE stacks its stages) the backbone levels compared.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import torch
+import torch.nn.functional as F
+
+#: Rules of :func:`mask_to_grid`.
+GRID_RULES = ('majority', 'nearest')
+
+
+def mask_to_grid(
+    mask: torch.Tensor,
+    size: Sequence[int],
+    rule: str = 'majority',
+    ignore_index: int = 255,
+) -> torch.Tensor:
+    """A pixel mask cut to the feature grid, one label per cell.
+
+    Cell ``(i, j)`` of an ``(h, w)`` grid over an ``(H, W)`` mask covers rows
+    ``floor(i H / h)`` to ``ceil((i + 1) H / h) - 1`` (columns alike; the
+    bins of adaptive average pooling, whose centres are where a bilinear
+    upsampling with ``align_corners=False`` puts the cell's value back).
+
+    Args:
+        mask (Tensor): ``(H, W)`` integer labels.
+        size (Sequence[int]): ``(h, w)`` of the grid.
+        rule (str): 'majority': the label covering more than half of the cell
+            (a mixed cell, e.g. on an outline, and a cell mostly
+            ``ignore_index`` get ``ignore_index``); 'nearest': the pixel
+            ``F.interpolate(mode='nearest')`` picks, the cell's top-left pixel
+            when ``H`` is a multiple of ``h`` (for comparison only: it ignores
+            the rest of the cell). Default: 'majority'.
+        ignore_index (int): Label of unlabelled pixels and left-out cells.
+            Default: 255.
+
+    Returns:
+        Tensor: ``(h, w)`` long labels.
+    """
+    if rule not in GRID_RULES:
+        raise ValueError(f'rule must be one of {GRID_RULES}, got {rule!r}')
+    if mask.dim() != 2:
+        raise ValueError(f'mask must be (H, W), got {tuple(mask.shape)}')
+    size = tuple(int(v) for v in size)
+    if rule == 'nearest':
+        return F.interpolate(mask[None, None].float(), size=size, mode='nearest')[
+            0, 0
+        ].long()
+    values = torch.unique(mask)  # the labels present, ignore_index included
+    onehot = (mask[None] == values[:, None, None]).float()  # [V, H, W]
+    shares = F.adaptive_avg_pool2d(onehot[None], size)[0]  # [V, h, w]
+    best_share, best = shares.max(dim=0)
+    grid = values.long()[best]
+    grid[best_share <= 0.5] = ignore_index
+    return grid
+
+
+def pixel_features(
+    levels: Sequence[torch.Tensor], in_index: int | Sequence[int]
+) -> torch.Tensor:
+    """The features the prototypes describe, from a backbone's outputs.
+
+    Args:
+        levels (Sequence[Tensor]): The backbone's ``(N, D_l, h_l, w_l)`` outputs.
+        in_index (int | Sequence[int]): One output (as it is), or several:
+            SIPE's hierarchical feature, each level L2-normalised per pixel,
+            resized (bilinear) to the grid of the coarsest of them and
+            concatenated, so that every level weighs alike in the cosine
+            similarity.
+
+    Returns:
+        Tensor: ``(N, D, h, w)`` float features.
+    """
+    if isinstance(in_index, int):
+        return levels[in_index].float()
+    chosen = [levels[i].float() for i in in_index]
+    if not chosen:
+        raise ValueError('in_index names no backbone output')
+    size = min((tuple(f.shape[-2:]) for f in chosen), key=lambda s: s[0] * s[1])
+    parts = []
+    for feat in chosen:
+        feat = F.normalize(feat, dim=1)
+        if tuple(feat.shape[-2:]) != size:
+            feat = F.interpolate(feat, size=size, mode='bilinear', align_corners=False)
+        parts.append(feat)
+    return torch.cat(parts, dim=1)
 
 
 class Reservoir:
@@ -128,29 +219,75 @@ def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarra
     return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), eps)
 
 
-def cosine_kmeans(features: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+def _plus_plus_seeds(x: np.ndarray, k: int, rng) -> np.ndarray:
+    """k-means++ seeding on unit rows, cosine distance ``1 - cos``."""
+    centres = [x[rng.integers(len(x))]]
+    nearest = 1 - x @ centres[0]
+    for _ in range(1, k):
+        weight = np.clip(nearest, 0, None)
+        total = weight.sum()
+        pick = (
+            rng.choice(len(x), p=weight / total) if total > 0 else rng.integers(len(x))
+        )
+        centres.append(x[pick])
+        nearest = np.minimum(nearest, 1 - x @ x[pick])
+    return np.stack(centres)
+
+
+def cosine_kmeans(
+    features: np.ndarray, k: int, seed: int = 0, n_init: int = 4, max_iter: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
     """K unit-norm cluster centres of ``features`` (n, dim) by cosine distance.
 
-    scikit-learn's k-means (k-means++ seeding, 4 restarts) on the L2-normalised
-    features: on unit vectors the squared Euclidean distance is ``2 - 2 cos``, so
-    the clusters group by cosine similarity; the centres (means of unit vectors)
-    are normalised back to unit length, the prototypes a cosine reclassifier
-    compares pixels with. Fewer distinct features than ``k``: one centre per
-    distinct feature.
+    Spherical k-means: rows L2-normalised, each assigned to the centre of
+    highest cosine similarity, each centre the normalised sum of its rows
+    (k-means++ seeding on ``1 - cos``; ``n_init`` seeded restarts, the one of
+    highest total similarity kept; an emptied cluster restarts at the row
+    farthest from its centre). All-zero rows (e.g. a rectified feature that is
+    off everywhere) have no direction and are left out. Fewer distinct
+    directions than ``k``: one centre per direction.
 
     Returns:
-        np.ndarray: ``(min(k, distinct rows), dim)`` float32 unit vectors.
+        tuple: ``(centres, sizes)``: ``(k', dim)`` float32 unit vectors and
+        ``(k',)`` int64 non-zero rows of ``features`` in each cluster (at the
+        final assignment), ``k' <= k``.
     """
-    from sklearn.cluster import KMeans
-
     x = l2_normalize(features)
+    dim = x.shape[1] if x.ndim == 2 else 0
+    x = x[np.abs(x).sum(axis=1) > 0] if len(x) else x
     if len(x) == 0:
-        return np.empty((0, x.shape[1] if x.ndim == 2 else 0), np.float32)
-    distinct = np.unique(x, axis=0)
+        return np.empty((0, dim), np.float32), np.empty(0, np.int64)
+    distinct, counts = np.unique(x, axis=0, return_counts=True)
     if len(distinct) <= k:
-        return l2_normalize(distinct)
-    kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
-    return l2_normalize(kmeans.cluster_centers_)
+        return l2_normalize(distinct), counts.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    best = None
+    for _ in range(n_init):
+        centres = _plus_plus_seeds(x, k, rng)
+        assign = None
+        for _ in range(max_iter):
+            similarity = x @ centres.T  # [n, k]
+            new_assign = similarity.argmax(axis=1)
+            if assign is not None and np.array_equal(new_assign, assign):
+                break
+            assign = new_assign
+            members = np.zeros((k, len(x)), x.dtype)
+            members[assign, np.arange(len(x))] = 1
+            sums = members @ x  # [k, dim]
+            sizes = members.sum(axis=1)
+            own = similarity[np.arange(len(x)), assign]
+            for empty in np.flatnonzero(sizes == 0):
+                far = int(own.argmin())
+                sums[empty] = x[far]
+                own[far] = np.inf
+            centres = l2_normalize(sums)
+        similarity = x @ centres.T
+        assign = similarity.argmax(axis=1)
+        score = float(similarity.max(axis=1).sum())
+        if best is None or score > best[0]:
+            best = (score, centres, np.bincount(assign, minlength=k))
+    _, centres, sizes = best
+    return centres.astype(np.float32), sizes.astype(np.int64)
 
 
 def split_class_pixels(
@@ -236,7 +373,9 @@ class PrototypeBank:
 
         Returns:
             dict: ``fg`` / ``bg`` ``(C, K, D)`` float32 (row 0, background,
-            and rows past a class's count are zeros), ``fg_counts`` /
+            and rows past a class's count are zeros), ``fg_sizes`` /
+            ``bg_sizes`` ``(C, K)`` rows of the class's sample in each
+            prototype's cluster (0 past the count), ``fg_counts`` /
             ``bg_counts`` ``(C,)`` prototypes per class, ``fg_pixels`` /
             ``bg_pixels`` ``(C,)`` pixels seen per class.
         """
@@ -247,16 +386,19 @@ class PrototypeBank:
         out = {}
         for kind in self.KINDS:
             centres = np.zeros((self.num_classes, k, dim), np.float32)
+            sizes = np.zeros((self.num_classes, k), np.int64)
             counts = np.zeros(self.num_classes, np.int64)
             pixels = np.zeros(self.num_classes, np.int64)
             for c in range(1, self.num_classes):
                 reservoir = self.reservoirs[(c, kind)]
                 if reservoir.count:
-                    found = cosine_kmeans(reservoir.samples, k, seed=self.seed)
+                    found, members = cosine_kmeans(reservoir.samples, k, seed=self.seed)
                     centres[c, : len(found)] = found
+                    sizes[c, : len(found)] = members
                     counts[c] = len(found)
                 pixels[c] = reservoir.count
             out[kind] = centres
+            out[f'{kind}_sizes'] = sizes
             out[f'{kind}_counts'] = counts
             out[f'{kind}_pixels'] = pixels
         return out

@@ -1,12 +1,16 @@
-"""PtReCl's prototypes: bounded uniform samples, their merge, cosine K-means."""
+"""PtReCl's prototypes: bounded uniform samples, their merge, cosine K-means,
+the mask on the feature grid and the features compared."""
 
 import numpy as np
 import pytest
+import torch
 
 from mmwsss.ops.prototypes import (
     PrototypeBank,
     Reservoir,
     cosine_kmeans,
+    mask_to_grid,
+    pixel_features,
     split_class_pixels,
 )
 
@@ -85,19 +89,92 @@ def test_cosine_kmeans_finds_two_directions_whatever_the_lengths():
             (e2 + 0.05 * rng.standard_normal((30, 4))) * rng.uniform(0.2, 5, (30, 1)),
         ]
     )
-    centres = cosine_kmeans(points, 2, seed=0)
+    centres, sizes = cosine_kmeans(points, 2, seed=0)
     assert centres.shape == (2, 4)
     np.testing.assert_allclose(np.linalg.norm(centres, axis=1), 1, atol=1e-5)
     best = np.sort((centres @ np.stack([e1, e2]).T).max(axis=0))
     assert best.min() > 0.99  # one centre per direction
+    assert sizes.tolist() == [30, 30]
+
+
+def test_cosine_kmeans_sizes_count_each_cluster_s_rows():
+    """60 rows near e1, 6 near e2 (and 4 all-zero rows, which have no
+    direction): the sizes are the clusters' rows, 60 and 6."""
+    rng = np.random.default_rng(1)
+    e1, e2 = np.eye(3, dtype=np.float32)[:2]
+    points = np.concatenate(
+        [
+            e1 + 0.05 * rng.standard_normal((60, 3)),
+            np.zeros((4, 3)),
+            e2 + 0.05 * rng.standard_normal((6, 3)),
+        ]
+    )
+    centres, sizes = cosine_kmeans(points, 2, seed=3)
+    order = np.argsort(-(centres @ e1))
+    assert sizes[order].tolist() == [60, 6]
+    assert (centres[order] @ np.stack([e1, e2]).T).diagonal().min() > 0.99
 
 
 def test_cosine_kmeans_with_fewer_points_than_k():
     points = np.array([[1, 0], [2, 0], [0, 3]], np.float32)
-    centres = cosine_kmeans(points, 5)
-    # two distinct directions: one prototype each
-    assert sorted(map(tuple, centres.round(5))) == [(0.0, 1.0), (1.0, 0.0)]
-    assert cosine_kmeans(np.empty((0, 2)), 3).shape == (0, 2)
+    centres, sizes = cosine_kmeans(points, 5)
+    # two distinct directions: one prototype each, of 1 and 2 rows
+    found = sorted(zip(map(tuple, centres.round(5)), sizes.tolist()))
+    assert found == [((0.0, 1.0), 1), ((1.0, 0.0), 2)]
+    centres, sizes = cosine_kmeans(np.empty((0, 2)), 3)
+    assert centres.shape == (0, 2) and sizes.shape == (0,)
+    centres, sizes = cosine_kmeans(np.zeros((5, 2)), 3)  # no direction at all
+    assert centres.shape == (0, 2)
+
+
+def test_mask_to_grid_takes_the_cell_s_majority_not_its_corner():
+    """A 4x4 mask on a 2x2 grid (cells of 2x2 pixels), by hand:
+    cell (0, 0): corner 1, three pixels 2 -> 2 (nearest: 1);
+    cell (0, 1): two 0, two 3 -> a tie, no majority -> 255;
+    cell (1, 0): corner 255, three 0 -> 0;
+    cell (1, 1): three 255, one 1 -> 255 (mostly unlabelled)."""
+    mask = torch.tensor(
+        [
+            [1, 2, 0, 3],
+            [2, 2, 0, 3],
+            [255, 0, 255, 255],
+            [0, 0, 255, 1],
+        ]
+    )
+    assert mask_to_grid(mask, (2, 2)).tolist() == [[2, 255], [0, 255]]
+    # the old rule: each cell's top-left pixel
+    assert mask_to_grid(mask, (2, 2), 'nearest').tolist() == [[1, 0], [255, 255]]
+    # with another ignore value, 255 is a label like the others
+    assert mask_to_grid(mask, (2, 2), ignore_index=7).tolist() == [[2, 7], [0, 255]]
+    with pytest.raises(ValueError, match='rule'):
+        mask_to_grid(mask, (2, 2), 'mode')
+
+
+def test_mask_to_grid_on_a_stride_16_grid():
+    """An object covering the right 10 columns of the first 16x16 cell: the
+    cell's top-left pixel is background, 10 / 16 of it is the object."""
+    mask = torch.zeros(32, 32, dtype=torch.long)
+    mask[:16, 6:16] = 4
+    mask[16:, 16:] = 5
+    mask[16:, 16:23] = 0  # 7 / 16 of cell (1, 1): 5 keeps 9 / 16
+    assert mask_to_grid(mask, (2, 2)).tolist() == [[4, 0], [0, 5]]
+    assert mask_to_grid(mask, (2, 2), 'nearest').tolist() == [[0, 0], [0, 0]]
+
+
+def test_pixel_features_one_level_or_sipe_s_stack():
+    low = torch.arange(2 * 4 * 4, dtype=torch.float).reshape(1, 2, 4, 4)
+    high = torch.zeros(1, 3, 2, 2)
+    high[:, 0] = 5.0
+    assert torch.equal(pixel_features([low, high], 0), low)
+    assert torch.equal(pixel_features([low, high], -1), high)
+    stacked = pixel_features([low, high], (0, 1))
+    assert stacked.shape == (1, 5, 2, 2)  # on the coarsest grid
+    # each level unit-normalised per pixel before the resize: the coarse
+    # level's part is exactly (1, 0, 0); the fine level's part is the mean of
+    # unit vectors (bilinear halving averages each 2x2 block)
+    assert torch.equal(stacked[0, 2:, 0, 0], torch.tensor([1.0, 0.0, 0.0]))
+    unit = torch.nn.functional.normalize(low, dim=1)
+    torch.testing.assert_close(stacked[0, :2, 0, 0], unit[0, :, :2, :2].mean((1, 2)))
 
 
 def test_split_class_pixels_hand_case():
@@ -139,6 +216,10 @@ def test_bank_gives_each_class_its_fg_and_bg_clusters():
     assert bank.nbytes <= 4 * 64 * 6 * 4
     protos = bank.prototypes(k=2)
     assert protos['fg'].shape == (3, 2, 6)
+    # the sizes count the sample's rows: 64 of class 1's 160 (half e1, half
+    # e2), all 15 of class 2's (one direction)
+    assert protos['fg_sizes'][1].sum() == 64 and protos['fg_sizes'][1].min() > 16
+    assert protos['fg_sizes'][2].tolist() == [15, 0]
     assert protos['fg_pixels'].tolist() == [0, 160, 15]
     assert protos['bg_pixels'].tolist() == [0, 140, 1]
     assert protos['fg_counts'].tolist() == [0, 2, 1]

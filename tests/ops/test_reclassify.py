@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mmwsss.ops.reclassify import prototype_votes, reclassify
+from mmwsss.ops.reclassify import prototype_votes, reclassify, score_maps
 
 
 def _features(directions):
@@ -82,3 +82,88 @@ def test_reclassify_per_class_and_missing_prototypes():
         features, torch.tensor([1]), fg, bg, torch.zeros(3), bg_counts, 1
     )
     assert not no_protos.any()
+
+
+def test_votes_weighted_by_cluster_size_hand_case():
+    """fg prototypes at 0 (a cluster of 2 rows) and 20 degrees (28 rows), bg
+    at 40 (70 rows) and 180 (30 rows); a pixel at 10 degrees: its top 3 are
+    fg 0, fg 20 and bg 40. One vote each: 2 / 3 foreground. Weighted by the
+    share of its side: fg 2 / 30 and 28 / 30, bg 70 / 100, so
+    (1/15 + 14/15) / (1/15 + 14/15 + 0.7) = 1 / 1.7."""
+    import math
+
+    def unit(deg):
+        r = math.radians(deg)
+        return torch.tensor([math.cos(r), math.sin(r)])
+
+    fg = torch.stack([unit(0), unit(20)])
+    bg = torch.stack([unit(40), unit(180)])
+    pixel = _features([unit(10)])
+    assert prototype_votes(pixel, fg, bg, 3).item() == pytest.approx(2 / 3)
+    fg_sizes, bg_sizes = torch.tensor([2, 28]), torch.tensor([70, 30])
+    weighted = prototype_votes(pixel, fg, bg, 3, fg_sizes, bg_sizes)
+    assert weighted.item() == pytest.approx(1 / 1.7)
+    # a pixel at 5 degrees votes fg 0, fg 20 (top 2): foreground whatever
+    # the weights
+    assert prototype_votes(_features([unit(5)]), fg, bg, 2, fg_sizes, bg_sizes) == 1
+
+
+def test_a_small_cluster_no_longer_outvotes_a_large_one():
+    """Top 2 of a pixel: fg prototype A (2% of the foreground) and bg
+    prototype B (30% of the background). One vote each: a tie (0.5); by size:
+    0.02 against 0.3, so background (0.0625)."""
+    eye = torch.eye(3)
+    fg = torch.stack([eye[0], eye[2]])
+    bg = torch.stack([eye[1], -eye[0]])
+    pixel = _features([eye[0] + eye[1]])
+    assert prototype_votes(pixel, fg, bg, 2).item() == 0.5
+    share = prototype_votes(
+        pixel, fg, bg, 2, torch.tensor([2.0, 98.0]), torch.tensor([30.0, 70.0])
+    )
+    assert share.item() == pytest.approx(0.02 / 0.32)
+
+
+def test_vote_weights_must_fit():
+    eye = torch.eye(2)
+    pixel = _features([eye[0]])
+    with pytest.raises(ValueError, match='both sides'):
+        prototype_votes(pixel, eye[:1], eye[1:], 1, torch.tensor([1.0]), None)
+    with pytest.raises(ValueError, match='fit'):
+        prototype_votes(pixel, eye[:1], eye[1:], 1, torch.ones(2), torch.ones(1))
+    with pytest.raises(ValueError, match='fit'):
+        prototype_votes(pixel, eye[:1], eye[1:], 1, torch.zeros(1), torch.ones(1))
+
+
+def test_reclassify_passes_each_class_s_sizes():
+    eye = torch.eye(3)
+    fg = torch.zeros(2, 2, 3)
+    bg = torch.zeros(2, 2, 3)
+    fg[1] = torch.stack([eye[0], eye[1]])
+    bg[1] = torch.stack([eye[2], -eye[0]])
+    counts = torch.tensor([0, 2])
+    features = _features([eye[0] + eye[2]])  # top 2: fg e0 and bg e2
+    plain = reclassify(features, torch.tensor([1]), fg, bg, counts, counts, 2)
+    assert plain.item() == 0.5
+    fg_sizes = torch.tensor([[0, 0], [9, 1]])
+    bg_sizes = torch.tensor([[0, 0], [1, 1]])
+    sized = reclassify(
+        features, torch.tensor([1]), fg, bg, counts, counts, 2, fg_sizes, bg_sizes
+    )
+    assert sized.item() == pytest.approx(0.9 / 1.4)
+
+
+def test_score_maps_for_irn_s_walk():
+    """Two classes, three pixels: shares (0.8, 0.3), (0.6, 0.7), (0.4, 0.5)."""
+    share = torch.tensor([[[0.8, 0.6, 0.4]], [[0.3, 0.7, 0.5]]])
+    # the reclassification map as 0 / 1 maps: pixel 0 class 0, pixel 1 class
+    # 1 (the higher share), pixel 2 background (no majority; 0.5 is a tie)
+    assert score_maps(share).tolist() == [[[1, 0, 0]], [[0, 1, 0]]]
+    assert score_maps(share, 'decision').tolist() == score_maps(share).tolist()
+    torch.testing.assert_close(
+        score_maps(share, 'margin'),
+        torch.tensor([[[0.6, 0.2, 0.0]], [[0.0, 0.4, 0.0]]]),
+    )
+    assert torch.equal(score_maps(share, 'share'), share)
+    assert score_maps(torch.zeros(0, 2, 2)).shape == (0, 2, 2)
+    with pytest.raises(ValueError, match='kind'):
+        score_maps(share, 'cam')

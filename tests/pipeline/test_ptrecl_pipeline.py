@@ -57,7 +57,7 @@ def ptrecl_pipeline(data_root, work_dir):
             type='Predict',
             config=PROTOTYPES,
             checkpoint='recovery',
-            test_labels='irn_labels',
+            test_labels='recovery.recovered_labels',
             cfg_options=prototypes,
         ),
         dict(
@@ -74,7 +74,7 @@ def ptrecl_pipeline(data_root, work_dir):
             type='Predict',
             config=PROTOTYPES,
             checkpoint='recovery',
-            test_labels='irn_labels',
+            test_labels='recovery.recovered_labels',
             cfg_options={**prototypes, 'model.backbone.out_indices': (3,)},
         ),
         dict(
@@ -131,7 +131,7 @@ def test_ptrecl_stages_chain_through_named_outputs(shared_pipeline):
     torch.testing.assert_close(norms, torch.ones_like(norms))
     assert (
         results['prototypes']['options']['test_dataloader.dataset.pseudo_dir']
-        == (results['irn_labels']['out_dir'])
+        == results['recovery']['outputs']['recovered_labels']
     )
     # the level-3 variant: 112-d prototypes of linear (dense) features, where
     # the head conv's ReLU6 features hold exact zeros

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os.path as osp
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -10,9 +11,14 @@ from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
 
 from mmwsss.ops import cams_to_labels, strided_size
-from mmwsss.ops.reclassify import reclassify
+from mmwsss.ops.prototypes import pixel_features
+from mmwsss.ops.reclassify import SCORE_MAPS, reclassify, score_maps
 
 from ...registry import MODELS
+
+#: Prototype tensors kept as buffers (``PrototypeLoop``'s file).
+PROTOTYPE_KEYS = ('fg', 'bg', 'fg_counts', 'bg_counts', 'fg_sizes', 'bg_sizes')
+VOTE_WEIGHTS = ('size', 'uniform')
 
 
 @MODELS.register_module()
@@ -20,15 +26,22 @@ class PrototypeReclassifier(BaseSegmentor):
     """Reclassify pixels by the classes' foreground / background prototypes.
 
     PtReCl's step 5: the recovery net's backbone (loaded from its checkpoint;
-    its decode head is not used) gives each pixel a feature; for each class
-    the image contains, the share of foreground prototypes among the pixel's
-    ``top_m`` most similar prototypes
-    (:func:`mmwsss.ops.reclassify.prototype_votes`) is its score. The scores
-    leave in the CAM seed format (``cams`` at the image size, ``cams_strided``
-    at ``strided_stride``, ``cam_keys``: what :class:`~mmwsss.engine.CAMExporter`
-    writes and ``LoadCAMs`` reads), so IRN's walk runs on them instead of the
-    CAMs (step 6); ``pred_sem_seg`` labels a pixel background where no class
-    gets a majority of the votes (``bg_score`` 0.5), else its best class.
+    its decode head is not used) gives each cell of its feature grid a feature
+    (:func:`~mmwsss.ops.prototypes.pixel_features`, the same rule as the
+    prototype stage's); for each class the image contains, the foreground
+    share of the votes of the cell's ``top_m`` most similar prototypes
+    (:func:`mmwsss.ops.reclassify.prototype_votes`) is its score. The grid of
+    scores is upsampled (bilinear, each cell's value at the centre of the
+    pixels it covers, the cells :func:`~mmwsss.ops.prototypes.mask_to_grid`
+    labels) to the padded input and cropped to the image.
+
+    A pixel goes to the class of highest score above ``bg_score`` (0.5: a
+    majority of the votes), else to background: ``pred_sem_seg``, the
+    reclassification map. For IRN's walk (step 6) the maps of
+    :func:`~mmwsss.ops.reclassify.score_maps` (``score_map``) leave in the CAM
+    seed format: ``cams`` at the image size, ``cams_strided`` their mean over
+    each ``strided_stride`` x ``strided_stride`` cell, ``cam_keys`` (what
+    :class:`~mmwsss.engine.CAMExporter` writes and ``LoadCAMs`` reads).
 
     The prototypes (:class:`~mmwsss.engine.PrototypeLoop`'s file) are
     persistent buffers loaded when the model is built, so the export's
@@ -39,7 +52,13 @@ class PrototypeReclassifier(BaseSegmentor):
         backbone (dict): The recovery net's backbone config.
         prototypes (str): Prototype file or its folder.
         top_m (int): Prototypes that vote. Default: 10.
-        in_index (int): Backbone output to use. Default: -1.
+        in_index (int | Sequence[int]): Backbone output(s) to use, as the
+            prototype stage used them. Default: -1.
+        vote_weight (str): 'size': each vote weighs its prototype's cluster
+            share of its side; 'uniform': one vote each. Default: 'size'.
+        score_map (str): The maps written for IRN's walk: 'decision',
+            'margin' or 'share' (see :func:`~mmwsss.ops.reclassify.score_maps`).
+            Default: 'decision'.
         data_preprocessor (dict, optional): The recovery net's.
         test_cfg (dict, optional): ``bg_score`` (0.5) and ``strided_stride``
             (4, IRN's stride).
@@ -51,7 +70,9 @@ class PrototypeReclassifier(BaseSegmentor):
         backbone: dict,
         prototypes: str = '',
         top_m: int = 10,
-        in_index: int = -1,
+        in_index: int | Sequence[int] = -1,
+        vote_weight: str = 'size',
+        score_map: str = 'decision',
         data_preprocessor: dict | None = None,
         test_cfg: dict | None = None,
         init_cfg: dict | None = None,
@@ -60,17 +81,27 @@ class PrototypeReclassifier(BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         if top_m < 1:
             raise ValueError(f'top_m must be positive, got {top_m}')
+        if vote_weight not in VOTE_WEIGHTS:
+            raise ValueError(
+                f'vote_weight must be one of {VOTE_WEIGHTS}, got {vote_weight!r}'
+            )
+        if score_map not in SCORE_MAPS:
+            raise ValueError(
+                f'score_map must be one of {SCORE_MAPS}, got {score_map!r}'
+            )
         self.top_m = int(top_m)
-        self.in_index = in_index
+        self.in_index = in_index if isinstance(in_index, int) else tuple(in_index)
+        self.vote_weight = vote_weight
+        self.score_map = score_map
         self.test_cfg = {'bg_score': 0.5, 'strided_stride': 4, **(test_cfg or {})}
         self.prototype_file = prototypes
-        for key in ('fg', 'bg', 'fg_counts', 'bg_counts'):
+        for key in PROTOTYPE_KEYS:
             self.register_buffer(key, torch.zeros(0))
         if prototypes and osp.exists(prototypes):
             from mmwsss.engine.prototype_loop import load_prototypes
 
             content = load_prototypes(prototypes)
-            for key in ('fg', 'bg', 'fg_counts', 'bg_counts'):
+            for key in PROTOTYPE_KEYS:
                 setattr(self, key, content[key])
 
     def extract_feat(self, inputs: torch.Tensor):
@@ -84,25 +115,34 @@ class PrototypeReclassifier(BaseSegmentor):
                 'to its file'
             )
 
-    def _image_votes(self, feat, keys, img_shape, pad_shape) -> torch.Tensor:
-        """``(len(keys), h, w)`` votes on the feature grid of the unpadded
-        image (``img_shape`` inside the padded ``pad_shape``)."""
-        fh = max(1, round(feat.shape[-2] * img_shape[0] / pad_shape[0]))
-        fw = max(1, round(feat.shape[-1] * img_shape[1] / pad_shape[1]))
-        return reclassify(
-            feat[:, :fh, :fw],
+    def _image_shares(self, feat, keys, img_shape, pad_shape) -> torch.Tensor:
+        """``(len(keys), img_h, img_w)`` vote shares: the grid of the padded
+        input (``pad_shape``) scored, upsampled to it and cropped to the image
+        (``img_shape``)."""
+        sized = self.vote_weight == 'size'
+        votes = reclassify(
+            feat,
             keys,
             self.fg,
             self.bg,
             self.fg_counts,
             self.bg_counts,
             self.top_m,
+            self.fg_sizes if sized else None,
+            self.bg_sizes if sized else None,
         )
+        if not len(keys):
+            return votes.new_zeros((0, *img_shape))
+        up = F.interpolate(
+            votes[None], size=tuple(pad_shape), mode='bilinear', align_corners=False
+        )[0]
+        return up[:, : img_shape[0], : img_shape[1]]
 
     def encode_decode(self, inputs: torch.Tensor, batch_img_metas: list[dict]):
         """Scores ``(N, C, H, W)`` at the input size: background the constant
         ``bg_score``, each labelled class (``img_labels`` of the metainfo) its
-        votes, the other classes 0; their argmax is ``pred_sem_seg``'s rule."""
+        vote share, the other classes 0; their argmax is ``pred_sem_seg``'s
+        rule."""
         self._check_prototypes()
         features = self._forward(inputs)
         pad = tuple(inputs.shape[-2:])
@@ -118,15 +158,20 @@ class PrototypeReclassifier(BaseSegmentor):
             if not len(keys):
                 continue
             img_h, img_w = meta.get('img_shape', pad)[:2]
-            votes = self._image_votes(feat, keys, (img_h, img_w), pad)
-            votes = F.interpolate(
-                votes[None], size=(img_h, img_w), mode='bilinear', align_corners=False
-            )[0]
-            scores[i, keys.to(scores.device), :img_h, :img_w] = votes
+            shares = self._image_shares(feat, keys, (img_h, img_w), pad)
+            scores[i, keys.to(scores.device), :img_h, :img_w] = shares
         return scores
 
     def _forward(self, inputs: torch.Tensor, data_samples=None):
-        return self.extract_feat(inputs)[self.in_index]
+        features = pixel_features(self.extract_feat(inputs), self.in_index)
+        if self.fg.numel() and features.shape[1] != self.fg.shape[-1]:
+            raise ValueError(
+                f'in_index {self.in_index} gives {features.shape[1]}-d features '
+                f'but the prototypes of {self.prototype_file!r} are '
+                f"{self.fg.shape[-1]}-d: use the prototype stage's backbone "
+                'out_indices and in_index'
+            )
+        return features
 
     def loss(self, inputs, data_samples):
         raise RuntimeError(
@@ -137,6 +182,8 @@ class PrototypeReclassifier(BaseSegmentor):
     def predict(self, inputs: torch.Tensor, data_samples=None):
         self._check_prototypes()
         features = self._forward(inputs)
+        pad = tuple(inputs.shape[-2:])
+        stride = self.test_cfg['strided_stride']
         for feat, sample in zip(features, data_samples):
             if 'gt_img_labels' not in sample:
                 raise KeyError(
@@ -144,26 +191,27 @@ class PrototypeReclassifier(BaseSegmentor):
                     "labels: add LoadImageLevelLabels and PackWSSSInputs"
                 )
             keys = torch.unique(sample.gt_img_labels.long())
-            pad_h, pad_w = inputs.shape[-2:]
-            img_h, img_w = sample.metainfo.get('img_shape', (pad_h, pad_w))[:2]
-            ori_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w))[:2])
-            votes = self._image_votes(feat, keys, (img_h, img_w), (pad_h, pad_w))
-
-            def resize(size, votes=votes):
-                if votes.numel() == 0:
-                    return votes.new_zeros((0, *size))
-                return F.interpolate(
-                    votes[None], size=size, mode='bilinear', align_corners=False
+            img_shape = tuple(sample.metainfo.get('img_shape', pad)[:2])
+            ori_size = tuple(sample.metainfo.get('ori_shape', img_shape)[:2])
+            shares = self._image_shares(feat, keys, img_shape, pad)
+            if img_shape != ori_size and len(keys):
+                shares = F.interpolate(
+                    shares[None], size=ori_size, mode='bilinear', align_corners=False
                 )[0]
-
-            high = resize(ori_size)
-            strided = resize(strided_size(ori_size, self.test_cfg['strided_stride']))
+            shares = shares.reshape(len(keys), *ori_size)
+            maps = score_maps(shares, self.score_map)
+            # IRN's stride-4 cell i covers pixels 4i..4i+3: their mean
+            strided = maps.new_zeros((len(keys), *strided_size(ori_size, stride)))
+            if len(keys):
+                strided[:] = F.avg_pool2d(maps[None], stride, ceil_mode=True)[0]
             sample.set_data(
                 dict(
-                    cams=PixelData(data=high),
+                    cams=PixelData(data=maps),
                     cams_strided=PixelData(data=strided),
                     pred_sem_seg=PixelData(
-                        data=cams_to_labels(high, keys, self.test_cfg['bg_score'])[None]
+                        data=cams_to_labels(shares, keys, self.test_cfg['bg_score'])[
+                            None
+                        ]
                     ),
                 )
             )
