@@ -120,8 +120,9 @@ class CAMClassifier(BaseSegmentor):
         self, inputs: torch.Tensor, keys: torch.Tensor | None = None
     ) -> torch.Tensor:
         """CAM logits (N, C, h, w) of a batch. ``keys`` (the classes whose
-        maps will be kept, 1-based) is for subclasses whose maps depend on
-        them (SEAM's PCM revision); the plain CAM ignores it."""
+        maps will be kept, 1-based) is for subclasses whose maps could depend
+        on them; the plain CAM (and SEAM, whose PCM input does not) ignores
+        it."""
         return self.head.cam(self.extract_feat(inputs))
 
     def encode_decode(self, inputs: torch.Tensor, batch_img_metas: list[dict]):
