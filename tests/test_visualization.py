@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.datasets.palette import voc_palette
 from mmwsss.visualization import (
     cam_heatmap,
@@ -87,11 +86,8 @@ def test_grid_and_chart_files(tmp_path):
     assert osp.getsize(chart) > 1000
 
 
-def test_visualize_tool(tmp_path, import_tool):
-    data_root = str(tmp_path / 'data')
-    generate_fashionpaste(
-        data_root, size='tiny', seed=0, source='subset', progress=False
-    )
+def test_visualize_tool(tiny_fashionpaste, tmp_path, import_tool):
+    data_root = tiny_fashionpaste
     ids = open(osp.join(data_root, 'ImageSets/Segmentation/train.txt')).read().split()
     cam_dir, label_dir = tmp_path / 'cams', tmp_path / 'labels'
     os.makedirs(cam_dir)

@@ -1,6 +1,7 @@
 import gzip
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -33,11 +34,10 @@ def _ids(root: Path, split: str) -> list[str]:
     return text.split()
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('fashionpaste') / 'tiny'
-    _generate(root, seed=0)
-    return root
+@pytest.fixture
+def tiny(tiny_fashionpaste) -> Path:
+    """The session's tiny set, ``_generate(root, seed=0)`` (read-only)."""
+    return Path(tiny_fashionpaste)
 
 
 def test_classes_and_palette():
@@ -150,7 +150,7 @@ def test_layout_and_splits(tiny):
         'subset',
     )
     assert manifest['image_size'] == [64, 64]
-    assert not list(tiny.parent.glob('.tiny.tmp-*'))
+    assert not list(tiny.parent.glob(f'.{tiny.name}.tmp-*'))
 
 
 def test_labels_and_masks_agree(tiny):
@@ -219,6 +219,7 @@ def test_coco_matches_instance_masks(tiny):
 
 
 def test_rerun_is_noop_and_conflicts_raise(tiny, tmp_path, monkeypatch):
+    tiny = shutil.copytree(tiny, tmp_path / 'tiny')  # the shared set stays as it is
     before = {p: p.stat().st_mtime_ns for p in tiny.rglob('*')}
 
     def fail(*args, **kwargs):

@@ -11,7 +11,6 @@ from PIL import Image
 
 import mmwsss  # noqa: F401
 from mmwsss.datasets import FashionPasteDataset, PseudoLabelDataset
-from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.datasets.pseudo_label import GT, PSEUDO
 from mmwsss.registry import DATASETS
 
@@ -23,14 +22,11 @@ PIPELINE = [
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    """A tiny benchmark and pseudo masks that differ from its ground truth:
-    each image's pseudo mask is filled with its index (a label not in GT)."""
+def data(tiny_fashionpaste, tmp_path_factory):
+    """The session's tiny benchmark and pseudo masks that differ from its ground
+    truth: each image's pseudo mask is filled with its index (a label not in GT)."""
     root = tmp_path_factory.mktemp('pseudo')
-    data_root = str(root / 'data')
-    generate_fashionpaste(
-        data_root, size='tiny', seed=0, source='subset', progress=False
-    )
+    data_root = tiny_fashionpaste
     ids = open(osp.join(data_root, 'ImageSets/Segmentation/train.txt')).read().split()
     pseudo_dir = str(root / 'pseudo')
     os.makedirs(pseudo_dir)

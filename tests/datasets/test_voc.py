@@ -12,7 +12,7 @@ from PIL import Image
 
 import mmwsss.datasets.voc as voc_module
 from mmwsss.datasets import FashionPasteDataset, WSSSVOCDataset
-from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES, generate_fashionpaste
+from mmwsss.datasets.fashionpaste import FASHIONPASTE_CLASSES
 from mmwsss.datasets.palette import voc_palette
 from mmwsss.registry import DATASETS
 
@@ -319,9 +319,8 @@ def test_voc12_cls_config(tmp_path):
         assert sample.gt_img_labels.tolist() == labels[ids[0]]
 
 
-def test_fashionpaste_cls_config(tmp_path):
-    root = tmp_path / 'fp'
-    generate_fashionpaste(root, size='tiny', source='subset', progress=False)
+def test_fashionpaste_cls_config(tiny_fashionpaste):
+    root = tiny_fashionpaste
     cfg = Config.fromfile(str(CONFIG_DIR / 'fashionpaste_cls.py'))
     assert cfg.train_dataloader.dataset.type == 'FashionPasteDataset'
     dataset, batch = first_batch(cfg, 'train_dataloader', root)

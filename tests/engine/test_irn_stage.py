@@ -15,8 +15,7 @@ from PIL import Image
 from scipy import ndimage
 
 import mmwsss  # noqa: F401
-from mmwsss.datasets.fashionpaste import generate_fashionpaste
-from mmwsss.pipeline.runner_stage import set_transform_args
+from mmwsss.pipeline import all_background_miou, set_transform_args
 from mmwsss.utils import safe_checkpoint_loader
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -72,22 +71,29 @@ def _cfg(data_root, work_dir, ir_dir, cam_dir, **overrides):
 
 
 @pytest.mark.slow
-def test_train_export_pseudo_masks_and_reuse(tmp_path):
-    data_root = str(tmp_path / 'data')
-    generate_fashionpaste(
-        data_root, size='tiny', seed=0, source='subset', progress=False
-    )
-    ids, ir_dir, cam_dir = _fabricate_stage_inputs(data_root, str(tmp_path / 'cam'))
-    work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(_cfg(data_root, work_dir, ir_dir, cam_dir))
-    runner.train()
-    ckpt = osp.join(work_dir, 'epoch_1.pth')
+def test_train_export_pseudo_masks_and_reuse(tiny_irn, tmp_path):
+    # trained once per session by the tiny_irn fixture (tests/engine/conftest.py):
+    # Runner.from_cfg(_cfg(...)).train() on _fabricate_stage_inputs' labels
+    data_root, ids, ckpt = tiny_irn.data_root, tiny_irn.ids, tiny_irn.checkpoint
+    ir_dir, cam_dir = tiny_irn.ir_dir, tiny_irn.cam_dir
     assert osp.exists(ckpt)
 
+    work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(_cfg(data_root, work_dir, ir_dir, cam_dir, load_from=ckpt))
     with safe_checkpoint_loader():  # a Runner checkpoint under torch >= 2.6
         metrics = runner.test()
-    assert 0 <= metrics['mIoU'] <= 100
+    # The walked masks of blurred ground-truth CAMs score 57.5 mIoU (74.1 at the
+    # best background score of the walk's sweep; randomness seeds 1 and 2:
+    # 52.4 / 68.2, 55.3 / 71.2). 40 / 55 are far above what wrong masks score
+    # on these 8 images: all background 6.7 (the floor), every pixel of an
+    # image given one of its classes 10.5, a walk that mixes the maps to near
+    # uniform (AffinityNet's after one epoch here) 9.5.
+    floor = all_background_miou(
+        [osp.join(data_root, 'SegmentationClass', f'{i}.png') for i in ids], 11
+    )
+    assert floor < 10
+    assert metrics['mIoU'] >= 40
+    assert metrics['walk/mIoU_best'] >= 55
     files = sorted(glob.glob(osp.join(work_dir, 'pseudo_labels', '*.png')))
     assert [osp.basename(f)[:-4] for f in files] == sorted(ids)
     labels = json.load(open(osp.join(data_root, 'cls_labels.json')))

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from mmwsss.datasets import split_ids
-from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.utils.provenance import PROVENANCE
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'refine_seeds.py'
@@ -24,12 +23,9 @@ def tool():
     return module
 
 
-def _fabricate_cams(tool, tmp_path):
-    """Tiny data and CAMs equal to the GT masks of the val split."""
-    data_root = str(tmp_path / 'data')
-    generate_fashionpaste(
-        data_root, size='tiny', seed=0, source='subset', progress=False
-    )
+def _fabricate_cams(data_root, tmp_path):
+    """CAMs equal to the GT masks of the val split of the tiny set at
+    ``data_root`` (the session's, read-only: outputs go under ``tmp_path``)."""
     ids = split_ids(data_root, 'val')
     cam_dir = tmp_path / 'cams'
     cam_dir.mkdir()
@@ -45,8 +41,8 @@ def _fabricate_cams(tool, tmp_path):
     return data_root, ids, cam_dir
 
 
-def test_cli_writes_scores_and_resumes(tool, tmp_path, capsys):
-    data_root, ids, cam_dir = _fabricate_cams(tool, tmp_path)
+def test_cli_writes_scores_and_resumes(tool, tiny_fashionpaste, tmp_path, capsys):
+    data_root, ids, cam_dir = _fabricate_cams(tiny_fashionpaste, tmp_path)
     assert tool.dataset_num_classes(data_root) == 11
     argv = ['ir', '--cam-dir', str(cam_dir), '--data-root', data_root, '--split', 'val']
     argv += ['--workers', '1', '--score', '--label-options', 'fg_thr=0.5']
@@ -86,8 +82,8 @@ exec(compile(open({tool!r}).read(), {tool!r}, 'exec'), {{'__name__': '__main__'}
 """
 
 
-def test_killed_run_resumes_without_truncated_files(tool, tmp_path):
-    data_root, ids, cam_dir = _fabricate_cams(tool, tmp_path)
+def test_killed_run_resumes_without_truncated_files(tool, tiny_fashionpaste, tmp_path):
+    data_root, ids, cam_dir = _fabricate_cams(tiny_fashionpaste, tmp_path)
     out_dir = tmp_path / 'labels'
     argv = ['crf', '--cam-dir', str(cam_dir), '--data-root', data_root]
     argv += ['--split', 'val', '--workers', '1', '--out-dir', str(out_dir)]
@@ -115,8 +111,8 @@ def test_killed_run_resumes_without_truncated_files(tool, tmp_path):
                 assert np.array_equal(np.asarray(resumed), np.asarray(fresh))
 
 
-def test_auto_threshold_from_the_cams(tool, tmp_path, capsys):
-    data_root, ids, cam_dir = _fabricate_cams(tool, tmp_path)
+def test_auto_threshold_from_the_cams(tool, tiny_fashionpaste, tmp_path, capsys):
+    data_root, ids, cam_dir = _fabricate_cams(tiny_fashionpaste, tmp_path)
     rng = np.random.default_rng(0)
     for image_id in ids:  # soften the maps: objects ~0.8, background ~0.1
         path = cam_dir / f'{image_id}.npz'
