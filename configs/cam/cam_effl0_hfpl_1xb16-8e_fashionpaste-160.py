@@ -10,18 +10,5 @@
 # 1 / (2 pi sigma^2), the sum over the C + 1 channels divided by n h w.
 # Settings against HFPL's paper and code: docs/reproduction/seam_hfpl.md.
 #   python tools/train.py configs/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py
-_base_ = ['./cam_effl0_1xb16-8e_fashionpaste-160.py']
-model = dict(
-    head=dict(
-        extra_losses=[
-            dict(type='ImportanceSamplingLoss', mix=0.2, num_samples=10),
-            dict(
-                type='FeatureSimilarityLoss',
-                loss_weight=1.0,
-                mu=2.5,
-                sigma=5.0,
-                sigma_stride=8,
-            ),
-        ]
-    )
-)
+_base_ = ['./cam_effl0_1xb16-8e_fashionpaste-160.py', '../_base_/models/hfpl_losses.py']
+model = dict(head=dict(extra_losses=_base_.hfpl_losses))

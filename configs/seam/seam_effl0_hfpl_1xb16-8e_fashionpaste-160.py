@@ -6,18 +6,8 @@
 # configs/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py and
 # docs/reproduction/seam_hfpl.md).
 #   python tools/train.py configs/seam/seam_effl0_hfpl_1xb16-8e_fashionpaste-160.py
-_base_ = ['./seam_effl0_1xb16-8e_fashionpaste-160.py']
-model = dict(
-    head=dict(
-        extra_losses=[
-            dict(type='ImportanceSamplingLoss', mix=0.2, num_samples=10),
-            dict(
-                type='FeatureSimilarityLoss',
-                loss_weight=1.0,
-                mu=2.5,
-                sigma=5.0,
-                sigma_stride=8,
-            ),
-        ]
-    )
-)
+_base_ = [
+    './seam_effl0_1xb16-8e_fashionpaste-160.py',
+    '../_base_/models/hfpl_losses.py',
+]
+model = dict(head=dict(extra_losses=_base_.hfpl_losses))

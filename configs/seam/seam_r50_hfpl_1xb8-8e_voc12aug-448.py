@@ -6,18 +6,5 @@
 # weight 1 (mu 2.5, sigma 5 cells of the stride-8 map) on SEAM's max_norm-ed,
 # label-masked CAMs plus background. Settings: docs/reproduction/seam_hfpl.md.
 #   python tools/train.py configs/seam/seam_r50_hfpl_1xb8-8e_voc12aug-448.py
-_base_ = ['./seam_r50_1xb8-8e_voc12aug-448.py']
-model = dict(
-    head=dict(
-        extra_losses=[
-            dict(type='ImportanceSamplingLoss', mix=0.2, num_samples=10),
-            dict(
-                type='FeatureSimilarityLoss',
-                loss_weight=1.0,
-                mu=2.5,
-                sigma=5.0,
-                sigma_stride=8,
-            ),
-        ]
-    )
-)
+_base_ = ['./seam_r50_1xb8-8e_voc12aug-448.py', '../_base_/models/hfpl_losses.py']
+model = dict(head=dict(extra_losses=_base_.hfpl_losses))

@@ -169,7 +169,7 @@ def test_train_test_load_from_starts_the_whole_model_from_a_stage(
     whole model, e.g. SEAM fine-tuning the CAM classifier); a stage without a
     checkpoint is named."""
     from mmwsss.pipeline import MissingInputError, PipelineContext, run_stage
-    from mmwsss.pipeline.stages import train_test
+    from mmwsss.pipeline.stages import base
 
     ckpt = tmp_path / 'cam' / 'epoch_8.pth'
     ckpt.parent.mkdir()
@@ -183,7 +183,7 @@ def test_train_test_load_from_starts_the_whole_model_from_a_stage(
         seen.update(cfg_options)
         raise RuntimeError('stop before training')
 
-    monkeypatch.setattr(train_test, 'run_train_test_stage', fake_run)
+    monkeypatch.setattr(base, 'run_train_test_stage', fake_run)
     seam = osp.join(ROOT, 'configs/seam/seam_effl0_1xb16-8e_fashionpaste-160.py')
     stage = dict(name='seam', type='TrainTest', config=seam)
     with pytest.raises(RuntimeError, match='stop before training'):

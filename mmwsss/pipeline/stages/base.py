@@ -28,8 +28,9 @@ from mmengine.config import Config
 from ...datasets import dataset_classes
 from ...evaluation import score_label_dir
 from ...utils.provenance import config_digest
-from ..context import Input, PipelineContext, oracle_refs, producer_of
+from ..context import Input, PipelineContext, oracle_refs
 from ..instance_coco import merge_stage_instances
+from ..runner_stage import run_train_test_stage
 
 
 class BaseStage:
@@ -75,10 +76,6 @@ class BaseStage:
         ]
         refs += [('oracle', ref) for ref in oracle_refs(self.settings)]
         return refs
-
-    def producers(self) -> list[str]:
-        """The stages whose outputs or metrics this stage reads."""
-        return [producer_of(ref.partition(':')[0]) for _, ref in self.input_refs()]
 
     def resolve_inputs(self, ctx: PipelineContext) -> tuple[dict, dict]:
         """Resolve every declared input that is set.
@@ -190,6 +187,37 @@ class ConfigStage(BaseStage):
                 # EfficientNetLite loads its ImageNet weights after init_cfg
                 options['model.backbone.pretrained'] = False
         return cfg, options, transform_args
+
+    def train_and_test(
+        self,
+        ctx: PipelineContext,
+        cfg: Config,
+        options: dict,
+        thresholds: dict | None,
+        validate: bool,
+        val_interval: int | None,
+        transform_args: dict | None = None,
+    ) -> dict:
+        """Train the stage's config with ``options`` in its work dir, run its
+        test loop (:func:`~mmwsss.pipeline.runner_stage.run_train_test_stage`,
+        the work dir recorded under the stage's digest) and return the
+        manifest fields, the last checkpoint included."""
+        work_dir = ctx.stage_dir(self.name)
+        result = run_train_test_stage(
+            self.cfg,
+            work_dir,
+            ctx.data_root,
+            cfg_options=options,
+            manifest=None,
+            validate=validate,
+            val_interval=val_interval,
+            transform_args=transform_args,
+            launcher=ctx.launcher,
+            record=dict(kind='stage', stage=self.digest),
+        )
+        result = self.model_result(ctx, cfg, result, options, thresholds)
+        result['checkpoint'] = last_checkpoint(work_dir)
+        return result
 
     def model_result(
         self,

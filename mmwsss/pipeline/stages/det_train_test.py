@@ -29,8 +29,8 @@ from mmengine.config import Config
 
 from ...registry import STAGES
 from ..context import CheckpointInput, CocoJsonInput, ThresholdsInput
-from ..runner_stage import is_mmdet_config, run_train_test_stage
-from .base import ConfigStage, annotated_dataset, last_checkpoint
+from ..runner_stage import is_mmdet_config
+from .base import ConfigStage, annotated_dataset
 
 
 def _evaluator_keys(cfg: Config, evaluator: str) -> list[str]:
@@ -106,20 +106,9 @@ class DetTrainTest(ConfigStage):
         ann_files = ann_file_options(cfg, train_instances, val_instances)
         options.update(ann_files)
         cfg.merge_from_dict(ann_files)
-        work_dir = ctx.stage_dir(self.name)
-        result = run_train_test_stage(
-            self.cfg,
-            work_dir,
-            ctx.data_root,
-            cfg_options=options,
-            manifest=None,
-            validate=validate,
-            val_interval=val_interval,
-            launcher=ctx.launcher,
-            record=dict(kind='stage', stage=self.digest),
+        result = self.train_and_test(
+            ctx, cfg, options, thresholds, validate, val_interval
         )
-        result = self.model_result(ctx, cfg, result, options, thresholds)
-        result['checkpoint'] = last_checkpoint(work_dir)
         _, test_dataset = annotated_dataset(cfg, 'test_dataloader')
         result['scored_on'] = split_name(test_dataset.ann_file)
         if train_instances is not None:

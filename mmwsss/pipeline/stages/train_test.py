@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ...registry import STAGES
 from ..context import CheckpointInput, Input, ThresholdsInput
-from ..runner_stage import is_mmdet_config, run_train_test_stage
-from .base import ConfigStage, last_checkpoint
+from ..runner_stage import is_mmdet_config
+from .base import ConfigStage
 
 
 @STAGES.register_module()
@@ -56,19 +56,6 @@ class TrainTest(ConfigStage):
         )
         if load_from is not None:
             options['load_from'] = load_from
-        work_dir = ctx.stage_dir(self.name)
-        result = run_train_test_stage(
-            self.cfg,
-            work_dir,
-            ctx.data_root,
-            cfg_options=options,
-            manifest=None,
-            validate=validate,
-            val_interval=val_interval,
-            transform_args=transform_args,
-            launcher=ctx.launcher,
-            record=dict(kind='stage', stage=self.digest),
+        return self.train_and_test(
+            ctx, cfg, options, thresholds, validate, val_interval, transform_args
         )
-        result = self.model_result(ctx, cfg, result, options, thresholds)
-        result['checkpoint'] = last_checkpoint(work_dir)
-        return result
