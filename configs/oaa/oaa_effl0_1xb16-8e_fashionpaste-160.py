@@ -1,13 +1,18 @@
 # OAA (Jiang et al., ICCV 2019) on the embedded FashionPaste benchmark: the bench
-# CAM classifier trained as usual while OAAHook accumulates, from the first epoch
-# on, each image's class attention (training CAM, ReLU, divided by its max) for
-# its classes among its top-k scores, mapped from the training crop back onto the
-# image (RandomCropRecorded) and merged by element-wise maximum. The accumulated
-# maps ({work_dir}/oaa_maps, the CAM seed format) are OAA's seeds; the test loop
-# still exports the final classifier's CAMs ({work_dir}/cams).
+# CAM classifier trained as OAA trains it, on whole images (resized to fit 160,
+# the bench's image size, so unchanged there; randomly flipped; never cropped,
+# unlike the CAM recipe's random scale and crop), while OAAHook accumulates, from
+# the second epoch on, each image's class attention (training CAM, ReLU, min-max
+# normalised) for its classes among its top-k scores, flipped back onto the image
+# and merged by element-wise maximum; in the last epoch a class still without a
+# map takes that epoch's attention. The accumulated maps ({work_dir}/oaa_maps,
+# the CAM seed format, each min-max normalised) are OAA's seeds and the targets
+# of OAA+'s integral attention model (oaa-iam_effl0_1xb16-8e_fashionpaste-160.py);
+# the test loop still exports the final classifier's CAMs ({work_dir}/cams).
+# docs/reproduction/oaa.md compares each setting with the reference code.
 #   python tools/train.py configs/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py
 _base_ = ['../cam/cam_effl0_1xb16-8e_fashionpaste-160.py']
-crop_size = (160, 160)
+image_size = (160, 160)
 train_dataloader = dict(
     dataset=dict(
         # every image passes (one without a class is a negative example): the
@@ -16,19 +21,17 @@ train_dataloader = dict(
         pipeline=[
             dict(type='LoadImageFromFileChecked'),
             dict(type='LoadImageLevelLabels'),
-            dict(
-                type='RandomResize',
-                scale=crop_size,
-                ratio_range=(0.75, 1.25),
-                keep_ratio=True,
-            ),
+            dict(type='Resize', scale=image_size, keep_ratio=True),
+            # OAA's Caffe data layer flips at random and flips the attention
+            # back before accumulating (OAAHook reads the recorded flip)
             dict(type='RandomFlip', prob=0.5),
-            dict(type='RandomCropRecorded', crop_size=crop_size),
             dict(type='PackWSSSInputs'),
         ],
     )
 )
+# OAA's solver: SGD with momentum 0.9 (whatever the CAM schedule uses)
+optim_wrapper = dict(optimizer=dict(momentum=0.9))
 custom_hooks = [
     dict(type='WSSSClassNumCheckHook'),
-    dict(type='OAAHook', out_dir='{work_dir}/oaa_maps', start_epoch=0, stride=4),
+    dict(type='OAAHook', out_dir='{work_dir}/oaa_maps', start_epoch=1, stride=4),
 ]

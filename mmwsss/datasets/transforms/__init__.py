@@ -1,5 +1,4 @@
 from .formatting import PackWSSSInputs
-from .geometry import RandomCropRecorded
 from .loading import (
     LoadAnnotationsChecked,
     LoadCAMs,
@@ -18,6 +17,5 @@ __all__ = [
     'LoadImageLevelLabels',
     'LoadOptionalAnnotations',
     'PackWSSSInputs',
-    'RandomCropRecorded',
     'RandomRescale',
 ]

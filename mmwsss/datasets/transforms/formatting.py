@@ -65,10 +65,6 @@ class PackWSSSInputs(PackSegInputs):
             # also in the metainfo: decode heads get only the metainfo at
             # inference (LabelConditionedASPPHead)
             sample.set_metainfo(dict(img_labels=tuple(int(c) for c in labels)))
-        # the crop of RandomCropRecorded (maps of the crop back to the image)
-        for key in ('crop_bbox', 'crop_input_shape'):
-            if key in results:
-                sample.set_metainfo({key: tuple(results[key])})
         if 'cam_keys' in results:
             sample.cam_keys = torch.as_tensor(results['cam_keys'], dtype=torch.long)
         for key in ('cams_strided', 'cams'):

@@ -14,7 +14,13 @@ from mmengine.model import is_model_wrapper
 
 from ...datasets.pseudo_label import image_stem
 from ...evaluation.instance_ap import atomic_save_json
-from ...ops.oaa import AttentionAccumulator, crop_attention_to_image, storage_size
+from ...ops.oaa import (
+    AttentionAccumulator,
+    attention_to_image,
+    check_whole_image,
+    min_max_normalize,
+    storage_size,
+)
 from ...registry import HOOKS
 from ...utils.provenance import check_or_reset, config_digest
 from ..exporters import save_cam_file
@@ -26,40 +32,54 @@ UNSEEN_FILE = 'unseen_images.json'
 class OAAHook(Hook):
     """Online attention accumulation (Jiang et al., ICCV 2019) as a hook.
 
-    From epoch ``start_epoch`` on, after every training iteration, for each
-    image of the batch and each of its classes whose score is among its top-k
-    (k = its number of labels), the attention of the class (the training CAM,
-    ReLU, divided by its maximum) is mapped back from the training crop onto
-    the original image (``RandomCropRecorded``'s ``crop_bbox`` and the flip
-    recorded by ``RandomFlip``; :func:`mmwsss.ops.oaa.crop_attention_to_image`)
-    at ``stride`` and accumulated by element-wise maximum, keyed by the image's
-    file stem (so shuffling does not matter). The accumulation is part of the
-    checkpoints (a resumed training continues it); under DDP each rank keeps
-    its images' maps, merged by maximum at the end of each epoch (so the
-    checkpoint, saved by rank 0 after the epoch, holds all; checkpoints saved
-    within an epoch hold rank 0's maps of that epoch). When training ends rank
-    0 writes
+    OAA trains the classifier on whole images (resized, randomly flipped, not
+    cropped: a cropped training input is an error naming the fix) and
+    accumulates in the same forward passes. From epoch ``start_epoch`` on
+    (OAA skips the first), after every training iteration, for each image of
+    the batch and each of its classes whose score is among its top-k (k = its
+    number of labels), the attention of the class (the training CAM, ReLU,
+    min-max normalised over the image) is flipped back when the image was
+    flipped, resized onto the original image's grid at ``stride``
+    (:func:`mmwsss.ops.oaa.attention_to_image`) and fused into the image's
+    map of that class by element-wise maximum, keyed by the image's file stem
+    (so shuffling does not matter). In the last epoch a class of an image
+    that has no map yet takes that epoch's attention whatever its score (the
+    reference's fallback; also what a run shorter than ``start_epoch + 1``
+    epochs writes). The accumulation is part of the checkpoints (a resumed
+    training continues it); under DDP each rank keeps its images' maps,
+    merged by maximum at the end of each epoch (so the checkpoint, saved by
+    rank 0 after the epoch, holds all; checkpoints saved within an epoch hold
+    rank 0's maps of that epoch). When training ends rank 0 writes
     ``{out_dir}/{id}.npz`` in the CAM seed format (``keys``: the image's
-    labels; ``cam``: the maps at ``stride``; ``high_res``: at the image size,
-    each divided by its maximum) and names the training images the
-    accumulation never saw in ``{out_dir}/unseen_images.json`` (no file is
-    written for them: a later stage fails on them by name).
+    labels; ``cam``: the maps at ``stride``, each min-max normalised as the
+    reference exports them; ``high_res``: those at the image size) and names
+    the training images the accumulation never saw in
+    ``{out_dir}/unseen_images.json`` (no file is written for them: a later
+    stage fails on them by name).
 
     Args:
         out_dir (str): Output folder; ``{work_dir}`` is replaced.
             Default: '{work_dir}/oaa_maps'.
-        start_epoch (int): First (0-based) epoch to accumulate. Default: 0.
+        start_epoch (int): First (0-based) epoch to accumulate. Default: 1
+            (OAA's: the first epoch's attention is not accumulated).
         stride (int): Stride of the stored maps. Default: 4 (IRN's input).
     """
 
+    # LOW: after_train_epoch merges the ranks' maps before the CheckpointHook
+    # (VERY_LOW) saves them; after_train_iter reads the maps of the iteration's
+    # forward pass (before its optimizer step), as the reference accumulates
     priority = 'LOW'
 
     def __init__(
         self,
         out_dir: str = '{work_dir}/oaa_maps',
-        start_epoch: int = 0,
+        start_epoch: int = 1,
         stride: int = 4,
     ) -> None:
+        if start_epoch < 0:
+            raise ValueError(f'start_epoch must be >= 0, got {start_epoch}')
+        if stride < 1:
+            raise ValueError(f'stride must be >= 1, got {stride}')
         self.out_dir = out_dir
         self.start_epoch = start_epoch
         self.stride = stride
@@ -74,13 +94,19 @@ class OAAHook(Hook):
         self._model(runner).keep_train_maps = True
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.epoch < self.start_epoch:
+        samples = data_batch['data_samples']
+        for sample in samples:
+            check_whole_image(sample.metainfo, 'OAAHook')
+        last = runner.epoch == runner.max_epochs - 1
+        if runner.epoch < self.start_epoch and not last:
             return
         stash = getattr(self._model(runner), 'last_train_maps', None)
         if stash is None:
             raise RuntimeError(
-                'OAAHook needs a CAM classifier that keeps its training maps '
-                '(CAMClassifier and its subclasses do)'
+                'OAAHook needs a classifier that keeps its training maps when '
+                'keep_train_maps is set (CAMClassifier.loss does; a subclass that '
+                'overrides loss, e.g. SEAMClassifier or IntegralAttentionModel, '
+                'does not)'
             )
         cams = F.interpolate(
             stash['cams'].float(),
@@ -88,41 +114,48 @@ class OAAHook(Hook):
             mode='bilinear',
             align_corners=False,
         )
-        for cam, logits, sample in zip(
-            cams, stash['logits'], data_batch['data_samples']
-        ):
-            self._accumulate(cam, logits, sample)
+        fill_only = runner.epoch < self.start_epoch
+        for cam, logits, sample in zip(cams, stash['logits'], samples):
+            self.accumulate(cam, logits, sample, last=last, fill_only=fill_only)
 
-    def _accumulate(self, cam, logits, sample) -> None:
+    def accumulate(
+        self, cam, logits, sample, last: bool = False, fill_only: bool = False
+    ) -> None:
+        """Fuse one image's attention into its maps.
+
+        Args:
+            cam (Tensor): ``(C, H_in, W_in)`` CAM logits at the padded input
+                size.
+            logits (Tensor): ``(C,)`` image scores.
+            sample (SegDataSample): The image's sample (labels, metainfo).
+            last (bool): The last epoch: a class without a map takes this
+                attention whatever its score. Default: False.
+            fill_only (bool): Only fill in classes without a map (a last
+                epoch before ``start_epoch``). Default: False.
+        """
         meta = sample.metainfo
-        if 'crop_bbox' not in meta:
-            raise KeyError(
-                f'{meta.get("img_path")} has no crop_bbox: OAA maps the training '
-                "crop back to the image; use dict(type='RandomCropRecorded', ...) "
-                'instead of RandomCrop'
-            )
+        stem = image_stem(meta)
         labels = sample.gt_img_labels.tolist()
-        self.accumulator.mark_seen(image_stem(meta))
+        self.accumulator.mark_seen(stem)
         if not labels:
             return
-        k = len(labels)
-        top = set((torch.topk(logits, k).indices + 1).tolist())
-        h_c, w_c = meta['img_shape'][:2]
+        top = set((torch.topk(logits, len(labels)).indices + 1).tolist())
+        h, w = meta['img_shape'][:2]
         for c in labels:
-            if c not in top:
+            missing = not self.accumulator.has(stem, c)
+            if fill_only and not missing:
                 continue
-            attention = F.relu(cam[c - 1, :h_c, :w_c])
-            attention = attention / attention.max().clamp(min=1e-5)
-            stored = crop_attention_to_image(
+            if c not in top and not (last and missing):
+                continue
+            attention = min_max_normalize(F.relu(cam[c - 1, :h, :w]))
+            stored = attention_to_image(
                 attention,
-                meta['crop_bbox'],
-                meta['crop_input_shape'],
                 meta['ori_shape'],
                 flip=meta.get('flip', False),
                 flip_direction=meta.get('flip_direction'),
                 stride=self.stride,
             )
-            self.accumulator.update(image_stem(meta), c, stored)
+            self.accumulator.update(stem, c, stored)
 
     def _merged(self) -> AttentionAccumulator:
         return AttentionAccumulator.merge(all_gather_object(self.accumulator.state()))
@@ -152,7 +185,12 @@ class OAAHook(Hook):
         record = dict(
             kind='oaa maps',
             config=config_digest(runner.cfg),
-            settings=dict(start_epoch=self.start_epoch, stride=self.stride),
+            settings=dict(
+                start_epoch=self.start_epoch,
+                stride=self.stride,
+                normalize='min-max',
+                last_epoch_fill=True,
+            ),
             iteration=runner.iter,
         )
         check_or_reset(out_dir, record)
@@ -171,16 +209,18 @@ class OAAHook(Hook):
             strided = np.zeros((len(labels), *shape), np.float32)
             for i, c in enumerate(labels):
                 if c in maps:
-                    m = maps[c]
-                    strided[i] = m / max(float(m.max()), 1e-5)
+                    m = torch.from_numpy(maps[c].astype(np.float32))
+                    strided[i] = min_max_normalize(m).numpy()
                 else:
                     unattended += 1
-            high = F.interpolate(
-                torch.from_numpy(strided)[None],
-                size=(height, width),
-                mode='bilinear',
-                align_corners=False,
-            )[0].numpy()
+            high = np.zeros((len(labels), height, width), np.float32)
+            if labels:  # (an image without a class has no map to resize)
+                high = F.interpolate(
+                    torch.from_numpy(strided)[None],
+                    size=(height, width),
+                    mode='bilinear',
+                    align_corners=False,
+                )[0].numpy()
             save_cam_file(osp.join(out_dir, stem + '.npz'), labels, strided, high)
             written += 1
         atomic_save_json(

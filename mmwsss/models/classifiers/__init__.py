@@ -1,4 +1,10 @@
 from .cam_classifier import CAMClassifier, labels_to_multihot
+from .oaa_iam import IntegralAttentionModel
 from .seam_classifier import SEAMClassifier
 
-__all__ = ['CAMClassifier', 'SEAMClassifier', 'labels_to_multihot']
+__all__ = [
+    'CAMClassifier',
+    'IntegralAttentionModel',
+    'SEAMClassifier',
+    'labels_to_multihot',
+]

@@ -3,6 +3,7 @@ from .aspp_v2_head import ASPPV2Head
 from .cam_head import CAMHead
 from .irn_heads import IRNBoundaryHead, IRNDisplacementHead, MeanShift
 from .label_conditioned_head import LabelConditionedASPPHead
+from .oaa_iam_head import IntegralAttentionHead
 from .prm_head import PRMHead
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     'CAMHead',
     'IRNBoundaryHead',
     'IRNDisplacementHead',
+    'IntegralAttentionHead',
     'LabelConditionedASPPHead',
     'MeanShift',
     'PRMHead',
