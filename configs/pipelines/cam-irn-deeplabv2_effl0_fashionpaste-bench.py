@@ -63,12 +63,16 @@ def tta(name, config=deeplab_config):
     )
 
 
-def prototypes(name, k=20, repeat=1, level=None):
+def prototypes(
+    name, k=20, repeat=1, level=None, labels='recovery.recovered_labels', **loop
+):
     """PtReCl's prototypes (K per class and side) of the recovery net's
-    features, split by IRN's masks; ``repeat`` > 1 streams the train set that
-    many times (the memory check: bounded whatever the dataset size);
-    ``level``: another backbone level's features (default: the head conv's)."""
+    features, split by ``labels`` (the recovery net's own masks); ``repeat``
+    > 1 streams the train set that many times (the memory check: bounded
+    whatever the dataset size); ``level``: another backbone level's features
+    (default: the head conv's); ``loop``: other PrototypeLoop settings."""
     options = {'test_cfg.num_prototypes': k}
+    options.update({f'test_cfg.{key}': value for key, value in loop.items()})
     if repeat != 1:
         options['test_dataloader.dataset.dataset.times'] = repeat
     if level is not None:
@@ -78,15 +82,17 @@ def prototypes(name, k=20, repeat=1, level=None):
         type='Predict',
         config=prototype_config,
         checkpoint='recovery',
-        test_labels='recovery.recovered_labels',
+        test_labels=labels,
         cfg_options=options,
     )
 
 
-def reclassify(name, protos='prototypes', top_m=10, level=None):
+def reclassify(name, protos='prototypes', top_m=10, level=None, **model):
     """PtReCl's reclassification maps (CAM seed format) by the top-m votes
-    (``level``: as the prototypes')."""
+    (``level``: as the prototypes'; ``model``: other PrototypeReclassifier
+    settings)."""
     options = {'model.top_m': top_m}
+    options.update({f'model.{key}': value for key, value in model.items()})
     if level is not None:
         options['model.backbone.out_indices'] = (level,)
     return dict(
@@ -97,6 +103,56 @@ def reclassify(name, protos='prototypes', top_m=10, level=None):
         prototypes=protos,
         cfg_options=options,
     )
+
+
+def walked(name, maps):
+    """IRN's walk (IRN's checkpoint) on the maps of stage ``maps``, and its
+    walked scores cut at their own Otsu score (stage ``{name}_labels``)."""
+    return [
+        dict(
+            name=f'irn_{name}',
+            type='Predict',
+            config=irn_config,
+            checkpoint='irn',
+            cams=maps,
+        ),
+        dict(
+            name=f'{name}_labels',
+            type='Labels',
+            kind='cam',
+            cams=f'irn_{name}.walk_scores',
+            label_options=dict(bg_score='auto:bg_score'),
+        ),
+    ]
+
+
+#: PtReCl's one-change ablations: name -> (prototype settings, reclassifier
+#: settings), each departing from PtReCl's defaults in one respect
+ptrecl_ablations = dict(
+    # a grid cell labelled by its top-left pixel (nearest-neighbour resizing of
+    # the mask) instead of the majority of its pixels
+    ptrecl_grid_nearest=(dict(grid_labels='nearest'), {}),
+    # prototypes split by IRN's masks instead of the recovery net's
+    ptrecl_irn_masks=(dict(labels='irn_labels'), {}),
+    # one vote per prototype instead of votes weighted by cluster size
+    ptrecl_uniform=({}, dict(vote_weight='uniform')),
+    # the walk's input: the soft foreground vote share, and the share minus
+    # the background's, instead of the 0 / 1 decision maps
+    ptrecl_share=({}, dict(score_map='share')),
+    ptrecl_margin=({}, dict(score_map='margin')),
+)
+
+
+def ptrecl_ablation(name):
+    """One ablation's prototypes (when they change), reclassification maps,
+    IRN's walk on them and the walk's cut."""
+    loop, model = ptrecl_ablations[name]
+    stages, protos = [], 'prototypes'
+    if loop:
+        protos = f'{name}_prototypes'
+        stages.append(prototypes(protos, **loop))
+    stages.append(reclassify(f'{name}_reclassify', protos, **model))
+    return stages + walked(name, f'{name}_reclassify')
 
 
 stages = [
@@ -196,20 +252,10 @@ stages = [
     # cosine similarity little to compare); the stages report both sparsities
     prototypes('prototypes_l3', level=3),
     reclassify('reclassify_l3', 'prototypes_l3', level=3),
-    dict(
-        name='irn_ptrecl_l3',
-        type='Predict',
-        config=irn_config,
-        checkpoint='irn',
-        cams='reclassify_l3',
-    ),
-    dict(
-        name='ptrecl_l3_labels',
-        type='Labels',
-        kind='cam',
-        cams='irn_ptrecl_l3.walk_scores',
-        label_options=dict(bg_score='auto:bg_score'),
-    ),
+    *walked('ptrecl_l3', 'reclassify_l3'),
+    # PtReCl's one-change ablations (grid labels, the masks that split the
+    # prototypes, vote weighting, the walk's input; the features: level 3 above)
+    *[stage for name in ptrecl_ablations for stage in ptrecl_ablation(name)],
     # analysis, not a setting: region and outline quality (contour F-score,
     # interior mIoU) of the pseudo masks side by side, against ground truth
     dict(
@@ -363,7 +409,66 @@ ptrecl_grid = [
     s['name']
     for s in stages
     if s.get('config') == reclassify_config
+    and s['name'].startswith('reclassify')
     and 'model.backbone.out_indices' not in s['cfg_options']
+]
+#: PtReCl's one-change ablations' titles (the table's rows after PtReCl's own)
+ptrecl_ablation_titles = dict(
+    ptrecl_grid_nearest='grid cells labelled by their top-left pixel (nearest), '
+    "not their pixels' majority",
+    ptrecl_irn_masks="prototypes split by IRN's masks, not the recovery net's",
+    ptrecl_uniform='one vote per prototype, not weighted by cluster size',
+    ptrecl_share="the walk's input: the soft foreground vote share, not 0 / 1 "
+    'decision maps',
+    ptrecl_margin="the walk's input: the vote share minus the background's",
+)
+
+
+def ablation_row(title, reclass, labels):
+    """A PtReCl variant: its reclassification map's and masks' train mIoU and
+    precision / recall, and the masks' difference to PtReCl's."""
+    return dict(
+        when=f'has({labels}.metrics.mIoU)',
+        cells=[
+            title,
+            f'`{reclass}`, `{labels}`',
+            f'{{{reclass}.metrics.mIoU:.1f}}',
+            [
+                [
+                    f'{{{reclass}.metrics.mPrecision:.1f}} / '
+                    f'{{{reclass}.metrics.mRecall:.1f}}',
+                    '-',
+                ]
+            ],
+            f'{{{labels}.metrics.mIoU:.1f}}',
+            [
+                [
+                    f'{{{labels}.metrics.mPrecision:.1f}} / '
+                    f'{{{labels}.metrics.mRecall:.1f}}',
+                    '-',
+                ]
+            ],
+            [
+                [
+                    f'{{{labels}.metrics.mIoU - ptrecl_labels.metrics.mIoU:+.1f}}',
+                    '-',
+                ]
+            ],
+        ],
+    )
+
+
+ptrecl_ablation_rows = [
+    ablation_row("PtReCl (the pipeline's settings)", 'reclassify', 'ptrecl_labels'),
+    *[
+        ablation_row(title, f'{name}_reclassify', f'{name}_labels')
+        for name, title in ptrecl_ablation_titles.items()
+    ],
+    ablation_row(
+        'features: level 3 (112-d), not the head conv',
+        'reclassify_l3',
+        'ptrecl_l3_labels',
+    ),
 ]
 
 
@@ -872,6 +977,24 @@ benchmark = dict(
                             rows=[feature_row(*row) for row in ptrecl_features],
                         ),
                     ],
+                ),
+                'One change at a time from PtReCl (train; reclassification map: '
+                'background where no class has a majority of the votes; masks: '
+                "IRN's walk on the maps, cut at their own Otsu score; precision / "
+                'recall class means):',
+                dict(
+                    kind='table',
+                    header=[
+                        'variant',
+                        'stages',
+                        'reclassification map mIoU',
+                        'map precision / recall',
+                        'masks mIoU',
+                        'masks precision / recall',
+                        "masks vs PtReCl's",
+                    ],
+                    rows=ptrecl_ablation_rows,
+                    min_rows=0,
                 ),
             ],
         ),

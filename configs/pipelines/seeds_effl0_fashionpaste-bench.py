@@ -1,11 +1,14 @@
 # Better seeds on the bench-size FashionPaste set (2000 train / 500 val images):
-# CAM, SEAM, OAA, CAM + HFPL and SEAM + HFPL classifiers (the same EfficientNet-
-# Lite0 recipe, 8 epochs each; SEAM, SEAM + HFPL and a second CAM + HFPL
-# fine-tune the trained CAM classifier), each one's seeds cut at its own
-# ground-truth-free background score (Otsu of its maps), scored on train for
-# regions and outlines (contour F) side by side, IRN trained on the IR labels
-# of SEAM's seeds and of the best seeds, and DeepLabV2 on where the latter's
-# IRN masks and CRF-refined seeds agree.
+# CAM, SEAM, OAA (its accumulated maps, and OAA+'s integral attention model
+# trained on them), CAM + HFPL and SEAM + HFPL classifiers (the same
+# EfficientNet-Lite0 recipe, 8 epochs each; SEAM, SEAM + HFPL and a second CAM +
+# HFPL fine-tune the trained CAM classifier, beside their control: the CAM
+# recipe run the same 8 more epochs from it), HFPL's one-change ablations
+# (normalisation, maps, sigma), each one's seeds cut at its own ground-truth-free
+# background score (Otsu of its maps), scored on train for regions and outlines
+# (contour F) side by side, IRN trained on the IR labels of SEAM's seeds and of
+# the best seeds, and DeepLabV2 on where the latter's IRN masks and CRF-refined
+# seeds agree.
 #   python tools/run_pipeline.py configs/pipelines/seeds_effl0_fashionpaste-bench.py
 # The work dir is the semantic bench pipeline's: its data, cam, thresholds and
 # cam_labels stages (one definition, _base_/effl0_fashionpaste-bench.py) are
@@ -13,10 +16,24 @@
 # 2.5 hours on 2 CPU cores (`python tools/benchmark.py --bench seeds`).
 _base_ = ['./_base_/effl0_fashionpaste-bench.py']
 cfg_dir = _base_.cfg_dir
+cam_hfpl_config = cfg_dir + '/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py'
 classifiers = dict(
     cam=_base_.cam_config,
+    # the control of every method that fine-tunes the CAM classifier: the CAM
+    # recipe itself run the same 8 more epochs from the trained CAM classifier,
+    # so a fine-tuned method's gain over it is the method's own
+    cam_ft=_base_.cam_config,
     oaa=cfg_dir + '/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py',
-    cam_hfpl=cfg_dir + '/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
+    # OAA+: the integral attention model trained on the OAA stage's maps
+    oaa_iam=cfg_dir + '/oaa/oaa-iam_effl0_1xb16-8e_fashionpaste-160.py',
+    cam_hfpl=cam_hfpl_config,
+    # HFPL's ablations, one change each from CAM + HFPL (from ImageNet): the
+    # feature similarity loss on ReLU / max normalised CAMs (the CAM's own
+    # normalisation) instead of SEAM's max_norm; on per-class sigmoids without
+    # a background channel; sigma twice HFPL's (10 cells of a stride-8 map)
+    cam_hfpl_max=cam_hfpl_config,
+    cam_hfpl_sigmoid=cam_hfpl_config,
+    cam_hfpl_sigma2x=cam_hfpl_config,
     seam=cfg_dir + '/seam/seam_effl0_1xb16-8e_fashionpaste-160.py',
     seam_hfpl=cfg_dir + '/seam/seam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
     # CAM + HFPL started, like SEAM, from the trained CAM classifier: HFPL's
@@ -24,13 +41,27 @@ classifiers = dict(
     cam_hfpl_ft=cfg_dir + '/cam/cam_effl0_hfpl_1xb16-8e_fashionpaste-160.py',
 )
 #: the methods that fine-tune the CAM classifier (load_from='cam')
-fine_tuned = ('seam', 'seam_hfpl', 'cam_hfpl_ft')
+fine_tuned = ('cam_ft', 'seam', 'seam_hfpl', 'cam_hfpl_ft')
+#: a classifier's config overrides (HFPL's ablations: the feature similarity
+#: loss is the head's second extra loss)
+overrides = dict(
+    cam_hfpl_max={'model.head.extra_losses.1.maps': 'max'},
+    cam_hfpl_sigmoid={'model.head.extra_losses.1.maps': 'sigmoid'},
+    cam_hfpl_sigma2x={'model.head.extra_losses.1.sigma': 10.0},
+)
+#: a classifier's inputs: OAA+ learns the OAA stage's accumulated maps
+train_inputs = dict(oaa_iam=dict(cams='oaa.oaa_maps'))
 # the seeds of each method: OAA's are its accumulated maps, the others' the
 # classifier's exported (revised, for SEAM) CAMs
 seeds = dict(
     cam='cam',
+    cam_ft='cam_ft',
     oaa='oaa.oaa_maps',
+    oaa_iam='oaa_iam',
     cam_hfpl='cam_hfpl',
+    cam_hfpl_max='cam_hfpl_max',
+    cam_hfpl_sigmoid='cam_hfpl_sigmoid',
+    cam_hfpl_sigma2x='cam_hfpl_sigma2x',
     seam='seam',
     seam_hfpl='seam_hfpl',
     cam_hfpl_ft='cam_hfpl_ft',
@@ -50,6 +81,9 @@ def seed_stages(method):
     if method in fine_tuned:
         # SEAM fine-tunes the CAM classifier (see its config)
         train['load_from'] = 'cam'
+    if method in overrides:
+        train['cfg_options'] = overrides[method]
+    train.update(train_inputs.get(method, {}))
     return [
         train,
         dict(name=thresholds, type='Thresholds', cams=seeds[method]),
@@ -142,9 +176,14 @@ stages = [
 #: the methods in the table's order: title, published VOC train seed mIoU
 methods = dict(
     cam=('CAM', '48.3'),
+    cam_ft=('CAM, 8 more epochs (the control of the fine-tuned rows)', '-'),
     seam=('SEAM', '55.4'),
-    oaa=('OAA', '-'),
+    oaa=('OAA (accumulated maps)', '-'),
+    oaa_iam=('OAA+ (integral attention model)', '-'),
     cam_hfpl=('CAM + HFPL', '-'),
+    cam_hfpl_max=('HFPL ablation, on ReLU / max CAMs', '-'),
+    cam_hfpl_sigmoid=('HFPL ablation, on sigmoids, no background', '-'),
+    cam_hfpl_sigma2x=('HFPL ablation, sigma x2', '-'),
     seam_hfpl=('SEAM + HFPL', '-'),
     cam_hfpl_ft=('CAM + HFPL, from the CAM classifier', '-'),
 )

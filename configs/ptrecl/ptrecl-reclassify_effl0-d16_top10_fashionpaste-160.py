@@ -37,4 +37,4 @@ test_cfg = dict(
     type='ExportTestLoop',
     exporter=dict(type='CAMExporter', out_dir='{work_dir}/reclass_maps'),
 )
-test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mFscore'])

@@ -36,16 +36,40 @@ import torch.nn.functional as F
 from .seam import add_background, max_norm
 
 
-def hfpl_maps(cams: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The maps HFPL's feature similarity loss compares, ``(N, C + 1, h, w)``:
-    SEAM's ``max_norm`` of the ``(N, C, h, w)`` CAM logits times the
-    ``(N, C)`` image labels (absent classes' maps are zero and pass no
-    gradient), background ``1 - max`` first."""
+#: the maps :func:`hfpl_maps` can compare: HFPL's and two ablations
+HFPL_MAPS = ('max_norm', 'max', 'sigmoid')
+
+
+def hfpl_maps(
+    cams: torch.Tensor, labels: torch.Tensor, maps: str = 'max_norm'
+) -> torch.Tensor:
+    """The maps HFPL's feature similarity loss compares from the ``(N, C, h,
+    w)`` CAM logits and the ``(N, C)`` image labels (absent classes' maps are
+    zero and pass no gradient).
+
+    Args:
+        maps (str): ``'max_norm'`` (HFPL's): SEAM's ``max_norm`` (min-max
+            after a ReLU) of the logits times the labels, background ``1 -
+            max`` first, ``(N, C + 1, h, w)``. Ablations: ``'max'``: ReLU
+            divided by each map's maximum (the CAM's own normalisation), with
+            the same background; ``'sigmoid'``: per-class sigmoids times the
+            labels, no background channel, ``(N, C, h, w)`` (what this project
+            ran before following HFPL's code).
+    """
     if labels.shape != cams.shape[:2]:
         raise ValueError(
             f'labels {tuple(labels.shape)} must be (N, C) of cams {tuple(cams.shape)}'
         )
-    return add_background(max_norm(cams) * labels.to(cams.dtype)[:, :, None, None])
+    mask = labels.to(cams.dtype)[:, :, None, None]
+    if maps == 'max_norm':
+        return add_background(max_norm(cams) * mask)
+    if maps == 'max':
+        x = F.relu(cams)
+        high = x.flatten(2).amax(dim=2)[:, :, None, None]
+        return add_background(x / (high + 1e-5) * mask)
+    if maps == 'sigmoid':
+        return torch.sigmoid(cams) * mask
+    raise ValueError(f'maps must be one of {HFPL_MAPS}, got {maps!r}')
 
 
 def colour_distance_weight(dx: torch.Tensor, mu: float = 2.5) -> torch.Tensor:

@@ -125,3 +125,35 @@ def test_extra_loss_checks():
             MODELS.build(dict(type='FeatureSimilarityLoss', sigma_stride=0))
     with pytest.raises(ValueError, match='images'):
         fs(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2), None)
+
+
+def test_hfpl_maps_ablations_by_hand():
+    # one image, two classes (the second absent), a 1x3 grid
+    logits = torch.tensor([[[[-1.0, 1.0, 3.0]], [[2.0, 2.0, 2.0]]]])
+    labels = torch.tensor([[1.0, 0.0]])
+    # HFPL's: ReLU -> [0, 1, 3], min-max -> [0, (1 - 1e-5) / 3, (3 - 1e-5) / 3]
+    ours = hfpl_maps(logits, labels)
+    fg = torch.tensor([0.0, (1 - 1e-5) / (3 + 1e-5), (3 - 1e-5) / (3 + 1e-5)])
+    torch.testing.assert_close(ours[0, 1, 0], fg)
+    torch.testing.assert_close(ours[0, 0, 0], 1 - fg)
+    assert ours[0, 2].abs().sum() == 0
+    # ablation 'max': ReLU / max, same background
+    by_max = hfpl_maps(logits, labels, 'max')
+    torch.testing.assert_close(by_max[0, 1, 0], torch.tensor([0.0, 1.0, 3.0]) / (3 + 1e-5))
+    torch.testing.assert_close(by_max[0, 0, 0], 1 - by_max[0, 1, 0])
+    # ablation 'sigmoid': per-class sigmoids, label-masked, no background
+    sig = hfpl_maps(logits, labels, 'sigmoid')
+    assert sig.shape == (1, 2, 1, 3)
+    torch.testing.assert_close(sig[0, 0, 0], torch.sigmoid(logits[0, 0, 0]))
+    assert sig[0, 1].abs().sum() == 0
+    with pytest.raises(ValueError, match='maps'):
+        hfpl_maps(logits, labels, 'softmax')
+    with DefaultScope.overwrite_default_scope('mmwsss'):
+        fs = MODELS.build(dict(type='FeatureSimilarityLoss', maps='sigmoid'))
+        with pytest.raises(ValueError, match='maps'):
+            MODELS.build(dict(type='FeatureSimilarityLoss', maps='softmax'))
+    images = torch.rand(1, 3, 16, 48)
+    loss = fs(logits, labels, images)
+    small = F.interpolate(images, size=(1, 3), mode='bilinear', align_corners=True)
+    expected = feature_similarity_loss(small, sig, 2.5, fs.map_sigma((16, 48), (1, 3)))
+    torch.testing.assert_close(loss, expected)

@@ -397,7 +397,7 @@ def test_render_seeds_section(import_tool):
         '55.4 |' in text
     )
     # OAA's seeds are its accumulated maps: the classifier's sweep is no oracle
-    assert '| OAA | `oaa` | 0.30 | 41.0 | - |' in text
+    assert '| OAA (accumulated maps) | `oaa` | 0.30 | 41.0 | - |' in text
     assert 'IRN on the SEAM seeds (stage `seam_irn_labels`' in text
 
 

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmwsss.ops.hfpl import (
+    HFPL_MAPS,
     feature_similarity_loss,
     hfpl_maps,
     importance_sampling_loss,
@@ -67,6 +68,9 @@ class FeatureSimilarityLoss(nn.Module):
             cells.
         radius (int, optional): Pair offsets summed, in the map's cells
             (default ``ceil(3 sigma)`` of the converted sigma).
+        maps (str): The maps compared (:func:`mmwsss.ops.hfpl.hfpl_maps`):
+            ``'max_norm'`` (HFPL's); ablations ``'max'`` and ``'sigmoid'``.
+            Default: 'max_norm'.
         loss_name (str): Name in the log. Default: 'loss_fs'.
     """
 
@@ -77,6 +81,7 @@ class FeatureSimilarityLoss(nn.Module):
         sigma: float = 5.0,
         sigma_stride: int | None = 8,
         radius: int | None = None,
+        maps: str = 'max_norm',
         loss_name: str = 'loss_fs',
     ) -> None:
         super().__init__()
@@ -86,7 +91,10 @@ class FeatureSimilarityLoss(nn.Module):
             raise ValueError(f'sigma_stride must be positive, got {sigma_stride}')
         self.loss_weight = loss_weight
         self.mu, self.sigma, self.radius = mu, sigma, radius
+        if maps not in HFPL_MAPS:
+            raise ValueError(f'maps must be one of {HFPL_MAPS}, got {maps!r}')
         self.sigma_stride = sigma_stride
+        self.maps = maps
         self.loss_name = loss_name
 
     def map_sigma(self, image_size, map_size) -> float:
@@ -107,7 +115,7 @@ class FeatureSimilarityLoss(nn.Module):
         small = F.interpolate(images, size=grid, mode='bilinear', align_corners=True)
         loss = feature_similarity_loss(
             small,
-            hfpl_maps(cam_logits, targets),
+            hfpl_maps(cam_logits, targets, self.maps),
             self.mu,
             self.map_sigma(images.shape[-2:], grid),
             self.radius,
