@@ -1,4 +1,5 @@
-"""The VOC recipes (CAM, IRN, AffinityNet, DeepLabV2): what their configs set
+"""The VOC recipes (CAM, IRN, AffinityNet, DeepLabV2; SEAM, SEAM + HFPL, PtReCl
+recovery and PRM run one iteration too): what their configs set
 against the reference code (docs/reproduction/voc_recipes.md), and, slow, one
 training iteration of each on generated VOC-size images.
 
@@ -31,6 +32,10 @@ DEEPLABV2 = 'configs/deeplabv2/deeplabv2_r101-d8_1xb10-20k_voc12aug-321.py'
 PSEUDO_DEEPLABV3 = (
     'configs/pseudo_label/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512_pseudo.py'
 )
+SEAM = 'configs/seam/seam_r50_1xb8-8e_voc12aug-448.py'
+SEAM_HFPL = 'configs/seam/seam_r50_hfpl_1xb8-8e_voc12aug-448.py'
+PTRECL_RECOVERY = 'configs/ptrecl/ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321.py'
+PRM = 'configs/prm/prm_r50_1xb16-20e_voc12-448.py'
 UPERNET_SWIN = 'configs/upernet_swin/upernet_swin-t_1xb8-40k_voc12aug-512x512_pseudo.py'
 TORCHVISION_R50 = 'https://download.pytorch.org/models/resnet50-0676ba61.pth'
 
@@ -210,7 +215,10 @@ def _one_iteration(cfg, work_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('path', [CAM, IRN, AFFINITYNET, DEEPLABV2])
+@pytest.mark.parametrize(
+    'path',
+    [CAM, IRN, AFFINITYNET, DEEPLABV2, SEAM, SEAM_HFPL, PTRECL_RECOVERY, PRM],
+)
 def test_one_training_iteration_on_voc_size_images(path, tiny_voc, tmp_path):
     cfg = _one_iteration(_cfg(path), tmp_path / 'work')
     dataset = cfg.train_dataloader.dataset
