@@ -12,7 +12,7 @@ from .instance_ap import (
     voc_gt_paths,
 )
 from .label_dir import read_label_png, score_label_dir
-from .multilabel_map import MultiLabelMAPMetric, average_precision
+from .multilabel_map import MultiLabelMAPMetric, average_precision, learned_share
 from .seed_metric import (
     SeedIoUMetric,
     confusion_to_iou,
@@ -27,6 +27,7 @@ __all__ = [
     'ContourFMetric',
     'InstanceAPMetric',
     'MultiLabelMAPMetric',
+    'learned_share',
     'SeedIoUMetric',
     'as_instance_list',
     'average_precision',

@@ -28,7 +28,11 @@ def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
 
 @METRICS.register_module()
 class MultiLabelMAPMetric(BaseMetric):
-    """Classification mAP of ``pred_scores`` against ``gt_img_labels``.
+    """Classification mAP of ``pred_scores`` against ``gt_img_labels``, and
+    ``mAP_chance``: the mAP a ranking that ignores the images would get in
+    expectation (each class's AP is its share of positive images, averaged
+    over the classes that have one), the floor a classifier left at the label
+    prior stays near.
 
     Args:
         collect_device (str): Device for collecting across ranks. Default: 'cpu'.
@@ -58,4 +62,19 @@ class MultiLabelMAPMetric(BaseMetric):
             average_precision(scores[:, c], targets[:, c])
             for c in range(scores.shape[1])
         ]
-        return {'mAP': round(float(np.nanmean(aps)) * 100, 2)}
+        present = targets.sum(axis=0) > 0
+        chance = targets.mean(axis=0)[present].mean() if present.any() else np.nan
+        return {
+            'mAP': round(float(np.nanmean(aps)) * 100, 2),
+            'mAP_chance': round(float(chance) * 100, 2),
+        }
+
+
+def learned_share(metrics: dict, key: str = 'cls') -> float | None:
+    """How far a classifier's mAP got from chance towards 100, in [.., 1]:
+    ``(mAP - chance) / (100 - chance)`` from the ``{key}/mAP`` and
+    ``{key}/mAP_chance`` of ``metrics``; None when they are missing."""
+    m_ap, chance = metrics.get(f'{key}/mAP'), metrics.get(f'{key}/mAP_chance')
+    if m_ap is None or chance is None or chance >= 100:
+        return None
+    return (m_ap - chance) / (100.0 - chance)
