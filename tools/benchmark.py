@@ -52,6 +52,9 @@ BENCHES = {
     ),
 }
 MAIN = next(iter(BENCHES))
+#: The previous bench set's results (the same file names), shown beside the
+#: tables' ``previous`` cells, and their column title.
+PREVIOUS = dict(dir='benchmarks/v1', title='old bench (v1: 160 px, stride 16)')
 #: Train images in the sample pictures.
 NUM_SAMPLES = 4
 
@@ -283,7 +286,23 @@ def render(results: dict, root: str = '.', others: dict | None = None) -> str:
     """
     others = others or {}
     benches = {name: others.get(name) for name in BENCHES}
-    return renderer.render({**benches, MAIN: results}, root)
+    return renderer.render(
+        {**benches, MAIN: results},
+        root,
+        previous=load_previous(root),
+        previous_title=PREVIOUS['title'],
+    )
+
+
+def load_previous(root: str = '.') -> dict[str, dict]:
+    """The previous bench set's results files that exist, by benchmark."""
+    found = {}
+    for name, bench in BENCHES.items():
+        path = osp.join(root, PREVIOUS['dir'], osp.basename(bench['results']))
+        if osp.exists(path):
+            with open(path) as f:
+                found[name] = json.load(f)
+    return found
 
 
 def load_results(root: str = '.') -> tuple[dict, dict]:

@@ -11,10 +11,14 @@ paragraph and a blank line, and one that lacks a value is left out:
 
 - a template: a line of text;
 - ``dict(kind='section', blocks=[...], when=EXPR)``: its blocks where EXPR holds;
-- ``dict(kind='table', header=[...], rows=[...], min_rows=1)``: a row is a list
-  of cell templates or ``dict(cells=[...], when=EXPR, each=EXPR)`` (a row per
-  element, ``item``, of the list EXPR); a row that lacks a value is left out,
-  the table too if fewer than ``min_rows`` remain;
+- ``dict(kind='table', header=[...], rows=[...], min_rows=1, previous=INDEX)``:
+  a row is a list of cell templates or ``dict(cells=[...], when=EXPR,
+  each=EXPR)`` (a row per element, ``item``, of the list EXPR); a row that
+  lacks a value is left out, the table too if fewer than ``min_rows`` remain;
+  with ``previous``, where the benchmark has a previous run (``render``'s
+  ``previous``: the same pipeline on the old bench set), cell INDEX of each
+  row is filled again from that run's results into a column of its own after
+  it ('-' where that run lacks the value);
 - ``dict(kind='columns', stub=..., rows=EXPR, columns={title: EXPR}, cell=...)``:
   a column per list EXPR that exists, a row per element of ``rows``, each
   value through the template ``cell`` (as ``item``);
@@ -230,22 +234,31 @@ def _table(header: list, rows: list[list]) -> list[str]:
 
 
 def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
-    """A ``table`` block: its rows that fill, if at least ``min_rows``."""
+    """A ``table`` block: its rows that fill, if at least ``min_rows``; with
+    ``previous``, the previous run's value of that cell in a column after it."""
     rows = []
+    index = block.get('previous')
+    old = ctx.get('previous', {}).get(ctx.get('bench'))
     for row in block['rows']:
         row = row if isinstance(row, dict) else dict(cells=row)
         if not _value(row.get('when', 'True'), names, False):
             continue
         for item in _value(row['each'], names, []) if 'each' in row else [None]:
             try:
-                rows.append(
-                    [fill(cell, names.bind(item=item)) for cell in row['cells']]
-                )
+                cells = [fill(cell, names.bind(item=item)) for cell in row['cells']]
             except Missing:
                 continue
-    return (
-        _table(block['header'], rows) if len(rows) >= block.get('min_rows', 1) else []
-    )
+            if index is not None and old is not None:
+                try:
+                    before = fill(row['cells'][index], old.bind(item=item))
+                except Missing:
+                    before = '-'
+                cells.insert(index + 1, before)
+            rows.append(cells)
+    header = list(block['header'])
+    if index is not None and old is not None:
+        header.insert(index + 1, f"{header[index]}, {ctx['previous_title']}")
+    return _table(header, rows) if len(rows) >= block.get('min_rows', 1) else []
 
 
 def _columns(block: dict, names: Names, ctx: dict) -> list[str]:
@@ -296,8 +309,10 @@ def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
                 f"{stage['train_s']:.0f} s{resumed}; test / export {rate:.2f} images/s",
             )
         elif stage.get('images_per_s'):
+            # results from before the pool size was recorded used 2
+            processes = stage.get('workers_per_rank', 2)
             row = (
-                f"({stage['kind']}, 2 processes)",
+                f"({stage['kind']}, {processes} processes)",
                 f"{stage['images_per_s']:.1f} images/s",
             )
         elif 'seconds' in stage:
@@ -395,7 +410,12 @@ def samples_path(bench: str, root: str = '.') -> str:
     return osp.join(root, 'benchmarks', f'samples_{bench}.png')
 
 
-def render(benches: dict[str, dict | None], root: str = '.') -> str:
+def render(
+    benches: dict[str, dict | None],
+    root: str = '.',
+    previous: dict[str, dict] | None = None,
+    previous_title: str = 'previous run',
+) -> str:
     """BENCHMARKS.md's text.
 
     Args:
@@ -403,16 +423,28 @@ def render(benches: dict[str, dict | None], root: str = '.') -> str:
             has none; the first one's declaration is the document, which
             places the others' (``bench`` blocks).
         root (str): The folder that holds benchmarks/ (its pictures).
+        previous (dict, optional): A previous run's results files by
+            benchmark name (e.g. the same pipelines on an older bench set),
+            shown beside the tables' ``previous`` cells.
+        previous_title (str): Their column's title suffix.
 
     Returns:
         str: The Markdown.
     """
     found = {name: results for name, results in benches.items() if results}
-    names = {}
+    names, old = {}, {}
     for name, results in found.items():
         names[name] = Names(results, names)
+    for name, results in (previous or {}).items():
+        old[name] = Names(results, old)
     main = next(iter(benches))
-    ctx = dict(root=root, benches=names, absent=[n for n in benches if n not in found])
+    ctx = dict(
+        root=root,
+        benches=names,
+        absent=[n for n in benches if n not in found],
+        previous=old,
+        previous_title=previous_title,
+    )
     m = found[main]['machine']
     return '\n'.join(
         [

@@ -552,3 +552,49 @@ def test_collect_writes_the_declaration_into_the_results(
     assert results['planned'] == [s['name'] for s in _config('seeds').stages]
     assert results['benchmark'] == _declaration('seeds')
     assert md.read_text().startswith('# BENCHMARKS\n')
+
+
+def test_render_previous_column(import_tool):
+    """A table's ``previous`` cell is filled again from the previous run's
+    results (the old bench) into a column after it; '-' where that run lacks
+    the stage; no column without a previous run."""
+    render = import_tool('benchmark_render').render
+
+    def results(**stages):
+        return dict(
+            machine=dict(
+                cpu='x',
+                cores=2,
+                torch='2',
+                threads=2,
+                cuda=False,
+                python='3',
+                commit='c',
+                date='d',
+            ),
+            command='cmd',
+            stages={k: dict(finished=True, metrics=v) for k, v in stages.items()},
+            benchmark=dict(
+                blocks=[
+                    dict(
+                        kind='table',
+                        header=['masks', 'mIoU'],
+                        rows=[
+                            ['CAM', '{cam.metrics.mIoU:.1f}'],
+                            ['IRN', '{irn.metrics.mIoU:.1f}'],
+                        ],
+                        previous=1,
+                    )
+                ]
+            ),
+        )
+
+    new = results(cam={'mIoU': 40.0}, irn={'mIoU': 55.5})
+    old = results(cam={'mIoU': 37.5})
+    text = render({'main': new}, previous={'main': old}, previous_title='old bench')
+    assert '| masks | mIoU | mIoU, old bench |' in text
+    assert '| CAM | 40.0 | 37.5 |' in text
+    assert '| IRN | 55.5 | - |' in text
+    alone = render({'main': new})
+    assert '| masks | mIoU |' in alone and 'old bench' not in alone
+    assert '| CAM | 40.0 |' in alone
