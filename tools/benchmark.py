@@ -174,10 +174,10 @@ def pipeline_config(args: argparse.Namespace) -> Config:
 
 def collect(cfg: Config) -> dict[str, dict]:
     """The finished stages' manifests in the pipeline's work dir, in order."""
-    from mmwsss.pipeline import MANIFEST
+    from mmwsss.pipeline import MANIFEST, pipeline_stages
 
     stages = {}
-    for stage in cfg.stages:
+    for stage in pipeline_stages(cfg):
         path = osp.join(cfg.work_dir, stage['name'], MANIFEST)
         if osp.exists(path):
             with open(path) as f:
@@ -192,6 +192,7 @@ def run(args: argparse.Namespace) -> dict:
     and gather its results file: the manifests, the dataset's class names, the
     machine and the pipeline's ``benchmark`` declaration."""
     from mmwsss.datasets import dataset_classes
+    from mmwsss.pipeline import pipeline_stages
 
     cfg = pipeline_config(args)
     if 'benchmark' not in cfg:
@@ -210,7 +211,7 @@ def run(args: argparse.Namespace) -> dict:
         source=args.source,
         work_dir=cfg.work_dir,
         stages={k: v for k, v in stages.items() if v},
-        planned=[stage['name'] for stage in cfg.stages],
+        planned=[stage['name'] for stage in pipeline_stages(cfg)],
         machine=machine_info(),
         command=f'python tools/benchmark.py --bench {args.bench} --seed {args.seed} '
         f'--source {args.source}',

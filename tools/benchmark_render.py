@@ -39,6 +39,12 @@ comparisons, ``and`` / ``or`` / ``not``, ``has(EXPR)``, ``tally(MAPPING)`` and
 key, None, a division by zero) fails the template; a field whose value is a
 bool is a condition: it fails the template when false and shows nothing when
 true.
+
+A stage run again at other training seeds (``{name}@{seed}`` stages, a
+pipeline's ``repeat``) is one name whose values are runs: arithmetic pairs the
+runs of the same seed, a comparison or condition reads their mean, and a
+field shows ``mean ± sd`` (sample standard deviation) with ``(n runs)`` where
+fewer than the most runs of any stage finished.
 """
 
 from __future__ import annotations
@@ -52,6 +58,68 @@ import string
 
 class Missing(LookupError):
     """A template needs a value the results do not hold."""
+
+
+class Runs:
+    """The values of one quantity in the runs of a repeated stage, by seed
+    (0: the pipeline's own run).
+
+    Args:
+        values (dict): ``{seed: value}``.
+        expected (int): The most runs any stage of the results has.
+    """
+
+    def __init__(self, values: dict, expected: int) -> None:
+        self.values, self.expected = values, expected
+
+    def map(self, fn) -> Runs:
+        """``fn`` of each run's value; the runs that lack it left out."""
+        out = {}
+        for seed, value in self.values.items():
+            try:
+                out[seed] = fn(value)
+            except Missing:
+                continue
+        if not out:
+            raise Missing('every run')
+        return Runs(out, self.expected)
+
+    def mean(self):
+        values = list(self.values.values())
+        if not all(isinstance(v, int | float) for v in values):
+            return values[0]
+        return sum(values) / len(values)
+
+    def __format__(self, spec: str) -> str:
+        values = list(self.values.values())
+        if len(values) == 1 or not all(isinstance(v, int | float) for v in values):
+            return format(values[0], spec)
+        mean = self.mean()
+        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        text = f"{format(mean, spec)} ± {format(sd, spec.replace('+', ''))}"
+        return text + (f' ({len(values)} runs)' if len(values) < self.expected else '')
+
+
+def _combine(fn, left, right):
+    """``fn(left, right)`` run by run where either is :class:`Runs`."""
+    if isinstance(left, Runs) and isinstance(right, Runs):
+        seeds = [seed for seed in left.values if seed in right.values]
+        if not seeds:
+            raise Missing('runs of the same seed')
+        return Runs(
+            {seed: fn(left.values[seed], right.values[seed]) for seed in seeds},
+            max(left.expected, right.expected),
+        )
+    if isinstance(left, Runs):
+        return left.map(lambda value: fn(value, right))
+    if isinstance(right, Runs):
+        return right.map(lambda value: fn(left, value))
+    return fn(left, right)
+
+
+def _plain(value):
+    """A value for a comparison or a condition: the mean of runs."""
+    return value.mean() if isinstance(value, Runs) else value
 
 
 class Names:
@@ -72,9 +140,20 @@ class Names:
         self.reserved = dict(
             results=results, stages=self.stages, benches=benches, **extra
         )
+        # the repeats of a stage at other seeds ('{name}@{seed}')
+        self.runs = {}
+        for name, manifest in self.stages.items():
+            stem, sep, seed = name.rpartition('@')
+            if sep and seed.isdigit() and stem in self.stages:
+                self.runs.setdefault(stem, {0: self.stages[stem]})[int(seed)] = manifest
+        self.expected = max((len(r) for r in self.runs.values()), default=1)
 
     def __getitem__(self, name: str):
-        return self.reserved[name] if name in self.reserved else self.stages[name]
+        if name in self.reserved:
+            return self.reserved[name]
+        if name in self.runs:
+            return Runs(self.runs[name], self.expected)
+        return self.stages[name]
 
     def bind(self, **extra) -> Names:
         """These names and ``extra`` ones."""
@@ -85,6 +164,8 @@ class Names:
 
 def _key(owner, key):
     """``owner[key]``; Missing where it has none (or None)."""
+    if isinstance(owner, Runs):
+        return owner.map(lambda value: _key(value, key))
     try:
         found = owner[key]
     except (KeyError, IndexError, TypeError) as e:
@@ -144,24 +225,31 @@ def _eval(node: ast.AST, names: Names):
         case ast.Attribute(value=owner, attr=key):
             return _key(_eval(owner, names), key)
         case ast.Subscript(value=owner, slice=key):
-            return _key(_eval(owner, names), _eval(key, names))
+            return _key(_eval(owner, names), _plain(_eval(key, names)))
         case ast.List(elts=items):
             return [_eval(item, names) for item in items]
         case ast.BinOp(left=left, op=op, right=right) if type(op) in ops:
             try:
-                return ops[type(op)](_eval(left, names), _eval(right, names))
+                return _combine(ops[type(op)], _eval(left, names), _eval(right, names))
             except ZeroDivisionError as e:
                 raise Missing('a division by zero') from e
+        case ast.UnaryOp(op=ast.Not(), operand=operand):
+            return not _plain(_eval(operand, names))
         case ast.UnaryOp(op=op, operand=operand) if type(op) in ops:
-            return ops[type(op)](_eval(operand, names))
+            value = _eval(operand, names)
+            if isinstance(value, Runs):
+                return value.map(ops[type(op)])
+            return ops[type(op)](value)
         case ast.Compare(left=left, ops=[op], comparators=[right]) if type(op) in ops:
-            return ops[type(op)](_eval(left, names), _eval(right, names))
+            return ops[type(op)](
+                _plain(_eval(left, names)), _plain(_eval(right, names))
+            )
         case ast.BoolOp(op=op, values=[*first, last]):
             for value in first:
-                found = _eval(value, names)
+                found = _plain(_eval(value, names))
                 if bool(found) != isinstance(op, ast.And):
                     return found
-            return _eval(last, names)
+            return _plain(_eval(last, names))
         case ast.Call(func=ast.Name(id='has'), args=[arg]):
             try:
                 _eval(arg, names)
@@ -185,6 +273,11 @@ class _Formatter(string.Formatter):
         return evaluate(field_name, self.names), field_name
 
     def format_field(self, value, format_spec):
+        value = (
+            value
+            if not isinstance(value, Runs) or len(value.values) > 1
+            else (next(iter(value.values.values())))
+        )
         if isinstance(value, bool):
             if not value:
                 raise Missing('a condition')

@@ -4,6 +4,7 @@ mmengine's Runner (:mod:`mmwsss.pipeline.runner`, :mod:`mmwsss.pipeline.stages`)
 from .context import MANIFEST, MissingInputError, PipelineContext
 from .floor import all_background_miou
 from .refine_labels import make_label_dir
+from .repeat import pipeline_stages
 from .runner import build_stages, run_pipeline, run_stage
 from .runner_stage import run_train_test_stage, set_data_root, set_transform_args
 
@@ -14,6 +15,7 @@ __all__ = [
     'all_background_miou',
     'build_stages',
     'make_label_dir',
+    'pipeline_stages',
     'run_pipeline',
     'run_stage',
     'run_train_test_stage',

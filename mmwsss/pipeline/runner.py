@@ -75,6 +75,7 @@ from ..utils.provenance import (
     record_digest,
 )
 from .context import MANIFEST, PipelineContext, read_json, write_json
+from .repeat import pipeline_stages
 from .report import write_report
 from .stages.base import BaseStage
 
@@ -198,6 +199,8 @@ def run_pipeline(
             ``stages``; optional ``stage_options``: ``{stage name: {argument:
             value}}`` overrides, e.g. from an inheriting config, and
             ``report``: ``num_samples`` / ``split`` of the sample grid;
+            ``repeat``: stages run again at other training seeds, see
+            :mod:`mmwsss.pipeline.repeat`;
             ``dist_cfg``: ``backend`` / ``timeout`` of the process group) or its
             path.
         from_stage (str, optional): Rerun this stage and every later one afresh.
@@ -223,13 +226,7 @@ def run_pipeline(
     """
     if isinstance(cfg, str):
         cfg = Config.fromfile(cfg)
-    stages = [dict(s) for s in cfg.stages]
-    overrides = dict(cfg.get('stage_options') or {})
-    for stage in stages:
-        stage.update(overrides.pop(stage.get('name'), {}))
-    if overrides:
-        raise KeyError(f'stage_options name unknown stages {sorted(overrides)}')
-    built = build_stages(stages)
+    built = build_stages(pipeline_stages(cfg))
     names, forced = _selected([s.name for s in built], from_stage, only, until)
     built = built[: len(names)]
     keep = set(names) if keep_code == 'all' else set(keep_code)

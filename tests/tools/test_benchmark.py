@@ -598,3 +598,50 @@ def test_render_previous_column(import_tool):
     alone = render({'main': new})
     assert '| masks | mIoU |' in alone and 'old bench' not in alone
     assert '| CAM | 40.0 |' in alone
+
+
+def test_render_repeated_stages_as_mean_and_spread(import_tool):
+    """Stages run again at other seeds ('{name}@{seed}') render as mean ± sd;
+    arithmetic pairs the runs of one seed; a stage with fewer runs says how
+    many; a stage run once renders as before."""
+    render = import_tool('benchmark_render').render
+    stages = {
+        'cam': {'mIoU': 40.0},
+        'cam@1': {'mIoU': 42.0},
+        'cam@2': {'mIoU': 44.0},
+        'irn': {'mIoU': 50.0},
+        'irn@1': {'mIoU': 56.0},
+        'gt': {'mIoU': 70.0},
+    }
+    results = dict(
+        machine=dict(
+            cpu='x',
+            cores=2,
+            torch='2',
+            threads=2,
+            cuda=False,
+            python='3',
+            commit='c',
+            date='d',
+        ),
+        command='cmd',
+        stages={k: dict(finished=True, metrics=v) for k, v in stages.items()},
+        benchmark=dict(
+            blocks=[
+                'CAM {cam.metrics.mIoU:.1f}; IRN {irn.metrics.mIoU:.1f}; '
+                'gain {irn.metrics.mIoU - cam.metrics.mIoU:+.1f}; '
+                'bound {gt.metrics.mIoU:.1f}; share '
+                '{100 * cam.metrics.mIoU / gt.metrics.mIoU:.0f}%',
+                'above 41{cam.metrics.mIoU > 41}',
+                'above 43{cam.metrics.mIoU > 43}',
+            ]
+        ),
+    )
+    text = render({'main': results})
+    # cam: 40, 42, 44 -> 42 ± 2; irn: 50, 56 -> 53 ± 4.2 (2 of 3 runs);
+    # gain by seed: 10, 14 -> 12 ± 2.8 (2 runs)
+    assert (
+        'CAM 42.0 ± 2.0; IRN 53.0 ± 4.2 (2 runs); gain +12.0 ± 2.8 (2 runs); '
+        'bound 70.0; share 60 ± 3%' in text
+    )
+    assert 'above 41' in text and 'above 43' not in text

@@ -51,6 +51,9 @@ class BaseStage:
     on_all_ranks: bool = False
     #: The stage writes the dataset root.
     makes_data: bool = False
+    #: The stage trains its config's model: a repeat of it
+    #: (:mod:`mmwsss.pipeline.repeat`) sets the config's ``randomness.seed``.
+    trains: bool = False
 
     def __init__(self, name: str, **settings) -> None:
         self.name = name

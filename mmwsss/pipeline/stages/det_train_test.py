@@ -75,6 +75,7 @@ class DetTrainTest(ConfigStage):
     the module doc); ``thresholds``, ``init_from``, ``validate``,
     ``val_interval`` and ``cfg_options`` as for ``TrainTest``."""
 
+    trains = True
     inputs = dict(
         train_instances=CocoJsonInput('training instances'),
         val_instances=CocoJsonInput('ground-truth instances'),

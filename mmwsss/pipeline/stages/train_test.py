@@ -40,6 +40,7 @@ class TrainTest(ConfigStage):
     on it.
     """
 
+    trains = True
     inputs = dict(
         cams=Input('CAMs'),
         train_labels=Input('training masks'),
