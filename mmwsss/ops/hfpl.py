@@ -35,7 +35,6 @@ import torch.nn.functional as F
 
 from .seam import add_background, max_norm
 
-
 #: the maps :func:`hfpl_maps` can compare: HFPL's and two ablations
 HFPL_MAPS = ('max_norm', 'max', 'sigmoid')
 

@@ -139,7 +139,9 @@ def test_hfpl_maps_ablations_by_hand():
     assert ours[0, 2].abs().sum() == 0
     # ablation 'max': ReLU / max, same background
     by_max = hfpl_maps(logits, labels, 'max')
-    torch.testing.assert_close(by_max[0, 1, 0], torch.tensor([0.0, 1.0, 3.0]) / (3 + 1e-5))
+    torch.testing.assert_close(
+        by_max[0, 1, 0], torch.tensor([0.0, 1.0, 3.0]) / (3 + 1e-5)
+    )
     torch.testing.assert_close(by_max[0, 0, 0], 1 - by_max[0, 1, 0])
     # ablation 'sigmoid': per-class sigmoids, label-masked, no background
     sig = hfpl_maps(logits, labels, 'sigmoid')
