@@ -2,6 +2,7 @@ from . import fashionpaste
 from .coco import COCO_CLASSES, COCO_PALETTE, WSSSCOCODataset
 from .coco_gt import voc_instances_to_coco, write_coco_gt
 from .pseudo_label import PseudoLabelDataset
+from .required_ann_file import RequiredAnnFile
 from .transforms import (
     LoadAnnotationsChecked,
     LoadImageFromFileChecked,
@@ -30,6 +31,7 @@ __all__ = [
     'LoadOptionalAnnotations',
     'PackWSSSInputs',
     'PseudoLabelDataset',
+    'RequiredAnnFile',
     'WSSSCOCODataset',
     'WSSSVOCDataset',
     'dataset_classes',

@@ -1,4 +1,5 @@
-"""Per-image JSON files of instance pseudo labels, and their merge into COCO."""
+"""Per-image files of instance cues and pseudo labels: PRM's peak responses
+(npz), instances (JSON) and their merge into one COCO file."""
 
 from __future__ import annotations
 
@@ -21,7 +22,98 @@ from ..evaluation.instance_ap import (
     encode_mask,
 )
 from ..registry import EXPORTERS
-from .exporters import CAMExporter, sample_stem
+from .exporters import TMP_SUFFIX, CAMExporter, sample_stem
+
+#: The arrays of a :class:`PeakResponseExporter` file.
+PEAK_KEYS = (
+    'keys',
+    'prm_class_maps',
+    'peak_labels',
+    'peak_points',
+    'peak_values',
+    'peak_responses',
+)
+
+
+@EXPORTERS.register_module()
+class PeakResponseExporter(CAMExporter):
+    """Saves a PRM classifier's visual cues of each image
+    (:class:`~mmwsss.models.classifiers.PRMClassifier`) as
+    ``{out_dir}/{image stem}.npz`` (plain arrays, compressed).
+
+    File content: ``keys`` (K,) int16 the image's classes (``cam_keys``),
+    ``prm_class_maps`` (K, h, w) float32 raw class response maps on the
+    head's grid, ``peak_labels`` (P,) int16 class indices, ``peak_points``
+    (P, 2) int32 ``(y, x)`` in image pixels, ``peak_values`` (P,) float32 raw
+    responses, ``peak_responses`` (P, H', W') float16 peak response maps
+    divided by their maximum (:func:`load_peak_responses` restores the sum
+    of 1). Metrics read nothing of it: :meth:`load` leaves a resumed sample
+    as it is.
+
+    Args:
+        out_dir (str): Output folder; ``{work_dir}`` is replaced by the runner's
+            work dir.
+    """
+
+    def __init__(self, out_dir: str) -> None:
+        super().__init__(out_dir)
+
+    def save(self, sample) -> None:
+        prms = sample.peak_responses.detach().cpu().float()
+        if len(prms):
+            prms = prms / prms.flatten(1).amax(dim=1).clamp(min=1e-12).view(-1, 1, 1)
+        arrays = dict(
+            keys=sample.cam_keys.cpu().numpy().astype(np.int16),
+            prm_class_maps=sample.prm_class_maps.detach().cpu().numpy(),
+            peak_labels=sample.peak_labels.cpu().numpy().astype(np.int16),
+            peak_points=sample.peak_points.cpu().numpy().astype(np.int32),
+            peak_values=sample.peak_values.detach().cpu().numpy().astype(np.float32),
+            peak_responses=prms.numpy().astype(np.float16),
+        )
+        path = self.path(sample.metainfo)
+        tmp = path + TMP_SUFFIX
+        with open(tmp, 'wb') as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+
+    def load(self, sample):
+        return sample
+
+
+def load_peak_responses(path: str) -> dict[str, np.ndarray]:
+    """PRM's cues of one image from its :class:`PeakResponseExporter` file.
+
+    Returns:
+        dict: the file's arrays, ``keys``, ``peak_labels`` and
+        ``peak_points`` as int64, the others float32, ``peak_responses``
+        ((P, H', W')) each summing to 1.
+
+    Raises:
+        FileNotFoundError: If the file is missing (names the image).
+        KeyError: If it is no peak response file.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'no peak responses for image '
+            f'{osp.splitext(osp.basename(path))[0]!r}: {path} is missing'
+        )
+    with np.load(path) as data:
+        missing = [key for key in PEAK_KEYS if key not in data.files]
+        if missing:
+            raise KeyError(
+                f'{path} is no peak response file (PeakResponseExporter): it '
+                f'lacks {missing}'
+            )
+        found = {key: data[key] for key in PEAK_KEYS}
+    for key in ('keys', 'peak_labels', 'peak_points'):
+        found[key] = found[key].astype(np.int64)
+    found['peak_points'] = found['peak_points'].reshape(-1, 2)
+    for key in ('prm_class_maps', 'peak_values'):
+        found[key] = found[key].astype(np.float32)
+    prms = found['peak_responses'].astype(np.float32)
+    total = prms.sum(axis=(1, 2), keepdims=True)
+    found['peak_responses'] = prms / np.maximum(total, 1e-12)
+    return found
 
 
 @EXPORTERS.register_module()

@@ -1,6 +1,7 @@
 from .contour import ContourCounts, ContourFMetric
 from .instance_ap import (
     InstanceAPMetric,
+    VOCMaskAPMetric,
     as_instance_list,
     build_voc_instance_gt,
     decode_mask,
@@ -9,7 +10,9 @@ from .instance_ap import (
     instance_ap,
     load_voc_instances,
     masks_to_coco_gt,
+    peak_diagnostics,
     voc_gt_paths,
+    voc_instance_metrics,
 )
 from .label_dir import read_label_png, score_label_dir
 from .multilabel_map import MultiLabelMAPMetric, average_precision, learned_share
@@ -29,6 +32,7 @@ __all__ = [
     'MultiLabelMAPMetric',
     'learned_share',
     'SeedIoUMetric',
+    'VOCMaskAPMetric',
     'as_instance_list',
     'average_precision',
     'build_voc_instance_gt',
@@ -40,10 +44,12 @@ __all__ = [
     'instance_ap',
     'load_voc_instances',
     'masks_to_coco_gt',
+    'peak_diagnostics',
     'read_label_png',
     'save_sweep',
     'score_label_dir',
     'sweep_confusion',
     'sweep_histogram',
     'voc_gt_paths',
+    'voc_instance_metrics',
 ]

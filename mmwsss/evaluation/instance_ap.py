@@ -10,10 +10,22 @@ Ground truth in the VOC layout is two PNGs per image: ``SegmentationObject``
 (the class of every pixel). Unsure pixels belong to no instance, as in
 chainercv's ``VOCInstanceSegmentationDataset`` used by IRN's evaluation.
 
-AP is computed by pycocotools' ``COCOeval`` (``iouType='segm'``): 101-point
-interpolated precision, ``AP50`` at IoU 0.5 and ``AP`` averaged over IoU
-0.50:0.05:0.95, at most 100 detections per image. IRN's published numbers use
-chainercv's VOC AP (all-point interpolation), which differs slightly.
+Two definitions of mask AP, as the field reports them:
+
+- COCO-style (:func:`instance_ap`): pycocotools' ``COCOeval``
+  (``iouType='segm'``): 101-point interpolated precision, ``AP50`` / ``AP75``
+  at IoU 0.5 / 0.75 and ``AP`` averaged over IoU 0.50:0.05:0.95, at most 100
+  detections per image (what mmdet's ``CocoMetric`` reports);
+- VOC-style (:func:`voc_instance_metrics`): the PASCAL VOC protocol of PRM,
+  WISE and IRN (IRN through chainercv's ``eval_instance_segmentation_voc``):
+  per class, detections ranked by score over all images; each one matches the
+  ground-truth instance of its class it overlaps most, a true positive at
+  IoU >= the threshold if that instance is not matched yet (a later one is a
+  false positive), ignored if that instance is *difficult*; AP is the area
+  under the all-point interpolated precision-recall curve; the mean runs over
+  the classes that have ground truth. PRM and WISE report it at IoU 0.25, 0.5
+  and 0.75 with ABO (average best overlap: the mean over ground-truth
+  instances of the best IoU of any predicted mask), IRN at 0.5.
 """
 
 from __future__ import annotations
@@ -315,14 +327,14 @@ def instance_ap(
             ``summary``. Default: False.
 
     Returns:
-        dict: ``AP50`` and ``AP`` (0..100). 0 when there are no results; NaN
-        when the ground truth has no instance to find.
+        dict: ``AP50``, ``AP75`` and ``AP`` (0..100). 0 when there are no
+        results; NaN when the ground truth has no instance to find.
     """
     if not gt_coco.get('annotations'):
-        out = dict(AP50=float('nan'), AP=float('nan'))
+        out = dict(AP50=float('nan'), AP75=float('nan'), AP=float('nan'))
         return dict(out, summary='') if return_summary else out
     if not results:
-        out = dict(AP50=0.0, AP=0.0)
+        out = dict(AP50=0.0, AP75=0.0, AP=0.0)
         return dict(out, summary='') if return_summary else out
     known = {img['id'] for img in gt_coco['images']}
     strays = {r['image_id'] for r in results} - known
@@ -341,12 +353,205 @@ def instance_ap(
     summary = io.StringIO()
     with contextlib.redirect_stdout(summary):
         evaluator.summarize()
-    ap, ap50 = (float(v) for v in evaluator.stats[:2])
-    out = dict(
-        AP50=ap50 * 100 if ap50 >= 0 else float('nan'),
-        AP=ap * 100 if ap >= 0 else float('nan'),
-    )
+    ap, ap50, ap75 = (float(v) for v in evaluator.stats[:3])
+    out = {
+        key: value * 100 if value >= 0 else float('nan')
+        for key, value in (('AP50', ap50), ('AP75', ap75), ('AP', ap))
+    }
     return dict(out, summary=summary.getvalue()) if return_summary else out
+
+
+def _segmentation_rle(segmentation, height: int, width: int) -> dict:
+    """A compressed RLE of a COCO segmentation (RLE or polygons)."""
+    if isinstance(segmentation, list):  # polygons
+        return mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+    return _rle_bytes(segmentation)
+
+
+def _difficult(ann: dict) -> bool:
+    return bool(ann.get('difficult', False) or ann.get('iscrowd', 0))
+
+
+def _voc_ap(precision: np.ndarray, recall: np.ndarray) -> float:
+    """Area under the all-point interpolated precision-recall curve (VOC
+    2010+, chainercv's ``calc_detection_voc_ap`` without ``use_07_metric``)."""
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mpre = np.concatenate([[0.0], np.nan_to_num(precision), [0.0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    steps = np.nonzero(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[steps + 1] - mrec[steps]) * mpre[steps + 1]))
+
+
+def voc_instance_metrics(
+    gt_coco: dict,
+    results: Sequence[dict],
+    iou_thrs: Sequence[float] = (0.25, 0.5, 0.75),
+) -> dict:
+    """VOC-style mask AP, ABO and precision / recall (see the module doc), in
+    percent.
+
+    Args:
+        gt_coco (dict): COCO ground truth (RLE segmentations); an annotation
+            with ``difficult`` true or ``iscrowd`` 1 is difficult (ignored:
+            neither to find nor a false positive where matched).
+        results (Sequence[dict]): COCO result entries (``image_id``,
+            ``category_id``, ``segmentation``, ``score``).
+        iou_thrs (Sequence[float]): IoU thresholds of the APs.
+            Default: (0.25, 0.5, 0.75), PRM's and WISE's.
+
+    Returns:
+        dict: ``voc_AP{t}`` (e.g. ``voc_AP50``: the mean over classes with
+        ground truth of the class APs at IoU ``t / 100``), ``ABO`` (the mean
+        over non-difficult ground-truth instances of their best IoU with any
+        predicted mask of the image, any class, 0 without one), and
+        ``precision50`` / ``recall50`` (true positives of the VOC matching at
+        IoU 0.5 over the detections not matched to a difficult instance / over
+        the non-difficult instances). NaN where there is no ground truth.
+    """
+    nan = float('nan')
+    sizes = {img['id']: (img['height'], img['width']) for img in gt_coco['images']}
+    known = set(sizes)
+    strays = {r['image_id'] for r in results} - known
+    if strays:
+        raise ValueError(
+            f'results refer to image ids {sorted(strays)[:5]} that the ground '
+            'truth does not have'
+        )
+    gts, dets = {}, {}
+    for ann in gt_coco.get('annotations', []):
+        gts.setdefault(ann['image_id'], []).append(ann)
+    for det in results:
+        dets.setdefault(det['image_id'], []).append(det)
+    thrs = [float(t) for t in iou_thrs]
+    if 0.5 not in thrs:
+        thrs.append(0.5)
+    # per threshold and class: [(score, match)] with match 1 TP, 0 FP, -1 ignored
+    matches = {t: {} for t in thrs}
+    n_pos, best = {}, []
+    for image_id in sorted(known):
+        image_gts = gts.get(image_id, [])
+        image_dets = sorted(dets.get(image_id, []), key=lambda d: -d['score'])
+        difficult = np.array([_difficult(g) for g in image_gts], bool)
+        gt_labels = np.array([g['category_id'] for g in image_gts], int)
+        for label in gt_labels[~difficult]:
+            n_pos[int(label)] = n_pos.get(int(label), 0) + 1
+        for det in image_dets:
+            n_pos.setdefault(int(det['category_id']), 0)
+        if image_gts and image_dets:
+            h, w = sizes[image_id]
+            ious = np.asarray(
+                mask_utils.iou(
+                    [_segmentation_rle(d['segmentation'], h, w) for d in image_dets],
+                    [_segmentation_rle(g['segmentation'], h, w) for g in image_gts],
+                    [0] * len(image_gts),
+                )
+            ).reshape(len(image_dets), len(image_gts))
+        else:
+            ious = np.zeros((len(image_dets), len(image_gts)))
+        best.extend(
+            ious[:, ~difficult].max(axis=0)
+            if len(image_dets)
+            else np.zeros(int((~difficult).sum()))
+        )
+        for t in thrs:
+            taken = np.zeros(len(image_gts), bool)
+            for d, det in enumerate(image_dets):
+                label = int(det['category_id'])
+                same = np.nonzero(gt_labels == label)[0]
+                match = 0
+                if len(same) and ious[d, same].max() >= t:
+                    g = same[int(np.argmax(ious[d, same]))]
+                    if difficult[g]:
+                        match = -1
+                    elif not taken[g]:
+                        match = 1
+                    taken[g] = True
+                matches[t].setdefault(label, []).append((det['score'], match))
+    out = {}
+    for t in thrs:
+        aps = []
+        for label, count in n_pos.items():
+            if count == 0:
+                continue  # detections of a class without ground truth: no AP
+            found = matches[t].get(label, [])
+            order = np.argsort([-score for score, _ in found], kind='stable')
+            flags = np.array([found[i][1] for i in order], int)
+            tp = np.cumsum(flags == 1)
+            fp = np.cumsum(flags == 0)
+            with np.errstate(invalid='ignore', divide='ignore'):
+                precision = tp / (tp + fp)
+            aps.append(_voc_ap(precision, tp / count))
+        if t in iou_thrs:
+            out[f'voc_AP{round(t * 100)}'] = 100 * float(np.mean(aps)) if aps else nan
+    total = sum(n_pos.values())
+    flags = [m for found in matches[0.5].values() for _, m in found]
+    tp, counted = flags.count(1), sum(1 for m in flags if m >= 0)
+    out['ABO'] = 100 * float(np.mean(best)) if best else nan
+    out['precision50'] = 100 * tp / counted if counted else (nan if not total else 0.0)
+    out['recall50'] = 100 * tp / total if total else nan
+    return out
+
+
+def best_overlaps(gt_masks: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The best IoU of each ground-truth mask ``(G, H, W)`` with any of
+    ``masks`` ``(N, H, W)`` (0 where there is none): the overlaps whose mean
+    is the ABO of a set of proposals or predictions."""
+    from ..ops.wise import mask_ious
+
+    if not len(gt_masks):
+        return np.zeros(0)
+    if not len(masks):
+        return np.zeros(len(gt_masks))
+    return mask_ious(gt_masks, masks).max(axis=1)
+
+
+def peak_diagnostics(
+    peaks: Mapping[int, Sequence[Sequence]], gt_coco: dict
+) -> dict[str, float]:
+    """How the peaks of a split fall on its ground-truth instances.
+
+    Args:
+        peaks (Mapping[int, Sequence]): ``(class, y, x, ...)`` peaks by COCO
+            image id (images of ``gt_coco`` without an entry have none).
+        gt_coco (dict): COCO ground truth (RLE segmentations).
+
+    Returns:
+        dict: ``peaks_per_object`` (the number of peaks over the number of
+        ground-truth instances), ``objects_hit`` (percent of the instances
+        holding a peak of their class), ``peaks_on_objects`` (percent of the
+        peaks inside an instance of their class), ``peaks_per_hit_object``
+        (the mean number of own-class peaks inside an instance that has one).
+        NaN where there is nothing to divide by.
+    """
+    gts = {}
+    for ann in gt_coco.get('annotations', []):
+        gts.setdefault(ann['image_id'], []).append(ann)
+    n_objects = n_peaks = hit = on = inside_hit = 0
+    for img in gt_coco['images']:
+        image_peaks = [
+            (int(p[0]), int(p[1]), int(p[2])) for p in peaks.get(img['id'], [])
+        ]
+        anns = gts.get(img['id'], [])
+        masks = [decode_mask(a['segmentation']) for a in anns]
+        n_objects += len(anns)
+        n_peaks += len(image_peaks)
+        for ann, mask in zip(anns, masks):
+            count = sum(
+                1 for c, y, x in image_peaks if c == ann['category_id'] and mask[y, x]
+            )
+            hit += count > 0
+            inside_hit += count
+        on += sum(
+            any(c == a['category_id'] and m[y, x] for a, m in zip(anns, masks))
+            for c, y, x in image_peaks
+        )
+    nan = float('nan')
+    return dict(
+        peaks_per_object=n_peaks / n_objects if n_objects else nan,
+        objects_hit=100 * hit / n_objects if n_objects else nan,
+        peaks_on_objects=100 * on / n_peaks if n_peaks else nan,
+        peaks_per_hit_object=inside_hit / hit if hit else nan,
+    )
 
 
 def voc_gt_paths(
@@ -378,7 +583,10 @@ def atomic_save_json(path: str, obj) -> None:
 
 @METRICS.register_module()
 class InstanceAPMetric(BaseMetric):
-    """Mask AP50 / AP of predicted instances against VOC instance ground truth.
+    """Mask AP of predicted instances against VOC instance ground truth:
+    COCO-style ``AP50`` / ``AP75`` / ``AP`` and VOC-style ``voc_AP25`` /
+    ``voc_AP50`` / ``voc_AP75``, ``ABO``, ``precision50`` and ``recall50``
+    (:func:`voc_instance_metrics`), in percent.
 
     Each data sample carries ``pred_instances``: a list of dicts with ``mask``
     ((H, W) at the original image size), ``label`` (class index) and ``score``,
@@ -501,4 +709,93 @@ class InstanceAPMetric(BaseMetric):
             os.makedirs(self.out_dir, exist_ok=True)
             atomic_save_json(osp.join(self.out_dir, 'instance_gt.json'), gt_coco)
             atomic_save_json(osp.join(self.out_dir, 'instance_results.json'), dets)
-        return {'AP50': round(ap['AP50'], 2), 'AP': round(ap['AP'], 2)}
+        voc = voc_instance_metrics(gt_coco, dets)
+        metrics = {k: ap[k] for k in ('AP50', 'AP75', 'AP')}
+        metrics.update(voc)
+        return {k: round(v, 2) for k, v in metrics.items()}
+
+
+@METRICS.register_module()
+class VOCMaskAPMetric(BaseMetric):
+    """VOC-style mask AP, ABO, precision and recall of an mmdet detector's
+    predictions (:func:`voc_instance_metrics`), beside mmdet's ``CocoMetric``
+    on the same COCO ground truth, e.g. in an mmdet config::
+
+        val_evaluator = [
+            dict(type='CocoMetric', ann_file=..., metric=['bbox', 'segm']),
+            dict(type='VOCMaskAPMetric', _scope_='mmwsss', ann_file=...),
+        ]
+
+    Each data sample carries ``img_id`` (the COCO image id) and
+    ``pred_instances`` (``masks`` (N, H, W) at the original image size,
+    ``labels`` indexing the dataset's ``classes``, ``scores``), as mmdet's
+    Mask R-CNN predicts. Images of the ground truth that were not evaluated
+    are left out.
+
+    Args:
+        ann_file (str): COCO ground-truth json (categories named by the
+            dataset's classes).
+        iou_thrs (Sequence[float]): IoU thresholds of the APs.
+            Default: (0.25, 0.5, 0.75).
+        collect_device (str): Device for collecting across ranks.
+            Default: 'cpu'.
+        prefix (str, optional): Metric name prefix. Default: None ('voc':
+            ``voc/AP25``, ``voc/AP50``, ``voc/AP75``, ``voc/ABO``,
+            ``voc/precision50``, ``voc/recall50``, percent).
+    """
+
+    default_prefix = 'voc'
+
+    def __init__(
+        self,
+        ann_file: str,
+        iou_thrs: Sequence[float] = (0.25, 0.5, 0.75),
+        collect_device: str = 'cpu',
+        prefix: str | None = None,
+    ) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.ann_file = ann_file
+        self.iou_thrs = tuple(iou_thrs)
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            pred = sample['pred_instances']
+            masks = _to_numpy(pred['masks']).astype(bool)
+            self.results.append(
+                dict(
+                    img_id=int(sample['img_id']),
+                    labels=_to_numpy(pred['labels']).reshape(-1).tolist(),
+                    scores=_to_numpy(pred['scores']).reshape(-1).tolist(),
+                    masks=[encode_mask(m) for m in masks],
+                )
+            )
+
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        with open(self.ann_file) as f:
+            gt = json.load(f)
+        by_name = {c['name']: c['id'] for c in gt['categories']}
+        classes = (self.dataset_meta or {}).get('classes')
+        if classes is None or any(name not in by_name for name in classes):
+            raise KeyError(
+                f'VOCMaskAPMetric: the dataset classes {classes} are not all '
+                f'categories of {self.ann_file} ({sorted(by_name)})'
+            )
+        cat_ids = [by_name[name] for name in classes]
+        ids = {r['img_id'] for r in results}
+        gt = dict(
+            gt,
+            images=[img for img in gt['images'] if img['id'] in ids],
+            annotations=[a for a in gt['annotations'] if a['image_id'] in ids],
+        )
+        dets = [
+            dict(
+                image_id=r['img_id'],
+                category_id=cat_ids[label],
+                segmentation=rle,
+                score=score,
+            )
+            for r in results
+            for label, score, rle in zip(r['labels'], r['scores'], r['masks'])
+        ]
+        out = voc_instance_metrics(gt, dets, self.iou_thrs)
+        return {k.removeprefix('voc_'): round(v, 2) for k, v in out.items()}

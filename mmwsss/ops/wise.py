@@ -1,17 +1,40 @@
-"""WISE pseudo instances: one proposal per class peak (Laradji et al., BMVC 2019).
+"""Instances from class peaks and proposals: PRM's retrieval, WISE's rule.
 
-For each peak of a class the image is labelled with, the proposal with the
-highest objectness among those that contain the peak's pixel becomes an
-instance of that class; instances of a class that overlap (mask IoU above
-``nms_iou``, e.g. two peaks on one object that picked the same proposal) keep
-the one of the strongest peak.
+For each peak of a class the image is labelled with, the proposal that
+PRM's retrieval score (Zhou et al., CVPR 2018) ranks first becomes an
+instance of that class:
+
+    score = alpha * R(mask) + R(contour) - beta * |Q & mask| / |image|
+
+with ``R`` the peak's response map (its peak response map, summing to 1),
+``R(mask)`` its sum inside the proposal (the instance-aware term), ``R(contour)``
+its sum on the proposal's contour (the boundary-aware term: the morphological
+gradient of the mask with a ``contour_width`` square, PRM's 5), and ``Q`` the
+class's background (pixels where the class response map, upsampled bicubically,
+is below ``bg_factor`` times its mean: the class-aware term). PRM's parameters
+are ``alpha = 0.8``, ``bg_factor = 0.95`` and ``beta = 1e-5`` per pixel at its
+448 x 448 input; here the penalty is a fraction of the image, so ``beta =
+1e-5 * 448 * 448 = 2.0`` weighs it alike at any image size.
+
+WISE (Laradji et al., BMVC 2019) takes for each point a proposal that holds
+that one point only: with ``one_point`` a proposal holding another peak of the
+image (any class) is not a candidate. The instances then pass PRM's
+class-agnostic NMS, ordered by the retrieval score: an instance whose mask
+overlaps a better-scored one's at IoU ``nms_iou`` (0.3) or more is dropped,
+whatever its class.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+
+#: PRM's retrieval parameters: (alpha, beta per image area, bg_factor).
+PRM_RETRIEVAL = dict(alpha=0.8, beta=2.0, bg_factor=0.95, contour_width=5)
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -19,60 +42,167 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 0.0
 
 
-def wise_instances(
-    peaks,
+def mask_ious(a: np.ndarray, b: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """IoU of every mask of ``a`` ``(N, H, W)`` with every mask of ``b``
+    ``(M, H, W)`` (bool), as ``(N, M)``; 0 where both are empty."""
+    out = np.zeros((len(a), len(b)))
+    if not len(a) or not len(b):
+        return out
+    a = a.reshape(len(a), -1)
+    b = b.reshape(len(b), -1)
+    bf = b.astype(np.float32)
+    b_area = bf.sum(axis=1)
+    for start in range(0, len(a), chunk):
+        af = a[start : start + chunk].astype(np.float32)
+        inter = af @ bf.T
+        union = af.sum(axis=1)[:, None] + b_area[None] - inter
+        out[start : start + chunk] = np.where(
+            union > 0, inter / np.maximum(union, 1), 0
+        )
+    return out
+
+
+def contours(masks: np.ndarray, width: int = 5) -> np.ndarray:
+    """Contour bands of ``(N, H, W)`` bool masks: dilation minus erosion by a
+    ``width`` x ``width`` square (OpenCV's morphological gradient, as PRM's,
+    with OpenCV's border: outside the image neither dilates nor erodes)."""
+    if width < 1 or width % 2 == 0:
+        raise ValueError(f'contour width must be a positive odd number, got {width}')
+    t = torch.from_numpy(np.ascontiguousarray(masks)).float()[:, None]
+    pad = width // 2
+    dilated = F.max_pool2d(t, width, stride=1, padding=pad)
+    eroded = -F.max_pool2d(-t, width, stride=1, padding=pad)
+    return (dilated - eroded)[:, 0].numpy() > 0
+
+
+def background_mask(
+    class_map: np.ndarray, size: Sequence[int], bg_factor: float = 0.95
+) -> np.ndarray:
+    """PRM's background of a class: where its response map, resized
+    bicubically to ``size``, is below ``bg_factor`` times its mean."""
+    t = torch.from_numpy(np.asarray(class_map, np.float32))[None, None]
+    up = F.interpolate(t, size=tuple(size), mode='bicubic', align_corners=False)[0, 0]
+    return (up < bg_factor * up.mean()).numpy()
+
+
+def retrieval_scores(
+    response: np.ndarray,
     masks: np.ndarray,
-    scores: np.ndarray,
+    background: np.ndarray,
+    alpha: float = 0.8,
+    beta: float = 2.0,
+    contour_width: int = 5,
+) -> np.ndarray:
+    """PRM's retrieval score of each proposal for one peak (module doc).
+
+    Args:
+        response (np.ndarray): ``(H, W)`` the peak's response map.
+        masks (np.ndarray): ``(N, H, W)`` bool proposals.
+        background (np.ndarray): ``(H, W)`` bool background of its class.
+        alpha (float): Weight of the response inside. Default: 0.8.
+        beta (float): Weight of the background covered, as a fraction of the
+            image. Default: 2.0.
+        contour_width (int): Contour band width. Default: 5.
+
+    Returns:
+        np.ndarray: ``(N,)`` scores.
+    """
+    flat = masks.reshape(len(masks), -1).astype(np.float32)
+    inside = flat @ response.reshape(-1).astype(np.float32)
+    band = contours(masks, contour_width).reshape(len(masks), -1).astype(np.float32)
+    on_contour = band @ response.reshape(-1).astype(np.float32)
+    covered = flat @ background.reshape(-1).astype(np.float32)
+    return alpha * inside + on_contour - beta * covered / background.size
+
+
+def wise_instances(
+    peaks: Sequence[tuple],
+    responses: np.ndarray | Sequence[np.ndarray],
+    masks: np.ndarray,
+    objectness: np.ndarray,
     labels,
+    backgrounds: Mapping[int, np.ndarray],
+    alpha: float = 0.8,
+    beta: float = 2.0,
+    contour_width: int = 5,
+    one_point: bool = True,
     nms_iou: float = 0.3,
 ) -> tuple[list[dict], Counter]:
     """Instances of an image from its class peaks and proposals.
 
     Args:
-        peaks: ``(class, y, x, score)`` tuples at the proposals' resolution
-            (e.g. from :func:`mmwsss.ops.peaks.find_peaks`).
-        masks (np.ndarray): ``(P, H, W)`` bool proposals.
-        scores (np.ndarray): ``(P,)`` their objectness.
+        peaks (Sequence[tuple]): ``(class, y, x, score)`` per peak, at the
+            proposals' resolution.
+        responses (np.ndarray | Sequence[np.ndarray]): each peak's ``(H, W)``
+            response map.
+        masks (np.ndarray): ``(N, H, W)`` bool proposals.
+        objectness (np.ndarray): ``(N,)`` their objectness (recorded).
         labels: The image's classes (peaks of other classes are dropped).
-        nms_iou (float): Mask IoU above which a weaker instance of the same
-            class is dropped. Default: 0.3 (PRM's proposal NMS).
+        backgrounds (Mapping[int, np.ndarray]): ``(H, W)`` bool background of
+            each class (:func:`background_mask`).
+        alpha, beta, contour_width: See :func:`retrieval_scores`.
+        one_point (bool): WISE's rule: a proposal holding another peak's
+            point is no candidate. Default: True.
+        nms_iou (float): Mask IoU at which the instance of the lower retrieval
+            score is dropped, whatever the classes. Default: 0.3 (PRM's).
 
     Returns:
         tuple: the instances (``label``, ``score``: the peak's, ``mask``,
-        ``objectness``), strongest first; and counts of what was skipped
+        ``objectness``, ``retrieval``: the score that chose it), by
+        descending retrieval score; and counts of what was skipped
         (``peak_of_unlabelled_class``, ``peak_without_proposal``,
         ``duplicate``).
     """
-    if len(masks) != len(scores):
-        raise ValueError(f'{len(masks)} proposals but {len(scores)} scores')
+    if len(masks) != len(objectness):
+        raise ValueError(f'{len(masks)} proposals but {len(objectness)} scores')
+    if len(responses) != len(peaks):
+        raise ValueError(f'{len(peaks)} peaks but {len(responses)} response maps')
     labels = {int(c) for c in labels}
     skipped = Counter()
-    chosen = []
-    for cls, y, x, peak_score in sorted(peaks, key=lambda p: -p[3]):
-        if int(cls) not in labels:
-            skipped['peak_of_unlabelled_class'] += 1
-            continue
-        if len(masks) == 0:
+    kept = [i for i, p in enumerate(peaks) if int(p[0]) in labels]
+    if len(kept) < len(peaks):
+        skipped['peak_of_unlabelled_class'] += len(peaks) - len(kept)
+    points = sorted({(int(peaks[i][1]), int(peaks[i][2])) for i in kept})
+    if len(masks) and points:
+        ys, xs = np.array(points).T
+        holds = masks[:, ys, xs]  # [N, points]
+        alone = holds.sum(axis=1) == 1
+    found = []
+    for i in kept:
+        cls, y, x, peak_score = peaks[i]
+        if not len(masks):
             skipped['peak_without_proposal'] += 1
             continue
-        containing = np.nonzero(masks[:, int(y), int(x)])[0]
-        if len(containing) == 0:
+        candidates = masks[:, int(y), int(x)]
+        if one_point:
+            candidates = candidates & alone
+        candidates = np.nonzero(candidates)[0]
+        if not len(candidates):
             skipped['peak_without_proposal'] += 1
             continue
-        best = containing[np.argmax(scores[containing])]
-        mask = masks[best]
-        if any(
-            inst['label'] == int(cls) and mask_iou(inst['mask'], mask) > nms_iou
-            for inst in chosen
-        ):
-            skipped['duplicate'] += 1
-            continue
-        chosen.append(
+        scores = retrieval_scores(
+            responses[i],
+            masks[candidates],
+            backgrounds[int(cls)],
+            alpha,
+            beta,
+            contour_width,
+        )
+        best = int(np.argmax(scores))
+        found.append(
             dict(
                 label=int(cls),
                 score=float(peak_score),
-                mask=mask,
-                objectness=float(scores[best]),
+                mask=masks[candidates[best]],
+                objectness=float(objectness[candidates[best]]),
+                retrieval=float(scores[best]),
             )
         )
+    found.sort(key=lambda inst: -inst['retrieval'])
+    chosen = []
+    for inst in found:
+        if any(mask_iou(c['mask'], inst['mask']) >= nms_iou for c in chosen):
+            skipped['duplicate'] += 1
+            continue
+        chosen.append(inst)
     return chosen, skipped

@@ -9,19 +9,27 @@ The work of two stage kinds (:mod:`mmwsss.pipeline.stages.proposals`,
 :func:`mmwsss.ops.proposals.selective_search`; precomputed proposals (MCG, COB,
 DeepMask, ...) are used by writing the same files (one per image, masks as
 COCO RLE of the image size, any objectness in [0, 1]) and passing their folder
-as ``proposal_dir`` of the ``WISE`` stage, or through a ``Proposals`` stage
-with ``source=FOLDER`` (files checked, not recomputed).
+to a ``Proposals`` stage as ``source=FOLDER`` (files checked, not recomputed).
 
-``WISE``: for each image, the peaks of its classes' response maps (a PRM or
-CAM stage's exported maps: local 3x3 maxima above the map's median and above
-``min_score``), each matched to the best proposal containing it
-(:func:`mmwsss.ops.wise.wise_instances`), written in the instance exporter's
-format (``{stage}/pseudo_instances/{id}.json``), merged into a COCO dataset
-(``pseudo_instances_coco``) for Mask R-CNN and scored (mask AP, AP50) against
-the split's ground-truth instances. What could not become an instance is
-counted, not dropped silently: peaks of classes the image is not labelled with,
-peaks that no proposal contains, duplicates removed by NMS, and images with no
-peak of any of their classes.
+``WISE``: for each image, the peaks of its classes and their response maps,
+each matched to a proposal by PRM's retrieval score under WISE's one-point rule,
+then PRM's class-agnostic NMS (:func:`mmwsss.ops.wise.wise_instances`). The
+peaks come from a PRM stage's peak response files
+(:class:`~mmwsss.engine.instance_exporter.PeakResponseExporter`: peaks on the
+class response map's own grid, one peak response map each, the raw class maps
+for the background penalty) and are kept where their response exceeds
+``min_score`` times their class map's maximum; an instance's score is the
+sigmoid of its peak's response (the class probability that peak alone would
+give). Without peak response files (a CAM stage's maps), the peaks are those
+of the full-resolution maps above ``min_score`` and each peak's response map is
+its class's map: the retrieval then has PRM's class-aware cue, not its
+instance-aware one. The instances are written in the instance exporter's format
+(``{stage}/pseudo_instances/{id}.json``, with the image's peaks), merged into a
+COCO dataset (``pseudo_instances_coco``) for Mask R-CNN and scored against the
+split's ground-truth instances. What could not become an instance is counted,
+not dropped silently: peaks of classes the image is not labelled with, peaks
+that no proposal takes, duplicates removed by NMS, and images with no peak of
+any of their classes.
 """
 
 from __future__ import annotations
@@ -33,8 +41,10 @@ from collections import Counter
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
+from ..engine.instance_exporter import load_peak_responses
 from ..evaluation.instance_ap import (
     atomic_save_json,
     decode_mask,
@@ -42,7 +52,7 @@ from ..evaluation.instance_ap import (
 )
 from ..ops.peaks import find_peaks
 from ..ops.proposals import selective_search
-from ..ops.wise import wise_instances
+from ..ops.wise import PRM_RETRIEVAL, background_mask, wise_instances
 from ..utils.provenance import data_digest, digest_of, input_digest
 from .per_image import run_per_image
 from .refine_labels import load_score_maps
@@ -141,31 +151,106 @@ def make_proposal_dir(
     )
 
 
-def _wise_one(
-    image_id: str,
-    cam_dir: str,
-    proposal_dir: str,
-    out_dir: str,
-    labels: dict,
-    min_score: float,
-    nms_iou: float,
-) -> None:
-    keys, maps = load_score_maps(osp.join(cam_dir, image_id + '.npz'))
-    masks, scores = load_proposals(osp.join(proposal_dir, image_id + '.json'))
-    if masks.shape[1:] != maps.shape[1:]:
-        raise ValueError(
-            f'{image_id}: proposals of {masks.shape[1:]}, maps of {maps.shape[1:]}'
+def prm_cues(
+    cues: dict, size, min_score: float, bg_factor: float
+) -> tuple[list[tuple], np.ndarray, dict[int, np.ndarray]]:
+    """Peaks, response maps and class backgrounds at ``size`` from a peak
+    response file's arrays (:func:`load_peak_responses`): the peaks whose
+    response exceeds ``min_score`` times their class map's maximum, scored by
+    the sigmoid of their response."""
+    maps = cues['prm_class_maps']
+    index = {int(k): i for i, k in enumerate(cues['keys'])}
+    tops = maps.max(axis=(1, 2)) if len(maps) else np.zeros(0)
+    keep = [
+        i
+        for i, (label, value) in enumerate(
+            zip(cues['peak_labels'], cues['peak_values'])
         )
+        if tops[index[int(label)]] > 0 and value > min_score * tops[index[int(label)]]
+    ]
+    peaks = [
+        (
+            int(cues['peak_labels'][i]),
+            int(cues['peak_points'][i, 0]),
+            int(cues['peak_points'][i, 1]),
+            float(1 / (1 + np.exp(-cues['peak_values'][i]))),
+        )
+        for i in keep
+    ]
+    responses = cues['peak_responses'][keep]
+    if len(responses) and responses.shape[1:] != tuple(size):
+        up = F.interpolate(
+            torch.from_numpy(responses)[:, None],
+            size=tuple(size),
+            mode='bilinear',
+            align_corners=False,
+        )[:, 0].clamp(min=0)
+        up = up / up.flatten(1).sum(1).clamp(min=1e-12).view(-1, 1, 1)
+        responses = up.numpy()
+    backgrounds = {
+        int(k): background_mask(maps[i], size, bg_factor) for k, i in index.items()
+    }
+    return peaks, responses, backgrounds
+
+
+def map_cues(
+    keys: np.ndarray, maps: np.ndarray, min_score: float, bg_factor: float
+) -> tuple[list[tuple], list[np.ndarray], dict[int, np.ndarray]]:
+    """Peaks, response maps and class backgrounds from class maps alone (no
+    peak response maps): the maps' peaks above ``min_score``, each with its
+    class's map (divided by its sum) as response map."""
     peaks = find_peaks(
         torch.from_numpy(maps.astype(np.float32)),
         torch.from_numpy(keys.astype(np.int64)),
         min_score=min_score,
     )
-    chosen, skipped = wise_instances(peaks, masks, scores, labels[image_id], nms_iou)
+    index = {int(k): i for i, k in enumerate(keys)}
+    shares = [m.clip(min=0) / max(float(m.clip(min=0).sum()), 1e-12) for m in maps]
+    responses = [shares[index[p[0]]] for p in peaks]
+    backgrounds = {
+        int(k): background_mask(maps[i], maps.shape[1:], bg_factor)
+        for k, i in index.items()
+    }
+    return peaks, responses, backgrounds
+
+
+def _wise_one(
+    image_id: str,
+    cam_dir: str,
+    peak_dir: str | None,
+    proposal_dir: str,
+    out_dir: str,
+    labels: dict,
+    min_score: float,
+    retrieval: dict,
+) -> None:
+    masks, scores = load_proposals(osp.join(proposal_dir, image_id + '.json'))
+    size = masks.shape[1:]
+    retrieval = dict(retrieval)
+    bg_factor = retrieval.pop('bg_factor')
+    if peak_dir is not None:
+        cues = load_peak_responses(osp.join(peak_dir, image_id + '.npz'))
+        points = cues['peak_points']
+        if len(points) and (points.max(axis=0) >= np.array(size)).any():
+            raise ValueError(
+                f'{image_id}: peaks at up to {points.max(axis=0).tolist()} '
+                f'outside the proposals of {size}: not the same image size'
+            )
+        peaks, responses, backgrounds = prm_cues(cues, size, min_score, bg_factor)
+    else:
+        keys, maps = load_score_maps(osp.join(cam_dir, image_id + '.npz'))
+        if maps.shape[1:] != size:
+            raise ValueError(
+                f'{image_id}: proposals of {size}, maps of {maps.shape[1:]}'
+            )
+        peaks, responses, backgrounds = map_cues(keys, maps, min_score, bg_factor)
+    chosen, skipped = wise_instances(
+        peaks, responses, masks, scores, labels[image_id], backgrounds, **retrieval
+    )
     mine = {int(c) for c in labels[image_id]}
     if not any(p[0] in mine for p in peaks):
         skipped['image_without_peak'] += 1
-    h, w = maps.shape[1:]
+    h, w = size
     atomic_save_json(
         osp.join(out_dir, image_id + '.json'),
         dict(
@@ -178,9 +263,11 @@ def _wise_one(
                     score=inst['score'],
                     segmentation=encode_mask(inst['mask']),
                     objectness=inst['objectness'],
+                    retrieval=inst['retrieval'],
                 )
                 for inst in chosen
             ],
+            peaks=[list(p) for p in peaks if p[0] in mine],
             skipped={k: int(skipped.get(k, 0)) for k in SKIP_KEYS},
         ),
     )
@@ -209,19 +296,54 @@ def make_wise_dir(
     nms_iou: float = 0.3,
     workers: int = 2,
     progress: bool = True,
+    peak_dir: str | None = None,
+    alpha: float = PRM_RETRIEVAL['alpha'],
+    beta: float = PRM_RETRIEVAL['beta'],
+    bg_factor: float = PRM_RETRIEVAL['bg_factor'],
+    contour_width: int = PRM_RETRIEVAL['contour_width'],
+    one_point: bool = True,
 ) -> dict:
     """WISE instances of each image (see the module doc).
+
+    Args:
+        cam_dir (str): Class maps (CAM files), read where ``peak_dir`` is None.
+        proposal_dir (str): Proposal files.
+        data_root (str): Dataset root (``cls_labels.json``).
+        ids (list[str]): Image ids.
+        out_dir (str): Output folder.
+        min_score (float): Peaks kept above this fraction of their class map's
+            maximum. Default: 0.0.
+        nms_iou (float): Class-agnostic NMS IoU. Default: 0.3 (PRM's).
+        workers (int): Worker processes. Default: 2.
+        progress (bool): Show a progress bar. Default: True.
+        peak_dir (str, optional): Peak response files of a PRM stage.
+            Default: None (peaks of the class maps).
+        alpha, beta, bg_factor, contour_width: PRM's retrieval parameters
+            (:mod:`mmwsss.ops.wise`). Defaults: PRM's (0.8, 2.0 per image
+            area, 0.95, 5).
+        one_point (bool): WISE's one-point-per-proposal rule. Default: True.
 
     Returns:
         dict: ``written`` / ``reused`` / ``provenance`` / ``moved_to`` and
         ``skipped`` (the counts of :data:`SKIP_KEYS` over the split, read back
-        from every image's file, resumed ones too) and ``instances``.
+        from every image's file, resumed ones too), ``instances`` and ``peaks``
+        (the peaks of the images' own classes).
     """
     labels = _image_labels(data_root, ids)
+    retrieval = dict(
+        alpha=alpha,
+        beta=beta,
+        bg_factor=bg_factor,
+        contour_width=contour_width,
+        one_point=one_point,
+        nms_iou=nms_iou,
+    )
+    source = peak_dir if peak_dir is not None else cam_dir
     record = dict(
         kind='WISE instances',
-        options=dict(min_score=min_score, nms_iou=nms_iou),
-        maps=input_digest(cam_dir),
+        options=dict(min_score=min_score, **retrieval),
+        cues='peak responses' if peak_dir is not None else 'class maps',
+        maps=input_digest(source),
         proposals=input_digest(proposal_dir),
         data=data_digest(data_root),
         ids=digest_of(list(dict.fromkeys(ids))),
@@ -229,11 +351,12 @@ def make_wise_dir(
     work = functools.partial(
         _wise_one,
         cam_dir=cam_dir,
+        peak_dir=peak_dir,
         proposal_dir=proposal_dir,
         out_dir=out_dir,
         labels=labels,
         min_score=min_score,
-        nms_iou=nms_iou,
+        retrieval=retrieval,
     )
     counts = run_per_image(
         out_dir,
@@ -242,17 +365,18 @@ def make_wise_dir(
         '.json',
         work,
         lambda i: [
-            osp.join(cam_dir, i + '.npz'),
+            osp.join(source, i + '.npz'),
             osp.join(proposal_dir, i + '.json'),
         ],
         desc='WISE instances',
         workers=workers,
         progress=progress,
     )
-    skipped, instances = Counter(), 0
+    skipped, instances, peaks = Counter(), 0, 0
     for image_id in dict.fromkeys(ids):
         with open(osp.join(out_dir, image_id + '.json')) as f:
             record = json.load(f)
         skipped.update(record.get('skipped', {}))
         instances += len(record['instances'])
-    return dict(counts, skipped=dict(skipped), instances=instances)
+        peaks += len(record.get('peaks', []))
+    return dict(counts, skipped=dict(skipped), instances=instances, peaks=peaks)

@@ -1,56 +1,21 @@
-"""PRM peaks, selective-search proposals and WISE's peak-to-proposal choice."""
+"""Selective-search proposals, PRM's proposal retrieval and WISE's rule."""
 
 import numpy as np
 import pytest
-import torch
 
-from mmwsss.ops.peaks import find_peaks, peak_mask, peak_stimulation
 from mmwsss.ops.proposals import (
     colour_contrast,
     hierarchical_grouping,
     selective_search,
 )
-from mmwsss.ops.wise import mask_iou, wise_instances
-
-
-def test_peak_mask_hand_case():
-    m = torch.tensor(
-        [
-            [0.0, 0.0, 0.0, 0.0, 0.0],
-            [0.0, 5.0, 0.0, 0.0, 0.0],
-            [0.0, 0.0, 0.0, 3.0, 0.0],
-            [0.0, 0.0, 0.0, 0.0, 0.0],
-            [1.0, 0.0, 0.0, 0.0, 2.0],
-        ]
-    )
-    peaks = peak_mask(m)
-    # local maxima above the median (0): 5, 3, 1 and 2; zeros are not peaks
-    assert torch.nonzero(peaks).tolist() == [[1, 1], [2, 3], [4, 0], [4, 4]]
-    assert not peak_mask(torch.ones(4, 4)).any()  # constant: none above median
-    with pytest.raises(ValueError, match='odd'):
-        peak_mask(m, window=2)
-
-
-def test_peak_stimulation_scores_and_gradient_at_peaks_only():
-    maps = torch.zeros(1, 2, 5, 5)
-    maps[0, 0, 1, 1], maps[0, 0, 3, 3] = 4.0, 2.0
-    maps[0, 1] = 1.0  # constant: no peak, falls back to the mean
-    maps.requires_grad_(True)
-    scores = peak_stimulation(maps)
-    assert scores.tolist() == [[3.0, 1.0]]
-    scores[0, 0].backward()
-    grad = maps.grad[0, 0]
-    assert grad[1, 1] == grad[3, 3] == 0.5
-    assert grad.sum() == 1.0  # nowhere else
-
-
-def test_find_peaks_sorted_with_class_keys():
-    maps = torch.zeros(2, 4, 4)
-    maps[0, 0, 0] = 0.5
-    maps[1, 2, 2] = 0.9
-    maps[1, 0, 3] = 0.05
-    found = find_peaks(maps, torch.tensor([3, 7]), min_score=0.1)
-    assert found == [(7, 2, 2, pytest.approx(0.9)), (3, 0, 0, 0.5)]
+from mmwsss.ops.wise import (
+    background_mask,
+    contours,
+    mask_iou,
+    mask_ious,
+    retrieval_scores,
+    wise_instances,
+)
 
 
 def _two_squares():
@@ -102,30 +67,160 @@ def test_colour_contrast():
     assert colour_contrast(image, np.ones_like(red), 2) == 0.0
 
 
-def test_wise_instances_pick_the_best_containing_proposal_and_skip():
+def test_mask_ious_and_contours():
+    a = np.zeros((2, 4, 4), bool)
+    a[0, :2, :2] = True  # 4 px
+    a[1, :, :] = True  # 16 px
+    b = np.zeros((1, 4, 4), bool)
+    b[0, :2, :] = True  # 8 px
+    np.testing.assert_allclose(mask_ious(a, b), [[4 / 8], [8 / 16]])
+    np.testing.assert_allclose(mask_ious(a, b, chunk=1), mask_ious(a, b))
+    assert mask_ious(a, b[:0]).shape == (2, 0)
+    square = np.zeros((1, 9, 9), bool)
+    square[0, 3:6, 3:6] = True
+    band = contours(square, 3)[0]
+    # dilation (2:7) minus erosion (the centre pixel)
+    expected = np.zeros((9, 9), bool)
+    expected[2:7, 2:7] = True
+    expected[4, 4] = False
+    assert np.array_equal(band, expected)
+    # OpenCV's border: the image edge does not erode a mask that touches it
+    edge = np.zeros((1, 5, 5), bool)
+    edge[0, :, :2] = True
+    assert np.array_equal(contours(edge, 3)[0][:, :3], np.tile([0, 1, 1], (5, 1)))
+    with pytest.raises(ValueError, match='odd'):
+        contours(square, 4)
+
+
+def test_background_mask_below_a_share_of_the_mean():
+    m = np.array([[0.0, 1.0], [2.0, 5.0]])  # mean 2
+    assert np.array_equal(background_mask(m, (2, 2), 0.95), [[1, 1], [0, 0]])
+    assert np.array_equal(background_mask(m, (2, 2), 1.1), [[1, 1], [1, 0]])
+    assert background_mask(m, (6, 4), 0.95).shape == (6, 4)
+
+
+def test_retrieval_score_hand_case():
+    """alpha * response inside + response on the contour - beta * background
+    covered / image area, per proposal."""
+    response = np.zeros((8, 8), np.float32)
+    response[2, 2] = 0.5  # the peak: inside both masks
+    response[1, 1] = 0.25  # the small mask's contour, the big one's inside
+    response[7, 7] = 0.25  # outside both, on neither's contour
+    small = np.zeros((8, 8), bool)
+    small[2:4, 2:4] = True
+    big = np.zeros((8, 8), bool)
+    big[0:5, 0:5] = True
+    background = np.zeros((8, 8), bool)
+    background[0, :] = True  # 5 of it under the big mask
+    scores = retrieval_scores(
+        response,
+        np.stack([small, big]),
+        background,
+        alpha=0.8,
+        beta=2.0,
+        contour_width=3,
+    )
+    # small: 0.8 * 0.5 + (0.5 + 0.25) on its band (dilation 1:5 minus nothing:
+    # a 2x2 mask erodes away) - 0; big: 0.8 * 0.75 + 0 - 2 * 5 / 64
+    np.testing.assert_allclose(scores, [0.4 + 0.75, 0.6 - 10 / 64], rtol=1e-6)
+
+
+def _response(shape, *points):
+    r = np.zeros(shape, np.float32)
+    for y, x, v in points:
+        r[y, x] = v
+    return r / r.sum()
+
+
+def test_wise_instances_retrieve_by_the_peak_response_not_objectness():
+    """The retrieval score, not the objectness, picks the proposal; a proposal
+    holding two peaks is no candidate (WISE); NMS is class-agnostic and
+    ordered by the retrieval score; peaks of other classes are skipped."""
     image, red, blue = _two_squares()
     whole = np.ones_like(red)
-    masks = np.stack([whole, red, blue, red])
-    scores = np.array([0.1, 0.9, 0.8, 0.5])
+    both = red | blue
+    half = np.zeros_like(red)
+    half[6:20, 6:13] = True  # the red square's left half
+    masks = np.stack([whole, red, blue, both, half])
+    objectness = np.array([0.99, 0.5, 0.6, 0.98, 0.97])
+    bg = {1: ~red, 2: ~blue}
     peaks = [
-        (1, 10, 10, 0.9),  # in the red square: proposal 1 (0.9) beats 0 and 3
-        (1, 12, 12, 0.7),  # same object again: a duplicate
+        (1, 10, 10, 0.9),  # red square (left half)
         (2, 30, 30, 0.8),  # blue square
         (3, 40, 2, 0.6),  # class not in the image labels
     ]
-    chosen, skipped = wise_instances(peaks, masks, scores, labels=[1, 2])
-    assert [(c['label'], c['score'], c['objectness']) for c in chosen] == [
-        (1, 0.9, 0.9),
-        (2, 0.8, 0.8),
-    ]
+    responses = np.stack(
+        [
+            _response(red.shape, (10, 10, 1.0), (10, 17, 1.0)),  # both halves
+            _response(red.shape, (30, 30, 1.0)),
+            _response(red.shape, (40, 2, 1.0)),
+        ]
+    )
+    chosen, skipped = wise_instances(
+        peaks, responses, masks, objectness, labels=[1, 2], backgrounds=bg
+    )
+    # whole and both hold both peaks (WISE's rule); of red and its half, the
+    # response on the right half picks red despite the half's objectness
+    assert [(c['label'], c['objectness']) for c in chosen] == [(1, 0.5), (2, 0.6)]
     assert np.array_equal(chosen[0]['mask'], red)
-    assert skipped == {'duplicate': 1, 'peak_of_unlabelled_class': 1}
-    # a peak outside every proposal, and an image without proposals
-    chosen, skipped = wise_instances([(2, 2, 2, 0.5)], masks[1:], scores[1:], [2])
+    assert chosen[0]['score'] == 0.9 and chosen[0]['retrieval'] > 0
+    assert skipped == {'peak_of_unlabelled_class': 1}
+    # without the one-point rule the whole image and both squares are
+    # candidates too: the background they cover keeps the squares first
+    chosen, _ = wise_instances(
+        peaks[:2], responses[:2], masks, objectness, [1, 2], bg, one_point=False
+    )
+    assert [c['objectness'] for c in chosen] == [0.5, 0.6]
+    # class-agnostic NMS: a class-2 peak in the red square retrieves the red
+    # square too and is dropped as a duplicate of the better-scored class 1
+    peaks2 = [(1, 10, 10, 0.9), (2, 12, 12, 0.8)]
+    responses2 = np.stack([responses[0], _response(red.shape, (12, 12, 1.0))])
+    bg2 = {1: ~red, 2: ~red}
+    chosen, skipped = wise_instances(
+        peaks2,
+        responses2,
+        masks[1:2],
+        objectness[1:2],
+        [1, 2],
+        bg2,
+        one_point=False,
+    )
+    assert [c['label'] for c in chosen] == [1] and skipped == {'duplicate': 1}
+    # the order is the retrieval score's: the class-2 peak's response lies
+    # wholly inside, the class-1 peak's only half of it
+    responses2[0] = _response(red.shape, (10, 10, 1.0), (40, 40, 1.0))
+    chosen, _ = wise_instances(
+        peaks2,
+        responses2,
+        masks[1:2],
+        objectness[1:2],
+        [1, 2],
+        bg2,
+        one_point=False,
+    )
+    assert [c['label'] for c in chosen] == [2]
+
+
+def test_wise_instances_count_what_finds_no_proposal():
+    image, red, blue = _two_squares()
+    masks = np.stack([red, blue])
+    bg = {2: ~blue}
+    r = _response(red.shape, (2, 2, 1.0))
+    chosen, skipped = wise_instances(
+        [(2, 2, 2, 0.5)], r[None], masks, np.ones(2), [2], bg
+    )
     assert chosen == [] and skipped == {'peak_without_proposal': 1}
     chosen, skipped = wise_instances(
-        [(2, 2, 2, 0.5)], np.zeros((0, 48, 48), bool), np.zeros(0), [2]
+        [(2, 2, 2, 0.5)], r[None], np.zeros((0, 48, 48), bool), np.zeros(0), [2], bg
     )
     assert skipped == {'peak_without_proposal': 1}
+    # two peaks in the blue square: no proposal holds one alone
+    rr = np.stack([_response(red.shape, (30, 30, 1.0))] * 2)
+    chosen, skipped = wise_instances(
+        [(2, 30, 30, 0.5), (2, 35, 35, 0.4)], rr, masks, np.ones(2), [2], bg
+    )
+    assert chosen == [] and skipped == {'peak_without_proposal': 2}
     with pytest.raises(ValueError, match='scores'):
-        wise_instances([], masks, scores[:2], [1])
+        wise_instances([], r[:0], masks, np.ones(1), [1], bg)
+    with pytest.raises(ValueError, match='response maps'):
+        wise_instances([(2, 2, 2, 0.5)], r[:0], masks, np.ones(2), [2], bg)

@@ -8,12 +8,15 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from test_stage_runner import CONFIGS, tiny_pipeline
 
 import mmwsss  # noqa: F401
+from mmwsss.evaluation.instance_ap import decode_mask, encode_mask
 from mmwsss.models.heads import PRMHead
 from mmwsss.ops.peaks import peak_stimulation
 from mmwsss.pipeline import run_pipeline
+from mmwsss.pipeline.stages.proposals import proposal_metrics
 from mmwsss.pipeline.wise import SKIP_KEYS, load_proposals, make_wise_dir
 
 PRM = f'{CONFIGS}/prm/prm_effl0_1xb16-8e_fashionpaste-160.py'
@@ -28,8 +31,9 @@ def test_prm_head_scores_by_peak_stimulation():
     up = PRMHead(in_channels=4, num_classes=3, upsample=2)
     up.load_state_dict(head.state_dict())
     maps = torch.nn.functional.interpolate(
-        head.cam(feats), scale_factor=2, mode='bilinear'
-    )
+        head.cam(feats), scale_factor=2, mode='bilinear', align_corners=True
+    )  # PRM's sub-pixel peak locating
+    torch.testing.assert_close(up.response_maps(feats), maps)
     torch.testing.assert_close(up(feats), peak_stimulation(maps))
     with pytest.raises(ValueError, match='upsample'):
         PRMHead(in_channels=4, num_classes=3, upsample=0)
@@ -105,15 +109,42 @@ def test_wise_pipeline_writes_scored_pseudo_instances(shared_pipeline):
         image = coco['images'][ann['image_id'] - 1]
         assert ann['category_id'] in labels[image['file_name'][:-4]]
     assert set(wise['skipped']) == set(SKIP_KEYS)
-    assert 0 <= wise['metrics']['instance/AP50'] <= 100
+    # the PRM stage's peak responses were read, and the peaks kept are counted
+    assert wise['cues'] == 'peak responses'
+    assert wise['peaks'] > 0
+    metrics = wise['metrics']
+    for key in (
+        'AP50',
+        'AP75',
+        'AP',
+        'voc_AP25',
+        'voc_AP50',
+        'voc_AP75',
+        'ABO',
+        'precision50',
+        'recall50',
+    ):
+        assert 0 <= metrics[f'instance/{key}'] <= 100, key
+    assert metrics['peaks/per_object'] == pytest.approx(
+        wise['peaks'] / sum(1 for _ in _gt_objects(cfg.data_root, ids)), abs=1e-3
+    )
+    assert 0 <= metrics['peaks/objects_hit'] <= 100
+    assert 0 < proposals['metrics']['proposals/ABO'] <= 100
+    assert 0 <= proposals['metrics']['proposals/recall50'] <= 100
     # a rerun reuses both stages
     again = run_pipeline(cfg)
     assert again['wise']['digest'] == wise['digest']
 
 
-def _write_proposals(path, masks, scores):
-    from mmwsss.evaluation.instance_ap import encode_mask
+def _gt_objects(data_root, ids):
+    for image_id in ids:
+        objects = np.asarray(
+            Image.open(osp.join(data_root, 'SegmentationObject', image_id + '.png'))
+        )
+        yield from (v for v in np.unique(objects) if v not in (0, 255))
 
+
+def _write_proposals(path, masks, scores):
     h, w = masks.shape[1:] if len(masks) else (8, 8)
     with open(path, 'w') as f:
         json.dump(
@@ -164,3 +195,93 @@ def test_bad_proposal_inputs_are_named_or_counted(tmp_path):
     )
     assert counts['instances'] == 0 and counts['skipped']['image_without_peak'] == 1
     assert sorted(os.listdir(out2)) == ['a.json', 'provenance.json']
+
+
+def _squares():
+    """Two 4x4 squares of a 16x16 image: (2:6, 2:6) and (9:13, 8:12)."""
+    a = np.zeros((16, 16), bool)
+    a[2:6, 2:6] = True
+    b = np.zeros((16, 16), bool)
+    b[9:13, 8:12] = True
+    return a, b
+
+
+def test_wise_from_peak_response_files(tmp_path):
+    """A PRM stage's peak responses: each kept peak retrieves the proposal its
+    response map points at (not the most objectlike one), scored by the
+    sigmoid of its response; peaks under min_score times their class map's
+    maximum are left out; the peaks kept are recorded per image."""
+    root, prm, props, out = (tmp_path / n for n in ('data', 'prm', 'props', 'out'))
+    for folder in (root, prm, props):
+        folder.mkdir()
+    (root / 'cls_labels.json').write_text(json.dumps({'a': [1, 2]}))
+    a, b = _squares()
+    both = a | b
+    _write_proposals(props / 'a.json', np.stack([both, b, a]), [0.9, 0.5, 0.4])
+    prms = np.zeros((3, 8, 8), np.float16)  # stored at stride 2
+    prms[0, 1:3, 1:3] = 1.0  # square a
+    prms[1, 5, 4:6] = 1.0  # square b
+    prms[2, 7, 7] = 1.0
+    class_maps = np.zeros((2, 4, 4), np.float32)
+    class_maps[0, 1, 1], class_maps[1, 2, 2] = 2.0, 4.0
+    np.savez_compressed(
+        prm / 'a.npz',
+        keys=np.array([1, 2], np.int16),
+        prm_class_maps=class_maps,
+        peak_labels=np.array([1, 2, 2], np.int16),
+        peak_points=np.array([[3, 3], [10, 9], [15, 15]], np.int32),
+        peak_values=np.array([2.0, 4.0, 1.0], np.float32),
+        peak_responses=prms,
+    )
+    counts = make_wise_dir(
+        str(tmp_path / 'unused'),
+        str(props),
+        str(root),
+        ['a'],
+        str(out),
+        min_score=0.3,  # the third peak has 1 / 4 of its class's maximum
+        workers=1,
+        peak_dir=str(prm),
+    )
+    assert counts['instances'] == 2 and counts['peaks'] == 2
+    record = json.load(open(out / 'a.json'))
+    got = [(i['category_id'], i['score']) for i in record['instances']]
+    assert sorted(got) == [
+        (1, pytest.approx(1 / (1 + np.exp(-2.0)))),
+        (2, pytest.approx(1 / (1 + np.exp(-4.0)))),
+    ]
+    masks = {
+        i['category_id']: decode_mask(i['segmentation']) for i in record['instances']
+    }
+    assert np.array_equal(masks[1], a) and np.array_equal(masks[2], b)
+    assert [p[:3] for p in record['peaks']] == [[1, 3, 3], [2, 10, 9]]
+    assert counts['skipped']['peak_without_proposal'] == 0
+
+
+def test_proposal_metrics_ceiling_and_recall(tmp_path):
+    a, b = _squares()
+    objects = np.zeros((16, 16), np.uint8)
+    objects[a], objects[b] = 1, 2
+    classes = np.zeros_like(objects)
+    classes[a], classes[b] = 3, 4
+    for folder, array in (
+        ('SegmentationObject', objects),
+        ('SegmentationClass', classes),
+    ):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(array).save(tmp_path / folder / 'x.png')
+    props = tmp_path / 'props'
+    props.mkdir()
+    half = a.copy()
+    half[2:4] = False  # IoU 0.5 with a
+    _write_proposals(props / 'x.json', np.stack([a, half]), [0.5, 0.9])
+    _write_proposals(props / 'y.json', np.stack([a]), [0.5])  # no ground truth
+    out = proposal_metrics(str(tmp_path), ['x', 'y'], str(props))
+    # a found exactly, b by nothing: ABO (1 + 0) / 2, recall 1 of 2
+    assert out == {
+        'proposals/ABO': 50.0,
+        'proposals/recall50': 50.0,
+        'proposals/per_image': 2.0,
+        'proposals/scored_images': 1,
+    }
+    assert proposal_metrics(str(tmp_path), ['y'], str(props)) == {}

@@ -22,9 +22,10 @@ class PRMHead(CAMHead):
     head's but with a per-class bias (PRM's classifier is a 1x1 convolution
     with bias), so a PRM classifier exports its maps as a CAM classifier does;
     the image score of a class is the mean response at its peaks
-    (:func:`mmwsss.ops.peaks.peak_stimulation`: 3x3 local maxima above the
-    map's median) instead of the mean over the map, so the loss reaches the
-    peaks only.
+    (:func:`mmwsss.ops.peaks.peak_stimulation`: 3x3 local maxima, one per
+    plateau, at or above the map's median) instead of the mean over the map,
+    so the loss reaches the peaks only, each with the score's full gradient
+    (PRM's backward).
 
     Why the bias: a peak sits where the features respond most, so without an
     offset an absent class can only score below zero if its map is negative
@@ -36,7 +37,8 @@ class PRMHead(CAMHead):
     Args:
         window (int): Peak neighbourhood. Default: 3 (PRM's).
         upsample (int): Bilinear upsampling of the maps before peak finding
-            (PRM upsamples its stride-32 maps). Default: 1.
+            (PRM's sub-pixel peak locating: 8 on its stride-32 maps,
+            corners aligned). Default: 1.
         **kwargs: Passed to :class:`CAMHead`.
     """
 
@@ -52,11 +54,19 @@ class PRMHead(CAMHead):
         """Class response maps (N, C, h, w): the classifier plus its bias."""
         return super().cam(feats) + self.bias.view(1, -1, 1, 1)
 
-    def forward(self, feats: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
-        """Image-level logits (N, C): the mean response at each map's peaks."""
+    def response_maps(
+        self, feats: Sequence[torch.Tensor] | torch.Tensor
+    ) -> torch.Tensor:
+        """The class response maps (N, C, h * upsample, w * upsample) whose
+        peaks score the image: :meth:`cam`, upsampled bilinearly with aligned
+        corners as PRM does."""
         maps = self.cam(feats)
         if self.upsample > 1:
             maps = F.interpolate(
-                maps, scale_factor=self.upsample, mode='bilinear', align_corners=False
+                maps, scale_factor=self.upsample, mode='bilinear', align_corners=True
             )
-        return peak_stimulation(maps, self.window)
+        return maps
+
+    def forward(self, feats: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        """Image-level logits (N, C): the mean response at each map's peaks."""
+        return peak_stimulation(self.response_maps(feats), self.window)
