@@ -533,7 +533,7 @@ def test_collect_writes_the_declaration_into_the_results(
     results file, from which BENCHMARKS.md renders without the config."""
     import json
 
-    from mmwsss.pipeline import MANIFEST
+    from mmwsss.pipeline import MANIFEST, pipeline_stages
 
     benchmark = import_tool('benchmark')
     manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
@@ -549,7 +549,9 @@ def test_collect_writes_the_declaration_into_the_results(
     )
     results = json.loads(out.read_text())
     assert results['stages'] == {'cam': manifest}
-    assert results['planned'] == [s['name'] for s in _config('seeds').stages]
+    # the pipeline's stages, then its repeats at other seeds
+    planned = [s['name'] for s in pipeline_stages(_config('seeds'))]
+    assert results['planned'] == planned and 'cam@1' in planned
     assert results['benchmark'] == _declaration('seeds')
     assert md.read_text().startswith('# BENCHMARKS\n')
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from mmwsss.datasets.fashionpaste import SIZES, SOURCES, generate_fashionpaste
+from mmwsss.datasets.fashionpaste import PRESETS, SOURCES, generate_fashionpaste
 
 
 def parse_args() -> argparse.Namespace:
@@ -21,7 +21,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument('--out', required=True, help='dataset folder to create')
     parser.add_argument(
-        '--size', default='demo', choices=tuple(SIZES), help='size preset'
+        '--size',
+        default='demo',
+        choices=tuple(PRESETS),
+        help='size preset (generator 1.0: tiny, demo, bench; 2.0: *-v2)',
     )
     parser.add_argument('--seed', type=int, default=0, help='random seed (>= 0)')
     parser.add_argument(

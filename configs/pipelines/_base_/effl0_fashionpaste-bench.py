@@ -5,20 +5,20 @@
 # each shared stage is defined once, here, and a pipeline takes the ones it
 # needs from `_base_.bench_stages` (mmengine runs a config with its bases'
 # variables under `_base_`).
-data_root = 'data/fashionpaste_bench'
-work_dir = 'work_dirs/pipeline_bench'
+data_root = 'data/fashionpaste2_bench'
+work_dir = 'work_dirs/pipeline_bench2'
 # the configs folder as the pipelines (one folder up) spell it, so that a
 # config= path reads the same in every stage (mmengine writes the folder with
 # '/'; no import here: an imported module would make this a lazy-import config)
 cfg_dir = '{{fileDirname}}'.rpartition('/')[0] + '/..'
-cam_config = cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
-irn_config = cfg_dir + '/irn/irn_effl0_1xb16-3e_fashionpaste-160.py'
+cam_config = cfg_dir + '/cam/cam_effl0_1xb16-8e_fashionpaste2-320.py'
+irn_config = cfg_dir + '/irn/irn_effl0_1xb16-3e_fashionpaste2-320.py'
 deeplab_config = (
-    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste-160.py'
+    cfg_dir + '/deeplabv2/deeplabv2_effl0-d16_1xb8-2000it_fashionpaste2-320.py'
 )
 
 bench_stages = dict(
-    data=dict(name='data', type='FashionPaste', size='bench', seed=0, source='auto'),
+    data=dict(name='data', type='FashionPaste', size='bench-v2', seed=0, source='auto'),
     # a CAM classifier left near the label prior (val mAP under 40% of the way
     # from chance to 100) stops the pipeline instead of feeding every stage
     cam=dict(
@@ -54,3 +54,19 @@ bench_stages = dict(
     ),
 )
 report = dict(num_samples=4, split='train')
+# the stages each pipeline runs again at other training seeds (its `repeat`):
+# those of the shared ones it has, then its own main numbers
+spread_seeds = (1, 2)
+spread_stages = ['cam', 'thresholds', 'cam_labels', 'ir_labels', 'irn']
+semantic_spread = [
+    'crf_labels',
+    'irn_labels',
+    'recovery',
+    'prototypes',
+    'reclassify',
+    'irn_ptrecl',
+    'ptrecl_labels',
+    'deeplabv2_gt',
+    'deeplabv2_irn',
+    'deeplabv2_ptrecl',
+]
