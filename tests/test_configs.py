@@ -2,6 +2,7 @@
 
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -24,6 +25,9 @@ PIPELINES = sorted(glob.glob(osp.join(ROOT, 'configs', 'pipelines', '*.py')))
 # datasets and COCO metrics
 DET_CONFIGS = [p for p in CONFIGS if Config.fromfile(p).get('default_scope') == 'mmdet']
 SEG_CONFIGS = [p for p in CONFIGS if p not in DET_CONFIGS]
+# a training config's name gives its GPUs and batch per GPU ('1xb16': 1 x 16)
+TRAIN_BATCH = re.compile(r'_(\d+)xb(\d+)[-_]')
+TRAIN_CONFIGS = [p for p in CONFIGS if TRAIN_BATCH.search(osp.basename(p))]
 
 
 def _no_pretrained(model_cfg):
@@ -36,6 +40,17 @@ def _no_pretrained(model_cfg):
 
 def test_configs_found():
     assert CONFIGS, 'no config found'
+
+
+@pytest.mark.parametrize('path', TRAIN_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_training_config_declares_its_total_batch(path):
+    """``auto_scale_lr.base_batch_size`` is the total batch of the name (GPUs x
+    batch per GPU), so ``tools/train.py --auto-scale-lr`` on other GPU counts
+    scales the learning rate from the recipe's batch."""
+    gpus, per_gpu = (int(v) for v in TRAIN_BATCH.search(osp.basename(path)).groups())
+    cfg = Config.fromfile(path)
+    assert cfg.train_dataloader.batch_size == per_gpu
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=gpus * per_gpu)
 
 
 @pytest.mark.parametrize('path', SEG_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
@@ -134,6 +149,11 @@ def test_mmdet_config_builds(path):
         _check_mmdet_config(cfg, path)
 
 
+def _det_dataset(dataset):
+    """The toolbox's dataset config inside mmwsss's ``RequiredAnnFile``."""
+    return dataset.dataset if dataset.type == 'RequiredAnnFile' else dataset
+
+
 def _check_mmdet_config(cfg, path):
     from mmdet.registry import DATASETS as DET_DATASETS
     from mmdet.registry import METRICS as DET_METRICS
@@ -145,11 +165,11 @@ def _check_mmdet_config(cfg, path):
     _no_pretrained(cfg.model)
     model = DET_MODELS.build(cfg.model)
     model.init_weights()
-    classes = cfg.train_dataloader.dataset.metainfo['classes']
+    classes = _det_dataset(cfg.train_dataloader.dataset).metainfo['classes']
     if 'fashionpaste' in path:
         assert tuple(classes) == FASHIONPASTE_CLASSES[1:]  # no background
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = cfg[loader].dataset
+        dataset = _det_dataset(cfg[loader].dataset)
         assert DET_DATASETS.get(dataset.type) is not None
         assert dataset.metainfo['classes'] == classes
     assert model.roi_head.bbox_head.num_classes == len(classes)
@@ -198,11 +218,11 @@ def test_training_reads_checked_masks_and_labels(path):
 @pytest.mark.parametrize('path', PIPELINES, ids=lambda p: osp.relpath(p, ROOT))
 def test_pipeline_config_is_valid(path):
     """Stage types and references check out and every stage config exists."""
-    from mmwsss.pipeline import build_stages
+    from mmwsss.pipeline import build_stages, pipeline_stages
     from mmwsss.pipeline.stages import BaseStage
 
     cfg = Config.fromfile(path)
-    built = build_stages([dict(s) for s in cfg.stages])
+    built = build_stages(pipeline_stages(cfg))
     assert all(isinstance(stage, BaseStage) for stage in built)
     names = {s['name'] for s in cfg.stages}
     assert set(cfg.get('stage_options', {})) <= names
@@ -215,13 +235,16 @@ def test_pipeline_config_is_valid(path):
 def test_bench_pipelines_share_stages_with_equal_settings():
     """The bench pipelines share one work dir: a stage name they have in common
     must mean the same settings, else each run would redo the other's stage."""
+    from mmwsss.pipeline import pipeline_stages
+
     bench = [p for p in PIPELINES if 'fashionpaste-bench' in p]
     assert len(bench) >= 3
     seen = {}
     for path in bench:
         cfg = Config.fromfile(path)
-        assert cfg.work_dir == 'work_dirs/pipeline_bench', path
-        for stage in cfg.stages:
+        assert cfg.work_dir == 'work_dirs/pipeline_bench2', path
+        # their repeats too: a shared stage's copy at a seed must be the same
+        for stage in pipeline_stages(cfg):
             stage = dict(stage)
             if stage['name'] in seen:
                 assert stage == seen[stage['name']], (path, stage['name'])

@@ -67,7 +67,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--out-dir', help='output folder; default: {kind}_labels beside --cam-dir'
     )
-    parser.add_argument('--workers', type=int, default=2, help='worker processes')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        help='worker processes; default: every CPU available to this process',
+    )
     parser.add_argument(
         '--score',
         action='store_true',

@@ -8,6 +8,11 @@ Examples:
     Several processes (see ``tools/dist_train.sh``)::
 
         bash tools/dist_train.sh configs/cam/CONFIG.py 2 --amp
+
+    On 8 GPUs with the recipe's learning rate per sample (the lr scaled by
+    8 GPUs x batch per GPU over the config's ``auto_scale_lr.base_batch_size``)::
+
+        bash tools/dist_train.sh configs/cam/CONFIG.py 8 --auto-scale-lr
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     Returns:
         argparse.Namespace: ``config``, ``work_dir``, ``resume``, ``amp``,
-        ``cfg_options``, ``launcher`` and ``local_rank``.
+        ``auto_scale_lr``, ``cfg_options``, ``launcher`` and ``local_rank``.
     """
     parser = argparse.ArgumentParser(description='Train a model with mmengine')
     parser.add_argument('config', help='training config file path')
@@ -53,6 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--amp',
         action='store_true',
         help='train with automatic mixed precision (AmpOptimWrapper)',
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate linearly by the total batch (processes x '
+        "batch per process) over the config's auto_scale_lr.base_batch_size, "
+        'the batch its recipe was written for',
     )
     parser.add_argument(
         '--cfg-options',
@@ -102,6 +114,24 @@ def enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """Switch on mmengine's linear learning-rate scaling by the total batch.
+
+    Args:
+        cfg (Config): The training config; changed in place.
+
+    Raises:
+        KeyError: If the config has no ``auto_scale_lr.base_batch_size``.
+    """
+    if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+        raise KeyError(
+            '--auto-scale-lr needs auto_scale_lr = dict(enable=False, '
+            'base_batch_size=N) in the config, N the total batch its learning '
+            'rate was set for (16 for 1xb16)'
+        )
+    cfg.auto_scale_lr.enable = True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build a runner from the config and train.
 
@@ -114,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.amp:
         enable_amp(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
 
     if args.resume == 'auto':
         cfg.resume = True

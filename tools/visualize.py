@@ -26,6 +26,7 @@ from mmengine.config import DictAction
 from PIL import Image
 
 from mmwsss.datasets import dataset_classes, split_ids
+from mmwsss.utils.map_file import load_map_file
 from mmwsss.visualization import cam_heatmap, overlay_labels, save_grid
 
 
@@ -67,8 +68,8 @@ def image_ids(args: argparse.Namespace) -> list[str]:
 
 
 def _cam_cells(path: str, image: np.ndarray, names: list[str], max_cams: int):
-    with np.load(path) as data:
-        cams, keys = data['high_res'], data['keys']
+    keys, maps = load_map_file(path, ('high_res',))
+    cams = maps['high_res']
     if cams.shape[1:] != image.shape[:2]:
         raise ValueError(
             f'{path}: CAM size {cams.shape[1:]} differs from the image size '

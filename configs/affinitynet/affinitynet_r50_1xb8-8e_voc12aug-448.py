@@ -47,3 +47,5 @@ test_dataloader = dict(
         ]
     )
 )
+# base_batch_size = (1 GPU) x (8 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=8)

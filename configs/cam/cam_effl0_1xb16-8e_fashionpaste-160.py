@@ -26,6 +26,8 @@ param_scheduler = [
         convert_to_iter_based=True,
     )
 ]
+# base_batch_size = (1 GPU) x (16 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=16)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

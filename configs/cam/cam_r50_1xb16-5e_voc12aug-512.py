@@ -14,3 +14,5 @@ _base_ = [
     '../_base_/schedules/cam_sgd_poly.py',
 ]
 model = dict(data_preprocessor=dict(size=(512, 512)), head=dict(num_classes=20))
+# base_batch_size = (1 GPU) x (16 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -69,6 +69,8 @@ param_scheduler = [
         type='PolyLR', power=0.9, eta_min=0.0, begin=20, end=max_iters, by_epoch=False
     ),
 ]
+# base_batch_size = (1 GPU) x (8 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=250)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -22,3 +22,5 @@ model = dict(data_preprocessor=dict(size=(321, 321)))
 log_processor = dict(by_epoch=False)
 # multi-scale + flip logits averaged, then DeepLab's test-time dense CRF
 tta_model = dict(type='CRFSegTTAModel', crf=dict(preset='deeplab_test'))
+# base_batch_size = (1 GPU) x (10 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=10)

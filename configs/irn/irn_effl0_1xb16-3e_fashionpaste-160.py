@@ -75,3 +75,5 @@ test_evaluator = [
 ]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
+# base_batch_size = (1 GPU) x (16 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -49,3 +49,5 @@ test_cfg = dict(
         ],
     )
 )
+# base_batch_size = (1 GPU) x (32 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=32)

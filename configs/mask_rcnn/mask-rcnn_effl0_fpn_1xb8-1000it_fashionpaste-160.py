@@ -38,6 +38,8 @@ train_dataloader = dict(batch_size=8)
 # after warm-up, gradient norm 5000); the linear scaling of mmdet's 0.02 at
 # batch 16 to batch 8 (0.01) sat at the edge of where it started to (0.012)
 optim_wrapper = dict(optimizer=dict(lr=0.005))
+# base_batch_size = (1 GPU) x (8 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 train_cfg = dict(max_iters=max_iters, val_interval=500)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),

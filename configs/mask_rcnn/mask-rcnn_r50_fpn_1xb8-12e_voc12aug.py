@@ -63,3 +63,5 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=0.01))
+# base_batch_size = (1 GPU) x (8 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -34,3 +34,5 @@ train_dataloader = dict(
         ),
     )
 )
+# base_batch_size = (4 GPUs) x (4 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=16)

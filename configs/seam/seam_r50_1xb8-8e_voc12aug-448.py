@@ -96,4 +96,6 @@ param_scheduler = [
         convert_to_iter_based=True,
     )
 ]
+# base_batch_size = (1 GPU) x (8 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

@@ -71,5 +71,7 @@ param_scheduler = [
         type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=max_iters, by_epoch=False
     ),
 ]
+# base_batch_size = (1 GPU) x (8 images per GPU): `tools/train.py --auto-scale-lr`
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 train_cfg = dict(max_iters=max_iters, val_interval=4000)
 default_hooks = dict(checkpoint=dict(interval=4000))

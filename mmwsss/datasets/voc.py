@@ -13,6 +13,7 @@ from mmseg.datasets import BaseSegDataset
 from tqdm import tqdm
 
 from ..registry import DATASETS
+from .coco_meta import COCO_CLASSES, is_coco_root
 from .fashionpaste import FASHIONPASTE_CLASSES, FASHIONPASTE_PALETTE
 from .palette import voc_palette
 
@@ -404,6 +405,10 @@ class FashionPasteDataset(WSSSVOCDataset):
 def split_ids(data_root: str, split: str) -> list[str]:
     """Image ids listed in ``{data_root}/ImageSets/Segmentation/{split}.txt``.
 
+    For COCO 2014, ``tools/dataset_converters/coco_wsss.py`` writes these
+    lists (e.g. ``train2014.txt``: the images with an object) into the COCO
+    root.
+
     Raises:
         FileNotFoundError: If the split file does not exist.
     """
@@ -415,13 +420,16 @@ def split_ids(data_root: str, split: str) -> list[str]:
 
 
 def dataset_classes(data_root: str) -> list[str]:
-    """Class names (background first) of the VOC-layout dataset at ``data_root``.
+    """Class names (background first) of the dataset at ``data_root``.
 
     Read from a generated dataset's manifest (``fashionpaste.json``) when there
-    is one; PASCAL VOC's otherwise.
+    is one; COCO's 80 classes for a COCO root (one with
+    ``annotations/instances_*.json``); PASCAL VOC's otherwise.
     """
     manifest = osp.join(data_root, 'fashionpaste.json')
     if osp.isfile(manifest):
         with open(manifest, encoding='utf-8') as f:
             return list(json.load(f)['classes'])
+    if is_coco_root(data_root):
+        return list(COCO_CLASSES)
     return list(VOC_CLASSES)

@@ -1,10 +1,10 @@
+from .attention_store import AttentionStore
 from .exporters import (
     CAMExporter,
     CompositeExporter,
     LabelPNGExporter,
     ScoreMapExporter,
     atomic_save_label_png,
-    atomic_save_npz,
     sample_stem,
 )
 from .hooks import *  # noqa: F401,F403
@@ -13,6 +13,7 @@ from .loops import ExportTestLoop
 from .prototype_loop import PrototypeLoop, load_prototypes
 
 __all__ = [
+    'AttentionStore',
     'CAMExporter',
     'CompositeExporter',
     'ExportTestLoop',
@@ -21,7 +22,6 @@ __all__ = [
     'PrototypeLoop',
     'ScoreMapExporter',
     'atomic_save_label_png',
-    'atomic_save_npz',
     'load_prototypes',
     'merge_instance_jsons',
     'sample_stem',

@@ -20,6 +20,7 @@ from PIL import Image
 from ..datasets.palette import voc_palette
 from ..datasets.pseudo_label import image_stem
 from ..registry import EXPORTERS
+from ..utils.map_file import MAP_DTYPES, load_map_file, save_map_file, stored_maps
 
 TMP_SUFFIX = '.part'
 
@@ -31,42 +32,46 @@ def sample_stem(metainfo: dict) -> str:
     return image_stem(metainfo)
 
 
-def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
-    """Write an ``.npz`` file under a temporary name and rename it into place."""
-    tmp = path + TMP_SUFFIX
-    with open(tmp, 'wb') as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
-
-
 def save_cam_file(
-    path: str, keys: np.ndarray, cam: np.ndarray, high_res: np.ndarray
+    path: str,
+    keys: np.ndarray,
+    cam: np.ndarray,
+    high_res: np.ndarray,
+    dtype: str = 'uint8',
 ) -> None:
     """Write one image's seeds in the CAM seed format (see :class:`CAMExporter`):
-    ``keys`` (int16 class indices), ``cam`` (strided maps), ``high_res``."""
-    atomic_save_npz(
-        path, keys=np.asarray(keys).astype(np.int16), cam=cam, high_res=high_res
-    )
+    ``keys`` (class indices), ``cam`` (strided maps), ``high_res``; ``dtype``
+    as :func:`~mmwsss.utils.map_file.save_map_file`'s."""
+    save_map_file(path, keys, dtype, cam=cam, high_res=high_res)
 
 
 @EXPORTERS.register_module()
 class CAMExporter:
     """Saves the CAMs of each image as ``{out_dir}/{image stem}.npz``.
 
-    File content: ``keys`` (K,) int16 segmentation class indices, ``cam``
-    (K, h, w) maps at the strided size (IRN's input), ``high_res`` (K, H, W) maps
-    at the original size. Plain arrays (no pickle) so files load with
-    ``np.load(path)`` in any tool.
+    File content (:mod:`mmwsss.utils.map_file`, format version 1): ``keys``
+    (K,) segmentation class indices, ``cam`` (K, h, w) maps at the strided
+    size (IRN's input), ``high_res`` (K, H, W) maps at the original size.
+    Plain arrays (no pickle), compressed; every reader goes through
+    :func:`~mmwsss.utils.map_file.load_map_file`, which also reads the
+    uncompressed float32 files of earlier versions.
 
     Args:
         out_dir (str): Output folder; ``{work_dir}`` is replaced by the runner's
             work dir.
-        dtype (str): Storage dtype of the maps. Default: 'float32'.
+        dtype (str): Storage of the maps: 'uint8' (8 bits per value with a
+            range per map: the max-normalised CAMs keep their 0 and 1 exactly,
+            other values within 1/510; 1/15 of the float32 bytes of earlier
+            versions at 160 x 160, 1/32 at 640 x 480, the seed mIoU within
+            0.05: benchmarks/export_size.json), 'float16' or 'float32'.
+            Default: 'uint8'.
     """
 
-    def __init__(self, out_dir: str, dtype: str = 'float32') -> None:
+    def __init__(self, out_dir: str, dtype: str = 'uint8') -> None:
+        if dtype not in MAP_DTYPES:
+            raise ValueError(f'dtype must be one of {MAP_DTYPES}, got {dtype!r}')
         self.out_dir = out_dir
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype
 
     def prepare(self, work_dir: str) -> None:
         """Resolve the output folder, create it and drop stale partial files."""
@@ -82,15 +87,16 @@ class CAMExporter:
         return osp.exists(self.path(metainfo))
 
     def _store(self, sample, key: str) -> np.ndarray:
-        """The ``key`` maps of ``sample`` in the storage dtype.
+        """The ``key`` maps of ``sample``, to be saved in ``self.dtype``.
 
-        The sample's field is replaced by the stored values read back as
-        float32, so that a metric scores exactly what a resumed run loads from
-        the file (float16 storage rounds the maps).
+        The sample's field is replaced by the maps as the file will read back
+        (float32), so that a metric scores exactly what a resumed run loads
+        from the file (the storage rounds the maps).
         """
-        stored = sample.get(key).data.cpu().numpy().astype(self.dtype)
-        sample.set_data({key: PixelData(data=torch.from_numpy(stored).float())})
-        return stored
+        maps = sample.get(key).data.cpu().numpy()
+        stored = torch.from_numpy(stored_maps(maps, self.dtype))
+        sample.set_data({key: PixelData(data=stored)})
+        return maps
 
     def save(self, sample) -> None:
         save_cam_file(
@@ -98,20 +104,19 @@ class CAMExporter:
             sample.cam_keys.cpu().numpy(),
             self._store(sample, 'cams_strided'),
             self._store(sample, 'cams'),
+            dtype=self.dtype,
         )
 
     def load(self, sample):
         """Fill ``cams``, ``cams_strided`` and ``cam_keys`` of ``sample`` from disk."""
-        path = self.path(sample.metainfo)
-        with np.load(path) as data:
-            keys = torch.from_numpy(data['keys'].astype(np.int64))
-            sample.set_data(
-                dict(
-                    cams=PixelData(data=torch.from_numpy(data['high_res']).float()),
-                    cams_strided=PixelData(data=torch.from_numpy(data['cam']).float()),
-                )
+        keys, maps = load_map_file(self.path(sample.metainfo), ('cam', 'high_res'))
+        sample.set_data(
+            dict(
+                cams=PixelData(data=torch.from_numpy(maps['high_res'])),
+                cams_strided=PixelData(data=torch.from_numpy(maps['cam'])),
             )
-        sample.set_field(keys, 'cam_keys')
+        )
+        sample.set_field(torch.from_numpy(keys), 'cam_keys')
         return sample
 
 
@@ -208,16 +213,18 @@ class CompositeExporter:
 class ScoreMapExporter(CAMExporter):
     """Saves a per-class score map of each image (e.g. IRN's ``walk_scores``).
 
-    ``{out_dir}/{image stem}.npz`` holds ``keys`` (the sample's ``cam_keys``)
-    and ``scores`` (K, H, W); ``load`` restores both, so a metric that sweeps
-    the background score (``SeedIoUMetric(cam_key=key)``) also scores a
-    resumed export.
+    ``{out_dir}/{image stem}.npz`` (:mod:`mmwsss.utils.map_file`) holds
+    ``keys`` (the sample's ``cam_keys``) and ``scores`` (K, H, W); ``load``
+    restores both, so a metric that sweeps the background score
+    (``SeedIoUMetric(cam_key=key)``) also scores a resumed export.
 
     Args:
         out_dir (str): Output folder; ``{work_dir}`` is replaced by the runner's
             work dir.
         key (str): Data-sample field of the maps. Default: 'walk_scores'.
-        dtype (str): Storage dtype. Default: 'float16' (scores in [0, 1]).
+        dtype (str): Storage: 'uint8', 'float16' or 'float32' (see
+            :class:`CAMExporter`). Default: 'float16' (scores in [0, 1], as
+            before the compact format; compressed now).
     """
 
     def __init__(
@@ -227,16 +234,15 @@ class ScoreMapExporter(CAMExporter):
         self.key = key
 
     def save(self, sample) -> None:
-        atomic_save_npz(
+        save_map_file(
             self.path(sample.metainfo),
-            keys=sample.cam_keys.cpu().numpy().astype(np.int16),
+            sample.cam_keys.cpu().numpy(),
+            self.dtype,
             scores=self._store(sample, self.key),
         )
 
     def load(self, sample):
-        with np.load(self.path(sample.metainfo)) as data:
-            keys = torch.from_numpy(data['keys'].astype(np.int64))
-            scores = torch.from_numpy(data['scores'].astype(np.float32))
-        sample.set_data({self.key: PixelData(data=scores)})
-        sample.set_field(keys, 'cam_keys')
+        keys, maps = load_map_file(self.path(sample.metainfo), ('scores',))
+        sample.set_data({self.key: PixelData(data=torch.from_numpy(maps['scores']))})
+        sample.set_field(torch.from_numpy(keys), 'cam_keys')
         return sample

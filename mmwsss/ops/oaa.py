@@ -202,55 +202,36 @@ def integral_attention_loss(
     return per_image.mean()
 
 
-class AttentionAccumulator:
-    """Per image and class, the element-wise maximum of the maps it is given.
+def fuse_attention(old: np.ndarray | None, new: np.ndarray) -> np.ndarray:
+    """OAA's fusion of an attention map into the accumulated one: the
+    element-wise maximum, kept in float16 (maps in [0, 1]; rounding is
+    monotone, so the maximum of rounded maps is the rounded maximum and the
+    fusion is order-free).
 
-    Keyed by image id, so the order of the updates (shuffled loaders) does not
-    matter; :meth:`merge` joins the accumulators of several ranks by maximum.
+    Args:
+        old (np.ndarray, optional): The accumulated map, or None.
+        new (np.ndarray): The attention to fuse, of the same shape.
+
+    Returns:
+        np.ndarray: The fused float16 map.
+
+    Raises:
+        ValueError: If the shapes differ.
     """
+    new = np.asarray(new).astype(np.float16)
+    if old is None:
+        return new
+    if old.shape != new.shape:
+        raise ValueError(f'a map of {new.shape} fused after one of {old.shape}')
+    return np.maximum(old.astype(np.float16), new)
 
-    def __init__(self) -> None:
-        self.maps: dict[str, dict[int, np.ndarray]] = {}
 
-    def update(self, image_id: str, cls: int, attention: np.ndarray) -> None:
-        per_class = self.maps.setdefault(image_id, {})
-        old = per_class.get(int(cls))
-        if old is not None and old.shape != attention.shape:
-            raise ValueError(
-                f'{image_id} class {cls}: a map of {attention.shape} after '
-                f'{old.shape}'
-            )
-        # float16: maps in [0, 1] at half the memory (a VOC-size run keeps
-        # every image's maps)
-        attention = attention.astype(np.float16)
-        per_class[int(cls)] = attention if old is None else np.maximum(old, attention)
-
-    def has(self, image_id: str, cls: int) -> bool:
-        """Whether a map of class ``cls`` of the image was accumulated."""
-        return int(cls) in self.maps.get(image_id, {})
-
-    def mark_seen(self, image_id: str) -> None:
-        """Record that training saw the image (also one with no class to
-        accumulate)."""
-        self.maps.setdefault(image_id, {})
-
-    def seen(self, image_id: str) -> bool:
-        return image_id in self.maps
-
-    def state(self) -> dict:
-        return self.maps
-
-    def load_state(self, state: dict) -> None:
-        self.maps = {
-            k: {int(c): np.asarray(m) for c, m in v.items()} for k, v in state.items()
-        }
-
-    @classmethod
-    def merge(cls, states: list[dict]) -> AttentionAccumulator:
-        merged = cls()
-        for state in states:
-            for image_id, per_class in state.items():
-                merged.mark_seen(image_id)
-                for c, attention in per_class.items():
-                    merged.update(image_id, c, np.asarray(attention))
-        return merged
+def fuse_attention_maps(
+    maps: dict[int, np.ndarray], other: dict[int, np.ndarray]
+) -> dict[int, np.ndarray]:
+    """Two accumulations of one image (class -> map) fused class by class
+    (:func:`fuse_attention`): e.g. two ranks' maps of the image."""
+    fused = dict(maps)
+    for cls, attention in other.items():
+        fused[cls] = fuse_attention(fused.get(cls), attention)
+    return fused

@@ -14,15 +14,25 @@ pixels of a map from the forward-offset affinities ``a_k`` (see
   matrix ``logt`` times; ``t = 256``).
 
 One step ``y = x @ T`` is ``y_j = sum_i x_i A[i, j] ** beta / colsum_j``: a
-weighted average of ``x`` over ``j`` and its neighbours within the radius. It is a
-stencil with one weight map per neighbour direction (self, the forward offsets,
-then the backward offsets), so :func:`random_walk` repeats ``t`` shifted
-multiply-adds over the map, in O(HW * offsets) memory and time per step.
+weighted average of ``x`` over ``j`` and its neighbours within the radius, one
+weight map per neighbour direction (self, the forward offsets, then the backward
+offsets: :func:`transition_weights`). :func:`random_walk` repeats ``t`` such
+steps, in O(HW * offsets) memory and time per step, by one of two backends:
+
+* ``numba`` (CPU): a compiled stencil loop over the weight maps
+  (:mod:`mmwsss.ops._walk_kernel`);
+* ``torch`` (any device, the default off the CPU): ``T`` transposed as one
+  sparse CSR matrix, built once per walk (its sparsity pattern once per map
+  size); a step is one sparse-dense matrix product (cuSPARSE on a GPU) and one
+  elementwise op, where one multiply-add per direction (69 at radius 5) would
+  launch about 18,000 GPU kernels per 256-step walk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -123,6 +133,97 @@ def _check_walk_input(x: torch.Tensor, affinity: torch.Tensor) -> None:
         )
 
 
+@functools.lru_cache(maxsize=4)
+def _csr_pattern(
+    height: int, width: int, radius: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sparsity pattern of ``T.T`` for one map size: built once per shape.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: CSR ``crow`` and ``col`` indices, and
+        for each entry its flat index into the ``(2 * n_offsets + 1, H, W)``
+        weights; int32 while they fit (half the memory, faster products).
+    """
+    offsets = stencil_offsets(radius)
+    n_pixels = height * width
+    index = torch.int32 if n_pixels * len(offsets) < 2**31 else torch.long
+    # directions in row-major order of the neighbour: each row's columns sorted
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    dirs = torch.tensor([offsets[k] for k in order], dtype=index, device=device)
+    pixels = torch.arange(n_pixels, dtype=index, device=device)  # [N]
+    ny = (pixels // width)[:, None] + dirs[:, 0]  # [N, D]
+    nx = (pixels % width)[:, None] + dirs[:, 1]  # [N, D]
+    inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)  # [N, D]
+    # masked_select: boolean indexing would list the (row, column) of every
+    # entry as int64 first, 4x the memory of the result
+    col = torch.masked_select(ny * width + nx, inside)
+    del ny, nx
+    crow = torch.zeros(n_pixels + 1, dtype=index, device=device)
+    crow[1:] = inside.sum(dim=1).cumsum(dim=0)
+    ids = torch.tensor(order, dtype=index, device=device)  # [D]
+    source = torch.masked_select(ids * n_pixels + pixels[:, None], inside)
+    return crow, col, source  # source: weights[d, p] of each entry
+
+
+def transposed_transition(weights: torch.Tensor, radius: int) -> torch.Tensor:
+    """``T`` transposed, as a sparse CSR matrix, from its stencil weights.
+
+    Row ``p`` holds the weights of ``p``'s neighbours within the radius (the
+    pixel itself included) in its new value, so one walk step of maps stored as
+    the columns of ``x`` (``(H * W, M)``) is ``transposed_transition(...) @ x``.
+    The entries of neighbours outside the map are left out; the sparsity
+    pattern depends only on the map size and radius and is cached for the last
+    4 (size, radius, device).
+
+    Args:
+        weights (Tensor): ``(2 * n_offsets + 1, H, W)`` from
+            :func:`transition_weights`.
+        radius (int): Pair radius of ``weights``.
+
+    Returns:
+        Tensor: ``(H * W, H * W)`` sparse CSR matrix ``T.T`` on the device and
+        with the dtype of ``weights``; its column indices are sorted within
+        each row.
+    """
+    n_dirs = len(stencil_offsets(radius))
+    if weights.dim() != 3 or weights.shape[0] != n_dirs:
+        raise ValueError(
+            f'weights must be ({n_dirs}, H, W) for radius {radius}, got '
+            f'shape {tuple(weights.shape)}'
+        )
+    height, width = weights.shape[1:]
+    crow, col, source = _csr_pattern(height, width, radius, weights.device)
+    with warnings.catch_warnings():
+        # torch warns (once) that its CSR support is in beta; products are all
+        # the walk uses, and the tests check them against the dense matrix
+        warnings.filterwarnings('ignore', 'Sparse CSR tensor support is in beta')
+        return torch.sparse_csr_tensor(
+            crow,
+            col,
+            weights.reshape(-1)[source],
+            size=(height * width, height * width),
+            check_invariants=False,
+        )
+
+
+def _sparse_steps(maps: torch.Tensor, trans: torch.Tensor, steps: int, floor: float):
+    """``steps`` walk steps of ``(M, H, W)`` maps with ``T.T`` as sparse CSR.
+
+    Before every step values below ``floor`` in magnitude are set to 0, as in
+    the numba kernel. ``hardshrink(x, lambd)`` zeroes ``|x| <= lambd`` in one
+    elementwise op; with ``lambd`` the largest float of the maps' dtype below
+    ``floor`` that is exactly ``|x| < floor``.
+    """
+    if maps.shape[0] == 0:
+        return maps
+    floor_t = torch.tensor(floor, dtype=maps.dtype)
+    lambd = torch.nextafter(floor_t, torch.zeros_like(floor_t)).item()
+    cols = maps.reshape(maps.shape[0], -1).t().contiguous()  # [N, M]
+    for _ in range(steps):
+        cols = trans @ torch.nn.functional.hardshrink(cols, lambd)
+    return cols.t().reshape(maps.shape)
+
+
 def apply_transition(
     x: torch.Tensor, weights: torch.Tensor, radius: int
 ) -> torch.Tensor:
@@ -143,17 +244,19 @@ def apply_transition(
             f'weights must be ({n_weights}, H, W) for radius {radius} and maps of '
             f'size {tuple(x.shape[-2:])}, got shape {tuple(weights.shape)}'
         )
-    return _StencilStep(x, weights, radius)(x)
+    cols = x.reshape(-1, weights[0].numel()).t()  # [N, M]
+    return (transposed_transition(weights, radius) @ cols).t().reshape(x.shape)
 
 
 @contextlib.contextmanager
 def _one_cpu_thread(device: torch.device) -> Iterator[None]:
     """Run torch's CPU ops on one thread inside the block (restored after).
 
-    A walk is thousands of small elementwise ops (about 10 us each). Splitting
-    them over threads gains little, and when the cores are shared with another
-    busy process every op waits for a descheduled worker: on 2 shared cores a
-    125 x 94 walk took 70-150 s with 2 threads against 0.3 s with one.
+    A walk is hundreds of short ops (a sparse product of a few maps takes about
+    0.1-1 ms). Splitting them over threads gains little, and when the cores are
+    shared with another busy process every op waits for a descheduled worker:
+    on 2 shared cores a 125 x 94 walk of one op per stencil direction took
+    70-150 s with 2 threads against 0.3 s with one.
 
     The count is put back even when it was 1 already: the first numba kernel
     of a process starts numba's threading layer, and its OpenMP layer sets the
@@ -173,42 +276,6 @@ def _one_cpu_thread(device: torch.device) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-class _StencilStep:
-    """``x @ T`` for maps shaped like ``like``, through a zero-bordered buffer.
-
-    The views of the buffer at every stencil offset are built once, so a step is
-    one copy into the buffer and one multiply-add per offset.
-    """
-
-    def __init__(self, like: torch.Tensor, weights: torch.Tensor, radius: int):
-        height, width = like.shape[-2:]
-        pad = radius - 1
-        self.padded = like.new_zeros(
-            (*like.shape[:-2], height + 2 * pad, width + 2 * pad)
-        )
-        self.interior = self.padded[..., pad : pad + height, pad : pad + width]
-        offsets = stencil_offsets(radius)
-        assert offsets[0] == (0, 0)
-        self.self_weight = weights[0]
-        self.terms = [
-            (
-                self.padded[
-                    ..., pad + dy : pad + dy + height, pad + dx : pad + dx + width
-                ],
-                weights[k],
-            )
-            for k, (dy, dx) in enumerate(offsets)
-            if k > 0
-        ]
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        self.interior.copy_(x)
-        out = x * self.self_weight
-        for neighbour, weight in self.terms:
-            out.addcmul_(neighbour, weight)
-        return out
 
 
 def random_walk(
@@ -236,9 +303,9 @@ def random_walk(
 
     The walk is not differentiable (it runs under ``no_grad``). On CPU the steps
     run in a compiled kernel (numba, :mod:`mmwsss.ops._walk_kernel`) on
-    ``torch.get_num_threads()`` threads; elsewhere, or without numba, as one
-    torch multiply-add per stencil direction (on one CPU thread: thousands of
-    small ops gain little from more, and stall when the cores are shared).
+    ``torch.get_num_threads()`` threads; elsewhere (a GPU), or without numba,
+    as one sparse-dense matrix product per step with the transposed transition
+    (:func:`transposed_transition`), on one thread on CPU.
 
     Args:
         x (Tensor): ``(K, H, W)`` or ``(B, K, H, W)`` maps (e.g. CAMs).
@@ -247,9 +314,9 @@ def random_walk(
         radius (int): Pair radius of ``affinity``.
         beta (float): Power applied to the affinities (PSA 8, IRN 10).
         steps (int): Number of steps. Default: 256.
-        backend (str): 'numba' (compiled CPU kernel), 'torch' (tensor ops, any
-            device) or 'auto' (numba for CPU tensors when it is installed).
-            Default: 'auto'.
+        backend (str): 'numba' (compiled CPU kernel), 'torch' (sparse matrix
+            products, any device) or 'auto' (numba for CPU tensors when it is
+            installed, else torch). Default: 'auto'.
 
     Returns:
         Tensor: Same shape and dtype as ``x``.
@@ -289,11 +356,10 @@ def random_walk(
                 num_threads=threads,
             )
             out = torch.from_numpy(walked)
-        else:
-            step = _StencilStep(out, weights, radius)
-            for _ in range(steps):
-                out.masked_fill_(out.abs() < floor, 0)
-                out = step(out)
+        elif steps > 0:
+            out = _sparse_steps(
+                out, transposed_transition(weights, radius), steps, floor
+            )
         return (out * scale).reshape(x.shape)
 
 

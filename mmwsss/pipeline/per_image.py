@@ -4,7 +4,8 @@ What every per-image stage (label PNGs, proposals, WISE instances) does around
 its work on one image: the folder's provenance record (same record: finished
 files kept and the run resumes; another: the old folder moved aside), atomic
 files (stale partial files dropped), the inputs of pending images checked
-before any work starts, a pool of worker processes, a progress bar, and under
+before any work starts, a pool of worker processes (by default one per CPU
+available to the rank: :func:`cpus_per_rank`), a progress bar, and under
 a process group each rank working on its share ``ids[rank::world_size]`` with
 the counts summed over the ranks.
 """
@@ -42,6 +43,38 @@ def _limit_threads() -> None:
         sys.modules['torch'].set_num_threads(1)
 
 
+def local_world_size() -> int:
+    """Number of this run's processes on this machine (1 without a group).
+
+    ``LOCAL_WORLD_SIZE`` (set by torchrun), else ``SLURM_NTASKS_PER_NODE``,
+    else, in a distributed run, all its ranks (as if on this machine: a
+    multi-machine run without either variable gets fewer workers, never more
+    than the cores).
+    """
+    _, world_size = get_dist_info()
+    if world_size == 1:
+        return 1
+    for key in ('LOCAL_WORLD_SIZE', 'SLURM_NTASKS_PER_NODE'):
+        value = os.environ.get(key, '')
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return world_size
+
+
+def cpus_per_rank() -> int:
+    """CPUs this process may use, shared out among the run's ranks here.
+
+    The CPUs of the process's affinity mask (``os.sched_getaffinity``, which
+    follows ``taskset`` and cgroup cpusets; ``os.cpu_count()`` where it is
+    missing) divided by :func:`local_world_size`, at least 1.
+    """
+    if hasattr(os, 'sched_getaffinity'):
+        cpus = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - macOS, Windows
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // local_world_size())
+
+
 def sum_over_ranks(values: np.ndarray) -> np.ndarray:
     """Element-wise sum of an int64 array over the ranks (exact)."""
     total = torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64))
@@ -57,7 +90,7 @@ def run_per_image(
     work: Callable[[str], object],
     inputs: Callable[[str], list[str]],
     desc: str,
-    workers: int = 2,
+    workers: int | None = None,
     progress: bool = True,
 ) -> dict:
     """Make ``{out_dir}/{id}{suffix}`` for every id that lacks it.
@@ -72,19 +105,26 @@ def run_per_image(
             a picklable function (``functools.partial``) when ``workers`` > 1.
         inputs (Callable): ``inputs(image_id)``: the files it reads.
         desc (str): Progress bar label.
-        workers (int): Worker processes; 1 works in this process. Default: 2.
+        workers (int, optional): Worker processes of this rank; 1 works in
+            this process. Default: None, meaning :func:`cpus_per_rank`. Each
+            file is made by ``work`` alone, so the files do not depend on the
+            number of workers.
         progress (bool): Show a progress bar (rank 0). Default: True.
 
     Returns:
         dict: ``written`` / ``reused`` (summed over the ranks), ``provenance``
-        (the record's digest) and ``moved_to`` (an old folder's new path).
+        (the record's digest), ``moved_to`` (an old folder's new path) and
+        ``workers_per_rank`` (the pool size asked for, ``workers`` resolved).
 
     Raises:
         ValueError: If ``workers`` < 1.
         FileNotFoundError: If an input of a pending id is missing.
     """
+    if workers is None:
+        workers = cpus_per_rank()
     if workers < 1:
-        raise ValueError(f'workers must be >= 1, got {workers}')
+        raise ValueError(f'workers must be >= 1 or None, got {workers}')
+    workers_per_rank = workers
     ids = list(dict.fromkeys(ids))
     rank, world_size = get_dist_info()
     if rank == 0:
@@ -130,4 +170,5 @@ def run_per_image(
         reused=reused,
         provenance=state['digest'],
         moved_to=state['moved_to'],
+        workers_per_rank=workers_per_rank,
     )

@@ -31,6 +31,7 @@ from ..engine.exporters import atomic_save_label_png
 from ..ops.crf import crf_params
 from ..ops.seed_labels import cam_seed_labels, crf_seed_labels, ir_labels, psa_labels
 from ..ops.thresholds import NUM_BINS, max_score_histogram, thresholds_from_histogram
+from ..utils.map_file import load_map_file
 from ..utils.provenance import digest_of, input_digest
 from .per_image import run_per_image, sum_over_ranks
 
@@ -52,11 +53,12 @@ THRESHOLD_RULE = (
 
 def load_score_maps(path: str) -> tuple[np.ndarray, np.ndarray]:
     """``keys`` and full-resolution maps of a CAM file (``high_res``, written
-    by CAMExporter) or a score-map file (``scores``, ScoreMapExporter)."""
-    with np.load(path) as data:
-        for key in ('high_res', 'scores'):
-            if key in data.files:
-                return data['keys'], data[key].astype(np.float32)
+    by CAMExporter) or a score-map file (``scores``, ScoreMapExporter), as
+    int64 and float32."""
+    keys, maps = load_map_file(path)
+    for key in ('high_res', 'scores'):
+        if key in maps:
+            return keys, maps[key]
     raise KeyError(f'{path} holds neither high_res (CAMs) nor scores maps')
 
 
@@ -147,7 +149,7 @@ def make_label_dir(
     img_dir: str,
     ids: list[str],
     out_dir: str,
-    workers: int = 2,
+    workers: int | None = None,
     progress: bool = True,
     **kwargs,
 ) -> dict:
@@ -162,7 +164,10 @@ def make_label_dir(
         img_dir (str): Folder of ``{id}.jpg`` images.
         ids (list[str]): Image ids to label.
         out_dir (str): Output folder of ``{id}.png``; created if missing.
-        workers (int): Worker processes; 1 labels in this process. Default: 2.
+        workers (int, optional): Worker processes of this rank; 1 labels in
+            this process. Default: None, meaning every CPU available to the
+            rank (:func:`~mmwsss.pipeline.per_image.cpus_per_rank`). The PNGs
+            do not depend on it.
         progress (bool): Show a progress bar. Default: True.
         **kwargs: Passed to the label function (thresholds, ``crf_preset``).
 

@@ -29,6 +29,7 @@ from ..engine.instance_exporter import load_instance_json
 from ..evaluation.instance_ap import load_voc_instances
 from ..ops.cam import cams_to_labels
 from ..utils.checkpoint import safe_checkpoint_loader
+from ..utils.map_file import load_map_file
 from ..visualization import (
     overlay_instances,
     overlay_labels,
@@ -236,10 +237,10 @@ def _sample_columns(results: dict[str, dict], work_dir: str) -> list[tuple]:
             bg = _seed_bg_score(results, name)
 
             def seeds(image_id, img_path, folder=folder, bg=bg):
-                with np.load(osp.join(folder, image_id + '.npz')) as data:
-                    cams = torch.from_numpy(data['high_res'].astype(np.float32))
-                    keys = torch.from_numpy(data['keys'].astype(np.int64))
-                return cams_to_labels(cams, keys, bg).numpy()
+                path = osp.join(folder, image_id + '.npz')
+                keys, maps = load_map_file(path, ('high_res',))
+                cams = torch.from_numpy(maps['high_res'])
+                return cams_to_labels(cams, torch.from_numpy(keys), bg).numpy()
 
             columns.append((f'{name} seeds (bg {bg:.2f})', seeds))
         elif glob.glob(osp.join(folder, '*.png')):

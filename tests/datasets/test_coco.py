@@ -182,7 +182,8 @@ def test_coco14_cls_config(tmp_path):
         ('test_dataloader', True),
     ]:
         loader_cfg = copy.deepcopy(cfg[key])
-        loader_cfg.update(num_workers=0, persistent_workers=False)
+        # batch 2: the train loader drops a partial batch
+        loader_cfg.update(batch_size=2, num_workers=0, persistent_workers=False)
         loader_cfg['dataset']['data_root'] = str(root)
         loader = Runner.build_dataloader(loader_cfg)
         assert len(loader.dataset) == 2  # the image without objects is dropped

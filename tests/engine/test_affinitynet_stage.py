@@ -17,6 +17,7 @@ from scipy import ndimage
 import mmwsss  # noqa: F401
 from mmwsss.ops import psa_semantic_labels
 from mmwsss.utils import safe_checkpoint_loader
+from mmwsss.utils.map_file import load_map_file
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
@@ -103,8 +104,8 @@ def test_train_then_export_pseudo_masks(tiny_fashionpaste, tmp_path):
         image = torch.from_numpy((rgb.astype(np.float32) - 127) / 128).permute(2, 0, 1)
         with torch.no_grad():
             affinity = model.encode_decode(image[None], None)[0]
-        with np.load(osp.join(cam_dir, image_id + '.npz')) as data:
-            keys, cams = data['keys'], torch.from_numpy(data['high_res'])
+        keys, maps = load_map_file(osp.join(cam_dir, image_id + '.npz'))
+        cams = torch.from_numpy(maps['high_res'])
         expected = psa_semantic_labels(
             cams,
             keys,

@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401
 from mmwsss.utils import safe_checkpoint_loader
+from mmwsss.utils.map_file import load_map_file
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py')
@@ -92,11 +93,14 @@ def test_two_process_export_matches_one_process(tiny_cam, tmp_path):
     assert [osp.basename(f) for f in one_files] == [osp.basename(f) for f in two_files]
     assert len(one_files) == 7
     for a, b in zip(one_files, two_files):
-        with np.load(a) as x, np.load(b) as y:
-            assert np.array_equal(x['keys'], y['keys'])
-            # thread counts differ per process: conv kernels sum in another order
-            assert np.allclose(x['high_res'], y['high_res'], atol=1e-3)
-            assert np.allclose(x['cam'], y['cam'], atol=1e-3)
+        keys_a, x = load_map_file(a)
+        keys_b, y = load_map_file(b)
+        assert np.array_equal(keys_a, keys_b)
+        # thread counts differ per process: conv kernels sum in another order,
+        # and a value near a rounding edge of the 8-bit storage may take the
+        # next level (1 / 255)
+        assert np.allclose(x['high_res'], y['high_res'], atol=1e-3 + 1 / 255)
+        assert np.allclose(x['cam'], y['cam'], atol=1e-3 + 1 / 255)
     sweep_one = json.load(
         open(osp.join(tmp_path, 'one', 'seed_eval', 'seed_sweep.json'))
     )

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from mmwsss.ops.oaa import (
-    AttentionAccumulator,
     attention_targets,
     attention_to_image,
     check_whole_image,
+    fuse_attention,
+    fuse_attention_maps,
     integral_attention_loss,
     min_max_normalize,
 )
@@ -62,7 +63,7 @@ def test_min_max_normalization_by_hand():
     assert min_max_normalize(torch.zeros(0, 3, 3)).shape == (0, 3, 3)
 
 
-def test_accumulation_is_the_elementwise_maximum_whatever_the_order():
+def test_fusion_is_the_elementwise_maximum_whatever_the_order():
     rng = np.random.default_rng(0)
     epochs = {
         (image, cls): [rng.random((3, 4)).astype(np.float32) for _ in range(4)]
@@ -70,32 +71,32 @@ def test_accumulation_is_the_elementwise_maximum_whatever_the_order():
         for cls in (1, 5)
     }
     updates = [(k, m) for k, maps in epochs.items() for m in maps]
-    results = []
     for seed in range(3):  # shuffled update orders
         order = np.random.default_rng(seed).permutation(len(updates))
-        acc = AttentionAccumulator()
+        fused = {}
         for i in order:
-            (image, cls), attention = updates[i]
-            acc.update(image, cls, attention)
-        results.append(acc)
-    for (image, cls), maps in epochs.items():
-        # stored in float16: rounding is monotone, so the maximum of the
-        # rounded maps is the rounded maximum
-        expected = np.maximum.reduce(maps).astype(np.float16)
-        for acc in results:
-            np.testing.assert_array_equal(acc.maps[image][cls], expected)
-            assert acc.has(image, cls) and not acc.has(image, 2)
-    # two ranks' halves merged by maximum give the one-process maps
-    first, second = AttentionAccumulator(), AttentionAccumulator()
+            key, attention = updates[i]
+            fused[key] = fuse_attention(fused.get(key), attention)
+        for key, maps in epochs.items():
+            # stored in float16: rounding is monotone, so the maximum of the
+            # rounded maps is the rounded maximum
+            expected = np.maximum.reduce(maps).astype(np.float16)
+            assert fused[key].dtype == np.float16
+            np.testing.assert_array_equal(fused[key], expected)
+    # two ranks' maps of an image merged class by class give the one-process maps
+    first, second = {}, {}
     for i, ((image, cls), attention) in enumerate(updates):
-        (first if i % 2 else second).update(image, cls, attention)
-    merged = AttentionAccumulator.merge([first.state(), second.state()])
-    for (image, cls), maps in epochs.items():
-        expected = np.maximum.reduce(maps).astype(np.float16)
-        np.testing.assert_array_equal(merged.maps[image][cls], expected)
-    assert merged.seen('a') and not merged.seen('z')
+        if image == 'a':
+            half = first if i % 2 else second
+            half[cls] = fuse_attention(half.get(cls), attention)
+    merged = fuse_attention_maps(first, second)
+    for cls in (1, 5):
+        expected = np.maximum.reduce(epochs['a', cls]).astype(np.float16)
+        np.testing.assert_array_equal(merged[cls], expected)
+    alone = fuse_attention_maps({}, {3: first[1]})  # a class of one rank only
+    assert list(alone) == [3] and np.array_equal(alone[3], first[1])
     with pytest.raises(ValueError, match='after'):
-        merged.update('a', 1, np.zeros((2, 2)))
+        fuse_attention(merged[1], np.zeros((2, 2)))
 
 
 def test_targets_follow_the_resize_and_the_flip():

@@ -6,14 +6,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from mmwsss.ops import _walk_kernel
 from mmwsss.ops.affinity import boundary_to_affinity, neighbor_offsets
 from mmwsss.ops.random_walk import (
+    _sparse_steps,
     apply_transition,
     dense_random_walk,
     dense_transition,
     random_walk,
     stencil_offsets,
     transition_weights,
+    transposed_transition,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,3 +207,107 @@ def test_random_walk_keeps_one_torch_thread_in_a_fresh_process():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[-2:] == ['1', '1']
+
+
+@pytest.mark.parametrize('height, width, radius', [(6, 7, 3), (9, 5, 5), (1, 4, 5)])
+def test_transposed_transition_is_the_dense_transpose(height, width, radius):
+    aff = _random_affinity(height, width, radius, seed=6)
+    weights = transition_weights(aff, radius, 10.0)
+    trans = transposed_transition(weights, radius)
+    assert trans.layout == torch.sparse_csr
+    expected = dense_transition(aff, radius, 10.0).T
+    assert torch.allclose(trans.to_dense(), expected, rtol=1e-12, atol=1e-15)
+    # a valid CSR matrix: sorted, unique columns in every row
+    with torch.sparse.check_sparse_tensor_invariants():
+        torch.sparse_csr_tensor(
+            trans.crow_indices(), trans.col_indices(), trans.values(), trans.shape
+        )
+    cols = trans.col_indices()
+    for start, stop in zip(trans.crow_indices()[:-1], trans.crow_indices()[1:]):
+        row = cols[start:stop]
+        assert (row[1:] > row[:-1]).all()
+    with pytest.raises(ValueError, match='weights must be'):
+        transposed_transition(weights[1:], radius)
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_torch_walk_gives_the_numba_labels(seed):
+    # random boundary maps and CAMs at IRN's settings (radius 5, beta 10, 256
+    # steps), float32 as in the label stages: same labels, close scores
+    gen = torch.Generator().manual_seed(seed)
+    height, width = 14 + seed, 17 - seed
+    boundary = torch.rand(1, height, width, generator=gen) ** 3
+    aff = boundary_to_affinity(boundary, 5)[0]
+    cams = torch.rand(3, height, width, generator=gen) * (1 - boundary)
+    compiled = random_walk(cams, aff, 5, 10.0, backend='numba')
+    sparse = random_walk(cams, aff, 5, 10.0, backend='torch')
+    assert torch.equal(sparse.argmax(dim=0), compiled.argmax(dim=0))
+    # float32 sums in another order: each about 6e-5 from the float64 walk
+    assert torch.allclose(sparse, compiled, rtol=0, atol=2e-4)
+    cams, aff = cams.double(), aff.double()
+    compiled = random_walk(cams, aff, 5, 10.0, backend='numba')
+    sparse = random_walk(cams, aff, 5, 10.0, backend='torch')
+    assert torch.allclose(sparse, compiled, rtol=1e-10, atol=1e-12)
+    # random affinities (no boundary structure) and PSA's beta, batched maps
+    aff = torch.rand(34, height, width, generator=gen)
+    maps = torch.rand(2, 4, height, width, generator=gen)
+    compiled = random_walk(maps, aff, 5, 8.0, steps=64, backend='numba')
+    sparse = random_walk(maps, aff, 5, 8.0, steps=64, backend='torch')
+    assert torch.allclose(sparse, compiled, rtol=0, atol=2e-4)
+
+
+def test_torch_walk_keeps_two_regions_apart():
+    # a vertical wall of boundary splits the map; class 0 seeds the left side,
+    # class 1 the right: every pixel of a side ends with its side's class
+    boundary = torch.zeros(1, 12, 16)
+    boundary[0, :, 7:9] = 1.0
+    aff = boundary_to_affinity(boundary, 5)[0]
+    cams = torch.zeros(2, 12, 16)
+    cams[0, 5, 1] = 1.0
+    cams[1, 2:10, 12:15] = 0.5
+    labels = {}
+    for backend in ('numba', 'torch'):
+        walked = random_walk(cams, aff, 5, 10.0, backend=backend)
+        assert (walked[1, :, :7] == 0).all() and (walked[0, :, 9:] == 0).all()
+        labels[backend] = walked.argmax(dim=0)
+    assert torch.equal(labels['torch'], labels['numba'])
+    assert (labels['torch'][:, :7] == 0).all() and (labels['torch'][:, 9:] == 1).all()
+    # one seed pixel spreads over its whole side
+    assert (walked[0, :, :7] > 0).all() and (walked[1, :, 9:] > 0).all()
+
+
+def test_torch_walk_without_maps():
+    aff = _random_affinity(5, 6, 3, dtype=torch.float32)
+    out = random_walk(torch.zeros(0, 5, 6), aff, 3, 8.0, backend='torch')
+    assert out.shape == (0, 5, 6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_random_walk_on_cuda_gives_the_numba_labels():
+    gen = torch.Generator().manual_seed(7)
+    boundary = torch.rand(1, 40, 40, generator=gen) ** 3
+    aff = boundary_to_affinity(boundary, 5)[0]
+    cams = torch.rand(3, 40, 40, generator=gen) * (1 - boundary)
+    compiled = random_walk(cams, aff, 5, 10.0)
+    on_gpu = random_walk(cams.cuda(), aff.cuda(), 5, 10.0)  # auto: torch
+    assert on_gpu.device.type == 'cuda'
+    assert torch.equal(on_gpu.argmax(dim=0).cpu(), compiled.argmax(dim=0))
+    assert torch.allclose(on_gpu.cpu(), compiled, rtol=0, atol=2e-4)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_sparse_steps_floor_as_the_numba_kernel(dtype):
+    # values below the floor become 0 before a step, the floor itself stays
+    # (identity transition: radius 1 has only the self direction)
+    floor = 2 * torch.finfo(dtype).tiny ** 0.5
+    at = torch.tensor(floor, dtype=dtype)
+    below = torch.nextafter(at, torch.zeros_like(at))
+    maps = torch.stack([at, below, -at, -below, at.new_tensor(1.0)]).reshape(1, 1, 5)
+    weights = torch.ones(1, 1, 5, dtype=dtype)
+    trans = transposed_transition(weights, 1)
+    walked = _sparse_steps(maps, trans, 1, floor)
+    compiled = _walk_kernel.run_steps(
+        maps.numpy(), weights.numpy(), [(0, 0)], 0, 1, floor
+    )
+    assert walked.tolist() == [[[at.item(), 0.0, -at.item(), 0.0, 1.0]]]
+    assert walked.tolist() == compiled.tolist()

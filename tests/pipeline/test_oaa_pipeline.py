@@ -4,12 +4,12 @@ import glob
 import json
 import os.path as osp
 
-import numpy as np
 import pytest
 from test_stage_runner import CONFIGS, tiny_pipeline
 
 import mmwsss  # noqa: F401
 from mmwsss.pipeline import run_pipeline
+from mmwsss.utils.map_file import load_map_file
 
 OAA = f'{CONFIGS}/oaa/oaa_effl0_1xb16-8e_fashionpaste-160.py'
 
@@ -43,11 +43,11 @@ def test_oaa_maps_are_seeds_of_every_training_image(shared_pipeline):
     trained = ids.split()  # also the images without a class (empty keys)
     assert report['unseen'] == [] and report['written'] == len(trained)
     for image_id in trained:
-        with np.load(osp.join(folder, image_id + '.npz')) as maps:
-            assert maps['keys'].tolist() == sorted(labels[image_id])
-            h, w = maps['high_res'].shape[1:]
-            assert maps['cam'].shape[1:] == (-(-h // 4), -(-w // 4))
-            assert 0 <= maps['cam'].min() and maps['cam'].max() <= 1
+        keys, maps = load_map_file(osp.join(folder, image_id + '.npz'))
+        assert keys.tolist() == sorted(labels[image_id])
+        h, w = maps['high_res'].shape[1:]
+        assert maps['cam'].shape[1:] == (-(-h // 4), -(-w // 4))
+        assert 0 <= maps['cam'].min() and maps['cam'].max() <= 1
     # the seeds feed the label stages as CAMs do
     assert results['oaa_labels']['written'] == len(trained)
     assert len(glob.glob(osp.join(folder, '*.npz'))) == len(trained)

@@ -6,6 +6,7 @@ import os.path as osp
 import weakref
 from functools import partial
 
+import pytest
 from torch.utils.data import DataLoader
 
 from mmwsss.pipeline.per_image import run_per_image
@@ -60,3 +61,49 @@ def test_forked_workers_do_not_collect_the_parents_loaders(tmp_path):
         assert open(osp.join(out_dir, image_id + '.txt')).read() == image_id
     # freed once, by this process (not by a worker)
     assert open(marker).read().split() == [str(os.getpid())]
+
+
+def test_cpus_per_rank_shares_the_affinity_among_local_ranks(monkeypatch):
+    import mmwsss.pipeline.per_image as per_image
+
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(16)))
+    for key in ('LOCAL_WORLD_SIZE', 'SLURM_NTASKS_PER_NODE'):
+        monkeypatch.delenv(key, raising=False)
+    assert per_image.cpus_per_rank() == 16  # one process: all of its CPUs
+    monkeypatch.setattr(per_image, 'get_dist_info', lambda: (0, 8))
+    assert per_image.cpus_per_rank() == 2  # all 8 ranks assumed on this machine
+    monkeypatch.setenv('SLURM_NTASKS_PER_NODE', '4')
+    assert per_image.cpus_per_rank() == 4
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '2')  # torchrun's, first
+    assert per_image.cpus_per_rank() == 8
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '32')
+    assert per_image.cpus_per_rank() == 1  # at least one
+
+
+def test_workers_default_and_check(tmp_path, monkeypatch):
+    import mmwsss.pipeline.per_image as per_image
+
+    monkeypatch.setattr(per_image, 'cpus_per_rank', lambda: 3)
+    out_dir = str(tmp_path / 'out')
+    counts = run_per_image(
+        out_dir,
+        dict(kind='test'),
+        ['a', 'b'],
+        '.txt',
+        partial(_write, out_dir),
+        lambda i: [],
+        'test',
+        progress=False,
+    )
+    assert counts['written'] == 2 and counts['workers_per_rank'] == 3
+    with pytest.raises(ValueError, match='workers'):
+        run_per_image(
+            out_dir,
+            dict(kind='test'),
+            ['a'],
+            '.txt',
+            print,
+            lambda i: [],
+            'test',
+            workers=0,
+        )

@@ -212,3 +212,66 @@ def test_two_processes_write_the_files_of_one(tmp_path, monkeypatch):
 def _ids(data_root: str) -> list[str]:
     with open(osp.join(data_root, 'ImageSets/Segmentation/train.txt')) as f:
         return f.read().split()
+
+
+# each rank of a gloo group scores its share of a label folder
+SCORE_RUN = """
+import json, sys
+import torch.distributed as dist
+from mmwsss.evaluation import score_label_dir
+dist.init_process_group('gloo')
+pred, gt, out, ids = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(',')
+found = score_label_dir(pred, gt, ids, 4, shard=True)
+try:  # the 6th id has no PNG: rank 1 fails, rank 0 must not wait forever
+    score_label_dir(pred, gt, ids + ['missing'], 4, shard=True)
+    error = None
+except Exception as caught:
+    error = type(caught).__name__
+with open(f'{out}/rank{dist.get_rank()}.json', 'w') as f:
+    json.dump(dict(score=found, error=error), f)
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='one GPU per process there')
+def test_sharded_label_score_equals_one_process(tmp_path):
+    from PIL import Image
+
+    from mmwsss.evaluation import score_label_dir
+
+    gen = np.random.default_rng(0)
+    pred_dir, gt_dir = tmp_path / 'pred', tmp_path / 'gt'
+    pred_dir.mkdir()
+    gt_dir.mkdir()
+    ids = [f'img{i}' for i in range(5)]
+    for image_id in ids:
+        gt = np.repeat(gen.integers(0, 4, (4, 5)), 6, axis=0).repeat(5, axis=1)
+        pred = np.where(gen.random(gt.shape) < 0.8, gt, gen.integers(0, 4, gt.shape))
+        pred[gen.random(gt.shape) < 0.1] = 255
+        gt[gen.random(gt.shape) < 0.05] = 255
+        Image.fromarray(pred.astype(np.uint8)).save(pred_dir / f'{image_id}.png')
+        Image.fromarray(gt.astype(np.uint8)).save(gt_dir / f'{image_id}.png')
+    single = score_label_dir(str(pred_dir), str(gt_dir), ids, 4)
+    # without a process group, sharding changes nothing
+    np.testing.assert_equal(
+        score_label_dir(str(pred_dir), str(gt_dir), ids, 4, shard=True), single
+    )
+    script = tmp_path / 'score_run.py'
+    script.write_text(SCORE_RUN)
+    command = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2']
+    command += ['--master_port', str(_free_port()), str(script)]
+    command += [str(pred_dir), str(gt_dir), str(tmp_path), ','.join(ids)]
+    proc = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for rank, error in ((0, 'RuntimeError'), (1, 'FileNotFoundError')):
+        with open(tmp_path / f'rank{rank}.json') as f:
+            found = json.load(f)
+        np.testing.assert_equal(found['score'], single)  # every rank, exactly
+        assert found['error'] == error

@@ -4,7 +4,6 @@ reclassification -> IRN's walk again (Predict) -> pseudo masks, tiny data."""
 import glob
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -13,6 +12,7 @@ from test_stage_runner import CONFIGS, _loader_options, tiny_pipeline
 import mmwsss  # noqa: F401
 from mmwsss.engine import load_prototypes
 from mmwsss.pipeline import run_pipeline
+from mmwsss.utils.map_file import load_map_file
 
 PTRECL = f'{CONFIGS}/ptrecl'
 RECOVERY = f'{PTRECL}/ptrecl-recovery_effl0-d16_1xb8-1000it_fashionpaste-160.py'
@@ -143,22 +143,22 @@ def test_ptrecl_stages_chain_through_named_outputs(shared_pipeline):
         for name in ('prototypes', 'prototypes_l3')
     }
     assert 0 <= sparsity['prototypes_l3'] < sparsity['prototypes'] <= 1, sparsity
-    with np.load(
+    keys, _ = load_map_file(
         osp.join(results['reclassify_l3']['outputs']['reclass_maps'], ids[0] + '.npz')
-    ) as cam:
-        assert cam['keys'].tolist() == _image_labels(cfg.data_root)[ids[0]]
+    )
+    assert keys.tolist() == _image_labels(cfg.data_root)[ids[0]]
     # reclassification maps in the CAM seed format, keyed by the image labels
     maps = results['reclassify']['outputs']['reclass_maps']
     assert results['reclassify']['options']['model.prototypes'] == folder
     labels = _image_labels(cfg.data_root)
     for image_id in ids:
-        with np.load(osp.join(maps, image_id + '.npz')) as cam:
-            assert cam['keys'].tolist() == labels[image_id]
-            size = Image.open(osp.join(cfg.data_root, 'JPEGImages', image_id + '.jpg'))
-            h, w = size.height, size.width
-            assert cam['high_res'].shape == (len(labels[image_id]), h, w)
-            assert cam['cam'].shape[1:] == (-(-h // 4), -(-w // 4))  # IRN's stride
-            assert cam['high_res'].min() >= 0 and cam['high_res'].max() <= 1
+        keys, cam = load_map_file(osp.join(maps, image_id + '.npz'))
+        assert keys.tolist() == labels[image_id]
+        size = Image.open(osp.join(cfg.data_root, 'JPEGImages', image_id + '.jpg'))
+        h, w = size.height, size.width
+        assert cam['high_res'].shape == (len(labels[image_id]), h, w)
+        assert cam['cam'].shape[1:] == (-(-h // 4), -(-w // 4))  # IRN's stride
+        assert cam['high_res'].min() >= 0 and cam['high_res'].max() <= 1
     # IRN's walk ran on them (its own checkpoint), and the masks were cut
     assert results['irn_ptrecl']['checkpoint'] == results['irn']['checkpoint']
     assert results['ptrecl_labels']['written'] == len(ids)

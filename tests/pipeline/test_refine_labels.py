@@ -11,6 +11,7 @@ from scipy.ndimage import gaussian_filter
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.evaluation import score_label_dir
 from mmwsss.pipeline import make_label_dir
+from mmwsss.pipeline.per_image import cpus_per_rank
 from mmwsss.utils.provenance import write_provenance
 
 NUM_CLASSES = 11
@@ -170,3 +171,29 @@ def test_other_options_or_cams_start_afresh(data, tmp_path):
     assert len(list(tmp_path.glob('labels.old-*'))) == 2
     with pytest.raises(TypeError, match='bg_score'):
         run(fg_thr=0.5)
+
+
+def test_labels_do_not_depend_on_the_worker_count(data, tmp_path):
+    img_dir = osp.join(data['data_root'], 'JPEGImages')
+    ids = data['ids'][:6]
+    for kind in ('ir', 'psa', 'crf', 'cam'):
+        found = {}
+        for workers in (1, 3, None):  # None: every CPU of this process
+            out_dir = tmp_path / f'{kind}_{workers}'
+            counts = make_label_dir(
+                kind,
+                data['cam_dir'],
+                img_dir,
+                ids,
+                str(out_dir),
+                workers=workers,
+                progress=False,
+            )
+            assert counts['written'] == len(ids)
+            assert counts['workers_per_rank'] == (workers or cpus_per_rank())
+            found[workers] = {
+                i: np.asarray(Image.open(out_dir / f'{i}.png')) for i in ids
+            }
+        for workers in (3, None):
+            for i in ids:
+                assert np.array_equal(found[workers][i], found[1][i]), (kind, i)

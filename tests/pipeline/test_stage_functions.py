@@ -9,6 +9,7 @@ from PIL import Image
 
 from mmwsss.datasets.fashionpaste import generate_fashionpaste
 from mmwsss.pipeline import all_background_miou, run_train_test_stage
+from mmwsss.utils.map_file import load_map_file
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py')
@@ -43,8 +44,8 @@ def _seed_miou(cam_dir, data_root, bg_score, num_classes=11):
         open(f'{data_root}/ImageSets/Segmentation/train.txt').read().split()
     ):
         gt = np.asarray(Image.open(f'{data_root}/SegmentationClass/{image_id}.png'))
-        with np.load(f'{cam_dir}/{image_id}.npz') as f:
-            cams, keys = f['high_res'].astype(np.float32), f['keys']
+        keys, maps = load_map_file(f'{cam_dir}/{image_id}.npz', ('high_res',))
+        cams = maps['high_res']
         pred = np.zeros(gt.shape, np.int64)
         if len(keys):
             best = cams.max(axis=0)

@@ -8,6 +8,7 @@ from mmengine.registry import DefaultScope
 from PIL import Image
 from pycocotools import mask as mask_utils
 
+from mmwsss.datasets import split_ids
 from mmwsss.datasets.coco import COCO_CLASSES, WSSSCOCODataset
 
 TOOL = (
@@ -113,6 +114,20 @@ def test_masks_and_labels(tmp_path, coco_wsss):
     crowd_only = read_png(out / 'SegmentationClass' / 'COCO_train2014_000000000003.png')
     assert (crowd_only[:5] == 255).all() and not crowd_only[5:].any()
     assert not list(out.rglob('*.tmp'))
+
+
+def test_image_list_of_the_images_with_an_object(tmp_path, coco_wsss):
+    """The ids the pipeline's label stages read (split_ids): the images with a
+    non-crowd instance (not the empty one, not the crowd-only one)."""
+    root = make_coco(tmp_path / 'coco')
+    coco_wsss.main(['--coco-root', str(root), '--split', 'train2014'])
+    assert split_ids(str(root), 'train2014') == ['COCO_train2014_000000000001']
+    elsewhere = tmp_path / 'lists' / 'train.txt'
+    coco_wsss.main(
+        ['--coco-root', str(root), '--out', str(tmp_path / 'o')]
+        + ['--split-list', str(elsewhere)]
+    )
+    assert elsewhere.read_text() == 'COCO_train2014_000000000001\n'
 
 
 def test_dataset_reads_tool_output(tmp_path, coco_wsss):

@@ -130,7 +130,11 @@ def test_help_runs(tool: str) -> None:
     assert result.returncode == 0, result.stderr
     for flag in ('--work-dir', '--cfg-options', '--launcher', '--local_rank'):
         assert flag in result.stdout
-    expected = ('--resume', '--amp') if tool == 'train' else ('checkpoint', '--out')
+    expected = (
+        ('--resume', '--amp', '--auto-scale-lr')
+        if tool == 'train'
+        else ('checkpoint', '--out')
+    )
     for flag in expected:
         assert flag in result.stdout
 
@@ -147,7 +151,8 @@ def test_train_parse_args(monkeypatch: pytest.MonkeyPatch) -> None:
     assert args.local_rank == 3
     assert os.environ['LOCAL_RANK'] == '3'
     assert args.resume is None
-    assert not args.amp
+    assert not args.amp and not args.auto_scale_lr
+    assert train.parse_args(['cfg.py', '--auto-scale-lr']).auto_scale_lr
     assert train.parse_args(['cfg.py', '--resume']).resume == 'auto'
     assert train.parse_args(['cfg.py', '--resume', 'a.pth']).resume == 'a.pth'
     with pytest.raises(SystemExit):
@@ -203,6 +208,17 @@ def test_amp_needs_plain_optim_wrapper() -> None:
     cfg = Config(dict(optim_wrapper=dict(type='ApexOptimWrapper', optimizer={})))
     with pytest.raises(ValueError, match='ApexOptimWrapper'):
         train.enable_amp(cfg)
+
+
+def test_auto_scale_lr_needs_the_base_batch() -> None:
+    from mmengine.config import Config
+
+    train = load_tool('train')
+    cfg = Config(dict(auto_scale_lr=dict(enable=False, base_batch_size=16)))
+    train.enable_auto_scale_lr(cfg)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=16)
+    with pytest.raises(KeyError, match='base_batch_size'):
+        train.enable_auto_scale_lr(Config(dict(optim_wrapper=dict())))
 
 
 def test_train_resume_and_test_end_to_end(

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from mmwsss.datasets import split_ids
+from mmwsss.utils.map_file import load_map_file
 from mmwsss.utils.provenance import PROVENANCE
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'refine_seeds.py'
@@ -116,8 +117,8 @@ def test_auto_threshold_from_the_cams(tool, tiny_fashionpaste, tmp_path, capsys)
     rng = np.random.default_rng(0)
     for image_id in ids:  # soften the maps: objects ~0.8, background ~0.1
         path = cam_dir / f'{image_id}.npz'
-        with np.load(path) as data:
-            keys, cams = data['keys'], data['high_res']
+        keys, maps = load_map_file(path, ('high_res',))
+        cams = maps['high_res']
         soft = 0.1 + 0.7 * cams + 0.05 * rng.random(cams.shape, dtype=np.float32)
         soft = soft / soft.max(axis=(1, 2), keepdims=True)
         np.savez(path, keys=keys, cam=soft[:, ::4, ::4], high_res=soft)

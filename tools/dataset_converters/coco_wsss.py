@@ -10,6 +10,12 @@ Writes, under ``--out`` (default: ``{coco-root}/wsss/{split}``):
 - ``cls_labels.json``: ``{file stem: [indices of the categories with at least
   one non-crowd instance]}``, for every image of the json.
 
+and ``--split-list`` (default: ``{coco-root}/ImageSets/Segmentation/{split}.txt``):
+the file stems of the images with at least one non-crowd instance, by image
+id, the images ``WSSSCOCODataset(filter_empty=True)`` keeps. The pipeline's
+label stages read their image ids from this list
+(:func:`mmwsss.datasets.split_ids`).
+
 Example::
 
     python tools/dataset_converters/coco_wsss.py --coco-root data/coco \
@@ -42,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             Default: None.
 
     Returns:
-        argparse.Namespace: ``coco_root``, ``split``, ``ann_file`` and ``out``.
+        argparse.Namespace: ``coco_root``, ``split``, ``ann_file``, ``out`` and
+        ``split_list``.
     """
     parser = argparse.ArgumentParser(
         description='COCO instances json -> semantic PNG masks + cls_labels.json'
@@ -56,6 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--out', default=None, help='output folder (default: {coco-root}/wsss/{split})'
+    )
+    parser.add_argument(
+        '--split-list',
+        default=None,
+        help='list of the images with an object (default: '
+        '{coco-root}/ImageSets/Segmentation/{split}.txt)',
     )
     return parser.parse_args(argv)
 
@@ -136,6 +149,15 @@ def save_palette_png(mask: np.ndarray, path: str) -> None:
     os.replace(tmp, path)
 
 
+def write_atomic(text: str, path: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file (no half-written
+    file is left behind by an interrupted run)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path + '.tmp', 'w') as f:
+        f.write(text)
+    os.replace(path + '.tmp', path)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the conversion.
 
@@ -181,11 +203,17 @@ def main(argv: list[str] | None = None) -> None:
         labels[stem] = img_labels
 
     label_path = osp.join(out, 'cls_labels.json')
-    with open(label_path + '.tmp', 'w') as f:
-        json.dump(dict(sorted(labels.items())), f)
-        f.write('\n')
-    os.replace(label_path + '.tmp', label_path)
-    print(f'{len(labels)} masks in {seg_dir}; labels in {label_path}')
+    write_atomic(json.dumps(dict(sorted(labels.items()))) + '\n', label_path)
+    # labels holds the images in id order
+    listed = [stem for stem, img_labels in labels.items() if img_labels]
+    split_list = args.split_list or osp.join(
+        args.coco_root, 'ImageSets', 'Segmentation', f'{args.split}.txt'
+    )
+    write_atomic(''.join(f'{stem}\n' for stem in listed), split_list)
+    print(
+        f'{len(labels)} masks in {seg_dir}; labels in {label_path}; the '
+        f'{len(listed)} images with an object listed in {split_list}'
+    )
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmseg.datasets.transforms import LoadAnnotations
 
 from ...registry import TRANSFORMS
+from ...utils.map_file import load_map_file
 from ..voc import check_label_indices, labels_from_mask
 
 
@@ -266,10 +267,9 @@ class LoadCAMs(BaseTransform):
                 f'no CAM file for image {results["img_path"]}: {path} (run the CAM '
                 'stage export first, or fix cam_dir)'
             )
-        with np.load(path) as data:
-            keys = data['keys'].astype(np.int64)
-            strided = data['cam'].astype(np.float32)
-            high_res = data['high_res'].astype(np.float32) if self.high_res else None
+        names = ('cam', 'high_res') if self.high_res else ('cam',)
+        keys, maps = load_map_file(path, names)
+        strided, high_res = maps['cam'], maps.get('high_res')
         if strided.shape[0] != len(keys):
             raise ValueError(f'{path}: {len(keys)} keys but {strided.shape[0]} maps')
         if high_res is not None and 'ori_shape' in results:

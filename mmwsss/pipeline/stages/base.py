@@ -285,16 +285,22 @@ def last_checkpoint(work_dir: str) -> str | None:
 
 
 def score_label_stage(
-    ctx: PipelineContext, out_dir: str, ids: list[str], gt_dir: str
+    ctx: PipelineContext,
+    out_dir: str,
+    ids: list[str],
+    gt_dir: str,
+    shard: bool = False,
 ) -> dict:
     """A label stage's scores against ``{data_root}/{gt_dir}``: ``metrics``
     (the scalars of :func:`~mmwsss.evaluation.score_label_dir`) and
-    ``per_class_iou``."""
+    ``per_class_iou``; with ``shard``, every rank scores its share of the
+    images (every rank must call it)."""
     scores = score_label_dir(
         out_dir,
         osp.join(ctx.data_root, gt_dir),
         ids,
         len(dataset_classes(ctx.data_root)),
+        shard=shard,
     )
     return dict(
         metrics={k: v for k, v in scores.items() if not isinstance(v, list | dict)},

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import time
 
-from mmengine.dist import is_main_process
-
 from ...datasets import dataset_classes, split_ids
 from ...evaluation import score_label_dir
 from ...registry import STAGES
@@ -31,10 +29,12 @@ class LabelQuality(BaseStage):
     ``{data_root}/{gt_dir}``.
 
     The result's ``scores`` maps each reference to its metrics
-    (:func:`mmwsss.evaluation.score_label_dir`, contour metrics included).
+    (:func:`mmwsss.evaluation.score_label_dir`, contour metrics included). In a
+    distributed pipeline each rank scores its share of the images.
     """
 
     inputs = dict(labels=Input('label maps', many=True))
+    on_all_ranks = True
 
     def __init__(self, name: str, **settings) -> None:
         super().__init__(name, **settings)
@@ -57,16 +57,15 @@ class LabelQuality(BaseStage):
         num_classes = len(dataset_classes(ctx.data_root))
         start = time.perf_counter()
         scores = {}
-        if is_main_process():
-            for ref, folder in folders.items():
-                found = score_label_dir(
-                    folder, f'{ctx.data_root}/{gt_dir}', ids, num_classes
-                )
-                scores[ref] = {
-                    k: v for k, v in found.items() if not isinstance(v, list | dict)
-                }
-                scores[ref]['IoU'] = found['IoU']
-                scores[ref]['contour_F_per_class'] = found['contour_F_per_class']
+        for ref, folder in folders.items():
+            found = score_label_dir(
+                folder, f'{ctx.data_root}/{gt_dir}', ids, num_classes, shard=True
+            )
+            scores[ref] = {
+                k: v for k, v in found.items() if not isinstance(v, list | dict)
+            }
+            scores[ref]['IoU'] = found['IoU']
+            scores[ref]['contour_F_per_class'] = found['contour_F_per_class']
         return dict(
             kind='label quality',
             out_dir=ctx.stage_dir(self.name),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os.path as osp
 import time
 
-from mmengine.dist import is_main_process
-
 from ...datasets import split_ids
 from ...registry import STAGES
 from ..context import AUTO, Input, ThresholdsInput
@@ -18,11 +16,17 @@ from .base import BaseStage, score_label_stage
 class Labels(BaseStage):
     """Label PNGs (:func:`~mmwsss.pipeline.refine_labels.make_label_dir`, label
     ``kind`` 'ir', 'psa', 'crf' or 'cam') from a stage's CAMs or walked scores,
-    scored against ``{data_root}/{gt_dir}`` (None: not scored).
+    scored against ``{data_root}/{gt_dir}`` (None: not scored). The images
+    (for the CRF kinds) are ``{data_root}/{img_dir}/{id}.jpg``: VOC's
+    ``JPEGImages`` by default, e.g. ``train2014`` for COCO.
 
     ``'auto:KEY'`` values of ``label_options`` are read from the
     ``thresholds`` stage, or, without one, computed from the input maps
     themselves (the ground-truth-free rule of :mod:`mmwsss.ops.thresholds`).
+
+    ``workers`` (worker processes per rank) defaults to None: every CPU
+    available to the rank (:func:`~mmwsss.pipeline.per_image.cpus_per_rank`);
+    set it to leave cores to other work. The labels do not depend on it.
     """
 
     inputs = dict(cams=Input('CAMs'), thresholds=ThresholdsInput())
@@ -36,8 +40,9 @@ class Labels(BaseStage):
         split: str = 'train',
         label_options: dict | None = None,
         thresholds: dict | None = None,
-        workers: int = 2,
+        workers: int | None = None,
         gt_dir: str | None = 'SegmentationClass',
+        img_dir: str = 'JPEGImages',
     ) -> dict:
         out_dir = osp.abspath(osp.join(ctx.stage_dir(self.name), 'labels'))
         ids = split_ids(ctx.data_root, split)
@@ -52,7 +57,7 @@ class Labels(BaseStage):
         counts = make_label_dir(
             kind,
             cams,
-            osp.join(ctx.data_root, 'JPEGImages'),
+            osp.join(ctx.data_root, img_dir),
             ids,
             out_dir,
             workers=workers,
@@ -74,6 +79,6 @@ class Labels(BaseStage):
             if counts['written'] == len(ids) and result['seconds'] > 0
             else None
         )
-        if gt_dir is not None and is_main_process():  # the pipeline keeps rank 0's
-            result.update(score_label_stage(ctx, out_dir, ids, gt_dir))
+        if gt_dir is not None:  # each rank scores its share of the PNGs
+            result.update(score_label_stage(ctx, out_dir, ids, gt_dir, shard=True))
         return result
