@@ -86,7 +86,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument('--pipeline', help="pipeline config (default: the bench's)")
     parser.add_argument(
-        '--seed', type=int, default=0, help='FashionPaste generator seed (default 0)'
+        '--seed',
+        type=int,
+        default=0,
+        help='FashionPaste generator seed (default 0); N != 0 runs only the '
+        "pipeline's `spread` stages (the main chain), training at seed N too, "
+        'into -seedN folders and the results file *_seedN.json, which '
+        'BENCHMARKS.md shows as the spread of those numbers',
     )
     parser.add_argument(
         '--source',
@@ -122,8 +128,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.pipeline = args.pipeline or BENCHES[args.bench]['pipeline']
-    args.results = args.results or BENCHES[args.bench]['results']
+    results = BENCHES[args.bench]['results']
+    if args.seed != 0:
+        results = seed_results(results, args.seed)
+    args.results = args.results or results
     return args
+
+
+def seed_results(results: str, seed: int) -> str:
+    """The results file of a bench's spread run at ``seed``."""
+    stem, ext = osp.splitext(results)
+    return f'{stem}_seed{seed}{ext}'
 
 
 def machine_info() -> dict:
@@ -156,8 +171,12 @@ def machine_info() -> dict:
 
 
 def pipeline_config(args: argparse.Namespace) -> Config:
-    """The pipeline config with the generator ``--seed`` / ``--source``."""
+    """The pipeline config with the generator ``--seed`` / ``--source``; at a
+    seed other than 0, only its ``spread`` stages, the training ones seeded
+    with it too."""
     cfg = Config.fromfile(args.pipeline)
+    if args.seed != 0:
+        cfg = spread_config(cfg, args.seed)
     options = dict(cfg.get('stage_options') or {})
     data = [s for s in cfg.stages if s['type'] == 'FashionPaste']
     if data:
@@ -169,6 +188,34 @@ def pipeline_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = f'{cfg.work_dir}-seed{args.seed}'
     if args.work_dir:
         cfg.work_dir = args.work_dir
+    return cfg
+
+
+def spread_config(cfg: Config, seed: int) -> Config:
+    """``cfg`` reduced to its ``spread`` stages, each training stage's config
+    seeded with ``seed`` (``randomness.seed``).
+
+    Raises:
+        KeyError: The pipeline declares no ``spread``.
+    """
+    from mmwsss.registry import STAGES
+
+    if 'spread' not in cfg:
+        raise KeyError(
+            f'{cfg.filename} declares no `spread` (the stages run at other seeds)'
+        )
+    wanted = set(cfg.spread['stages'])
+    stages = []
+    for stage in cfg.stages:
+        if stage['name'] not in wanted:
+            continue
+        stage = dict(stage)
+        if getattr(STAGES.get(stage['type']), 'trains', False):
+            options = dict(stage.get('cfg_options') or {})
+            stage['cfg_options'] = dict(options, **{'randomness.seed': seed})
+        stages.append(stage)
+    cfg.stages = stages
+    cfg.pop('repeat', None)
     return cfg
 
 
@@ -307,13 +354,26 @@ def load_previous(root: str = '.') -> dict[str, dict]:
 
 
 def load_results(root: str = '.') -> tuple[dict, dict]:
-    """The main benchmark's results and the others that exist, by name."""
+    """The main benchmark's results and the others that exist, by name; a
+    bench's spread runs (``*_seedN.json``) join its stages as ``{name}@N``,
+    which BENCHMARKS.md shows as mean ± sd."""
+    import glob
+
     found = {}
     for name, bench in BENCHES.items():
         path = osp.join(root, bench['results'])
         if osp.exists(path):
             with open(path) as f:
                 found[name] = json.load(f)
+            stem, ext = osp.splitext(path)
+            for seed_path in sorted(glob.glob(f'{stem}_seed*{ext}')):
+                seed = seed_path[len(stem) + len('_seed') : -len(ext)]
+                if not seed.isdigit():
+                    continue
+                with open(seed_path) as f:
+                    spread = json.load(f)
+                for stage, manifest in spread['stages'].items():
+                    found[name]['stages'][f'{stage}@{seed}'] = manifest
             if 'benchmark' not in found[name]:
                 raise KeyError(
                     f'{path} has no `benchmark` (what BENCHMARKS.md shows): '

@@ -44,7 +44,8 @@ A stage run again at other training seeds (``{name}@{seed}`` stages, a
 pipeline's ``repeat``) is one name whose values are runs: arithmetic pairs the
 runs of the same seed, a comparison or condition reads their mean, and a
 field shows ``mean ± sd`` (sample standard deviation) with ``(n runs)`` where
-fewer than the most runs of any stage finished.
+fewer than the most runs of any stage finished; a difference of two such
+values (``a - b``) under two of its sds shows ``(tie)``.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ class Runs:
         expected (int): The most runs any stage of the results has.
     """
 
-    def __init__(self, values: dict, expected: int) -> None:
+    def __init__(self, values: dict, expected: int, difference: bool = False) -> None:
         self.values, self.expected = values, expected
+        self.difference = difference
 
     def map(self, fn) -> Runs:
         """``fn`` of each run's value; the runs that lack it left out."""
@@ -97,6 +99,8 @@ class Runs:
         mean = self.mean()
         sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
         text = f"{format(mean, spec)} ± {format(sd, spec.replace('+', ''))}"
+        if self.difference and abs(mean) < 2 * sd:
+            text += ' (tie)'
         return text + (f' ({len(values)} runs)' if len(values) < self.expected else '')
 
 
@@ -109,6 +113,7 @@ def _combine(fn, left, right):
         return Runs(
             {seed: fn(left.values[seed], right.values[seed]) for seed in seeds},
             max(left.expected, right.expected),
+            difference=fn is operator.sub,
         )
     if isinstance(left, Runs):
         return left.map(lambda value: fn(value, right))

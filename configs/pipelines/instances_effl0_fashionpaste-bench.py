@@ -66,21 +66,6 @@ stages = [
     mask_rcnn('maskrcnn_irn', 'irn.pseudo_instances'),
 ]
 
-# the spread: CAM, IRN, PRM -> WISE and Mask R-CNN on the pseudo instances
-# again at training seeds 1 and 2 (after every stage above), BENCHMARKS.md
-# showing mean ± sd over the three runs
-repeat = dict(
-    seeds=_base_.spread_seeds,
-    stages=[
-        *[name for name in _base_.spread_stages if name != 'cam_labels'],
-        'prm',
-        'prm_thresholds',
-        'wise',
-        'maskrcnn_wise',
-        'maskrcnn_irn',
-    ],
-)
-
 # ------------------------------------------------------------------ BENCHMARKS.md
 # What BENCHMARKS.md shows of this pipeline (tools/benchmark.py copies it into
 # benchmarks/results_instances.json with the stage manifests;

@@ -169,25 +169,6 @@ stages = [
     ),
 ]
 
-# the spread: the CAM, its control and the published methods again at training
-# seeds 1 and 2 (after every stage above; HFPL's ablations and the fine-tuned
-# HFPL run once), BENCHMARKS.md showing mean ± sd over the three runs
-repeat = dict(
-    seeds=_base_.spread_seeds,
-    stages=[
-        *[
-            name
-            for name in _base_.spread_stages
-            if name in ('cam', 'thresholds', 'cam_labels')
-        ],
-        *[
-            f'{method}{part}'
-            for method in ('cam_ft', 'seam', 'oaa', 'oaa_iam', 'cam_hfpl')
-            for part in ('', '_thresholds', '_labels')
-        ],
-    ],
-)
-
 # ------------------------------------------------------------------ BENCHMARKS.md
 # What BENCHMARKS.md shows of this pipeline (tools/benchmark.py copies it into
 # benchmarks/results_seeds.json with the stage manifests;

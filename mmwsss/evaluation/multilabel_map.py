@@ -70,6 +70,11 @@ class MultiLabelMAPMetric(BaseMetric):
         }
 
 
+#: a validated classifier under this share of the way from chance to a perfect
+#: mAP (:func:`learned_share`) gets a loud warning in the log and the report
+LEARNED_WARNING = 0.4
+
+
 def learned_share(metrics: dict, key: str = 'cls') -> float | None:
     """How far a classifier's mAP got from chance towards 100, in [.., 1]:
     ``(mAP - chance) / (100 - chance)`` from the ``{key}/mAP`` and

@@ -27,6 +27,7 @@ from PIL import Image
 from ..datasets import split_ids
 from ..engine.instance_exporter import load_instance_json
 from ..evaluation.instance_ap import load_voc_instances
+from ..evaluation.multilabel_map import LEARNED_WARNING
 from ..ops.cam import cams_to_labels
 from ..utils.checkpoint import safe_checkpoint_loader
 from ..utils.map_file import load_map_file
@@ -303,6 +304,28 @@ def write_sample_grid(
     save_grid(rows, path, col_titles=titles, row_titles=ids)
 
 
+def learned_warnings(results: dict[str, dict]) -> list[str]:
+    """A warning line (and a blank one) per classifier stage that barely left
+    chance (its ``learned`` under
+    :data:`~mmwsss.evaluation.multilabel_map.LEARNED_WARNING`)."""
+    lines = []
+    for name, result in results.items():
+        learned = (result or {}).get('learned')
+        if learned is None or learned >= LEARNED_WARNING:
+            continue
+        val = result.get('val', {})
+        lines += [
+            f"**Warning: stage `{name}`'s classifier barely learned**: val mAP "
+            f"{val.get('cls/mAP', float('nan')):.1f} against "
+            f"{val.get('cls/mAP_chance', float('nan')):.1f} for a ranking that "
+            f'ignores the image ({100 * learned:.0f}% of the way from chance to '
+            '100): its maps are near the label prior, and so is every stage built '
+            'on them.',
+            '',
+        ]
+    return lines
+
+
 def write_report(cfg: Config, results: dict[str, dict]) -> str:
     """Write ``{work_dir}/report`` for a pipeline run and return report.md's path."""
     out_dir = osp.join(cfg.work_dir, 'report')
@@ -310,6 +333,7 @@ def write_report(cfg: Config, results: dict[str, dict]) -> str:
     options = dict(num_samples=4, split='train')
     options.update(cfg.get('report', {}))
     lines = ['# Pipeline report', '', f'Config work dir: `{cfg.work_dir}`', '']
+    lines += learned_warnings(results)
     lines += [*stage_table(results), '']
 
     named = [(n, stage_miou(r)[0]) for n, r in results.items() if r]

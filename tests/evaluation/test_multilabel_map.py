@@ -84,3 +84,17 @@ def test_a_classifier_that_did_not_learn_stops_its_stage(tmp_path):
         check_learned('cam', {'cls/mAP': 76.8, 'cls/mAP_chance': 17.0}, 0.5, '.') > 0.7
     )
     assert check_learned('irn', {'mIoU': 50.0}, 0.5, '.') is None
+
+
+def test_the_report_warns_of_a_classifier_near_chance():
+    from mmwsss.pipeline.report import learned_warnings
+
+    results = dict(
+        cam=dict(learned=0.3, val={'cls/mAP': 41.7, 'cls/mAP_chance': 17.0}),
+        seam=dict(learned=0.72, val={'cls/mAP': 76.8, 'cls/mAP_chance': 17.0}),
+        irn=dict(metrics={'mIoU': 50.0}),
+        skipped=None,
+    )
+    lines = learned_warnings(results)
+    assert len(lines) == 2 and 'stage `cam`' in lines[0]
+    assert 'val mAP 41.7 against 17.0' in lines[0] and '30% of the way' in lines[0]

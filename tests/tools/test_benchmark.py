@@ -549,9 +549,8 @@ def test_collect_writes_the_declaration_into_the_results(
     )
     results = json.loads(out.read_text())
     assert results['stages'] == {'cam': manifest}
-    # the pipeline's stages, then its repeats at other seeds
     planned = [s['name'] for s in pipeline_stages(_config('seeds'))]
-    assert results['planned'] == planned and 'cam@1' in planned
+    assert results['planned'] == planned
     assert results['benchmark'] == _declaration('seeds')
     assert md.read_text().startswith('# BENCHMARKS\n')
 
@@ -614,6 +613,8 @@ def test_render_repeated_stages_as_mean_and_spread(import_tool):
         'irn': {'mIoU': 50.0},
         'irn@1': {'mIoU': 56.0},
         'gt': {'mIoU': 70.0},
+        'crf': {'mIoU': 48.0},
+        'crf@1': {'mIoU': 57.0},
     }
     results = dict(
         machine=dict(
@@ -635,6 +636,7 @@ def test_render_repeated_stages_as_mean_and_spread(import_tool):
                 'bound {gt.metrics.mIoU:.1f}; share '
                 '{100 * cam.metrics.mIoU / gt.metrics.mIoU:.0f}%',
                 'above 41{cam.metrics.mIoU > 41}',
+                'vs crf {irn.metrics.mIoU - crf.metrics.mIoU:+.1f}',
                 'above 43{cam.metrics.mIoU > 43}',
             ]
         ),
@@ -647,3 +649,34 @@ def test_render_repeated_stages_as_mean_and_spread(import_tool):
         'bound 70.0; share 60 ± 3%' in text
     )
     assert 'above 41' in text and 'above 43' not in text
+    # a difference under two of its sds is a tie: 2 and -1 -> 0.5 ± 2.1
+    assert 'vs crf +0.5 ± 2.1 (tie) (2 runs)' in text
+    assert 'gain +12.0 ± 2.8 (2 runs)' in text  # over two sds: no tie
+
+
+def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
+    import_tool, tmp_path
+):
+    """--seed N: only the pipeline's spread stages, on the set generated at
+    N and training at N, into -seedN folders and results_seedN.json, whose
+    stages join the main results as '{name}@N'."""
+    import json
+
+    benchmark = import_tool('benchmark')
+    args = benchmark.parse_args(['--seed', '2'])
+    assert args.results == 'benchmarks/results_seed2.json'
+    cfg = benchmark.pipeline_config(args)
+    names = [s['name'] for s in cfg.stages]
+    assert names == list(_config('semantic').spread['stages'])
+    by_name = {s['name']: s for s in cfg.stages}
+    assert by_name['cam']['cfg_options'] == {'randomness.seed': 2}
+    assert 'randomness.seed' not in by_name['thresholds'].get('cfg_options', {})
+    assert cfg.stage_options['data']['seed'] == 2
+    assert cfg.data_root.endswith('-seed2') and cfg.work_dir.endswith('-seed2')
+    (tmp_path / 'benchmarks').mkdir()
+    main = dict(stages={'cam': dict(finished=True)}, benchmark=dict(blocks=[]))
+    seed = dict(stages={'cam': dict(finished=True, seed=2)})
+    for name, results in (('results.json', main), ('results_seed2.json', seed)):
+        (tmp_path / 'benchmarks' / name).write_text(json.dumps(results))
+    semantic, _ = benchmark.load_results(str(tmp_path))
+    assert semantic['stages']['cam@2'] == dict(finished=True, seed=2)

@@ -6,15 +6,11 @@ import logging
 
 from mmengine.logging import print_log
 
-from ...evaluation.multilabel_map import learned_share
+from ...evaluation.multilabel_map import LEARNED_WARNING, learned_share
 from ...registry import STAGES
 from ..context import CheckpointInput, Input, ThresholdsInput
 from ..runner_stage import is_mmdet_config
 from .base import ConfigStage
-
-#: a validated classifier under this share of the way from chance to a perfect
-#: mAP gets a loud warning (see :class:`TrainTest`)
-LEARNED_WARNING = 0.4
 
 
 @STAGES.register_module()
