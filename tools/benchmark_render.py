@@ -24,6 +24,10 @@ paragraph and a blank line, and one that lacks a value is left out:
   value through the template ``cell`` (as ``item``);
 - ``dict(kind='grid', stub=..., stages=[...], row=EXPR, col=EXPR, cell=...)``:
   the finished stages (each as ``item``) tabled by two of their values;
+- ``dict(kind='json', file=PATH, blocks=[...])``: its blocks with the name
+  ``file`` bound to the JSON file PATH's content (PATH relative to the root;
+  the block is left out where it does not exist), e.g. a table with
+  ``each='file'`` rows;
 - kinds ``speed`` (``images``: EXPR of the train images, ``exclude``: stages),
   ``missing`` (planned stages without results), ``absent`` (benchmarks without
   results), ``bench`` (another benchmark's blocks, ``bench=NAME``), ``samples``
@@ -466,6 +470,18 @@ def _curve(block: dict, names: Names, ctx: dict) -> list[str]:
     return [block['caption'], '', f"![{block['alt']}](benchmarks/{name})", '']
 
 
+def _json(block: dict, names: Names, ctx: dict) -> list[str]:
+    """A ``json`` block: its blocks with ``file``, the JSON file's content."""
+    import json
+
+    path = osp.join(ctx['root'], block['file'])
+    if not osp.exists(path):
+        return []
+    with open(path) as f:
+        data = json.load(f)
+    return _blocks(block['blocks'], names.bind(file=data), ctx)
+
+
 def _blocks(blocks: list, names: Names, ctx: dict) -> list[str]:
     """The lines of ``blocks``; a block that lacks a value is left out."""
     lines = []
@@ -500,6 +516,7 @@ _KINDS = dict(
     ),
     samples=_samples,
     curve=_curve,
+    json=_json,
 )
 
 

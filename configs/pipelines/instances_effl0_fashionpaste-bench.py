@@ -72,7 +72,8 @@ stages = [
 # tools/benchmark_render.py documents the format).
 published = dict(
     instances='IRN: 37.7 AP50 (VOC train)',
-    wise='PRM: 26.8 AP50 (VOC val); WISE -> Mask R-CNN: 41.7 (VOC val)',
+    wise='PRM (VOC val, VOC-style): AP25 44.3 / AP50 26.8 / AP75 9.0, ABO 37.6; '
+    'WISE -> Mask R-CNN: 41.7 AP50 (VOC val)',
     maskrcnn='Mask R-CNN on IRN instances 46.7, on WISE 41.7 mask AP50 (VOC val)',
 )
 #: Mask R-CNN stages: (what they trained on, the stage that made it; None:
@@ -82,6 +83,14 @@ mask_rcnn_sources = dict(
     maskrcnn_irn=('IRN instances', 'irn'),
     maskrcnn_gt=('ground-truth instances', None),
 )
+
+
+def voc_style(stage):
+    """A pseudo-instance stage's VOC-style APs and ABO, or '-' (a run that
+    predates them)."""
+    keys = ('voc_AP25', 'voc_AP50', 'voc_AP75')
+    aps = ' / '.join(f"{{{stage}.metrics['instance/{key}']:.1f}}" for key in keys)
+    return [[f"{aps}, {{{stage}.metrics['instance/ABO']:.1f}}", '-']]
 
 
 def ap(stage, key):
@@ -124,8 +133,10 @@ benchmark = dict(
         '## Instances: WISE and IRN into Mask R-CNN',
         'Pipeline `{results.pipeline}` (`{results.command}`; shares the data, CAM '
         'and IRN stages above). Pseudo instances are scored on train against the '
-        "ground-truth instances (COCO mask AP), Mask R-CNN by mmdet's CocoMetric on "
-        'val.',
+        'ground-truth instances, COCO-style (mask AP50, AP) and VOC-style as PRM, '
+        'WISE and IRN report them (all-point AP at IoU 0.25 / 0.5 / 0.75, VOC '
+        "matching; ABO: each object's best overlap, averaged); Mask R-CNN by mmdet's "
+        'CocoMetric on val.',
         dict(
             kind='table',
             header=[
@@ -134,6 +145,7 @@ benchmark = dict(
                 'setting (ground-truth-free)',
                 'train mask AP50',
                 'train mask AP',
+                'VOC-style AP25 / AP50 / AP75, ABO',
                 'notes',
                 'published (VOC)',
             ],
@@ -145,9 +157,18 @@ benchmark = dict(
                     'PRM maps); NMS {wise.options.nms_iou:.1f}',
                     "{wise.metrics['instance/AP50']:.1f}",
                     "{wise.metrics['instance/AP']:.1f}",
+                    voc_style('wise'),
                     [
                         '{wise.instances} instances; skipped: ',
                         ['{tally(wise.skipped)}', 'none'],
+                        [
+                            "; peaks per object {wise.metrics['peaks/per_object']:.1f}, "
+                            "objects hit {wise.metrics['peaks/objects_hit']:.0f}%; "
+                            'proposals: best-overlap ceiling '
+                            "{proposals.metrics['proposals/ABO']:.1f}, recall at 0.5 "
+                            "{proposals.metrics['proposals/recall50']:.1f}",
+                            '',
+                        ],
                     ],
                     published['wise'],
                 ],
@@ -157,11 +178,13 @@ benchmark = dict(
                     "the IRN config's walk bg (IRN's published 0.25)",
                     "{irn.metrics['instance/AP50']:.1f}",
                     "{irn.metrics['instance/AP']:.1f}",
+                    voc_style('irn'),
                     '-',
                     published['instances'],
                 ],
             ],
             min_rows=0,
+            previous=3,
         ),
         dict(
             kind='table',
@@ -175,6 +198,7 @@ benchmark = dict(
                 'published (VOC)',
             ],
             rows=[mask_rcnn_row(name) for name in mask_rcnn_sources],
+            previous=2,
         ),
         'Proposals (stage `proposals`, selective search, 2 processes): '
         '{proposals.images_per_s:.1f} images/s.',

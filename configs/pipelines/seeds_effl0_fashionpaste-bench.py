@@ -337,6 +337,7 @@ benchmark = dict(
                 for row in (seed_row(method), collapsed_row(method))
             ],
             min_rows=0,
+            previous=3,
         ),
         'Not cut ({join(", ", ['
         + ', '.join(f'{collapsed(m)} and {t!r}' for m, (t, _) in methods.items())

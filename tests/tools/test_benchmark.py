@@ -332,7 +332,7 @@ def test_render_instance_rows(import_tool):
     assert '## Instances: WISE and IRN into Mask R-CNN' in text
     assert (
         '| WISE | `wise` | PRM peaks above bg 0.41 (Otsu of the PRM maps); NMS 0.3 '
-        '| 20.5 | 8.2 | 3100 instances; skipped: 40 duplicate, 2 '
+        '| 20.5 | 8.2 | - | 3100 instances; skipped: 40 duplicate, 2 '
         'peak_without_proposal |' in text
     )
     assert 'Proposals (stage `proposals`, selective search, 2 processes): 4.5' in text
@@ -680,3 +680,41 @@ def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
         (tmp_path / 'benchmarks' / name).write_text(json.dumps(results))
     semantic, _ = benchmark.load_results(str(tmp_path))
     assert semantic['stages']['cam@2'] == dict(finished=True, seed=2)
+
+
+def test_render_a_json_file_as_a_table(import_tool, tmp_path):
+    """A ``json`` block binds ``file`` to a JSON file under the root (the data
+    statistics, the export sizes) and is left out where the file is absent."""
+    import json
+
+    render = import_tool('benchmark_render').render
+    machine = dict(
+        cpu='x',
+        cores=2,
+        torch='2',
+        threads=2,
+        cuda=False,
+        python='3',
+        commit='c',
+        date='d',
+    )
+    block = dict(
+        kind='json',
+        file='benchmarks/stats.json',
+        blocks=[
+            dict(
+                kind='table',
+                header=['set', 'cells'],
+                rows=[dict(each='file', cells=['{item.name}', '{item.cells:.1f}'])],
+            )
+        ],
+    )
+    results = dict(
+        machine=machine, command='cmd', stages={}, benchmark=dict(blocks=[block])
+    )
+    assert '| set |' not in render({'main': results}, root=str(tmp_path))
+    (tmp_path / 'benchmarks').mkdir()
+    stats = [dict(name='v2', cells=8.875), dict(name='voc', cells=8.5)]
+    (tmp_path / 'benchmarks' / 'stats.json').write_text(json.dumps(stats))
+    text = render({'main': results}, root=str(tmp_path))
+    assert '| v2 | 8.9 |' in text and '| voc | 8.5 |' in text
