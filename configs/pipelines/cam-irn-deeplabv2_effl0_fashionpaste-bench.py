@@ -885,6 +885,39 @@ export_table = dict(
         ),
     ],
 )
+#: the scale check (benchmarks/scale_check.json, written by
+#: tools/analysis_tools/scale_check.py): a row per image count and step
+scale_table = dict(
+    kind='json',
+    file='benchmarks/scale_check.json',
+    blocks=[
+        '## Scale: peak memory and time against the image count',
+        'Written by `tools/analysis_tools/scale_check.py` on generated FashionPaste '
+        'sets of {file.image_size} x {file.image_size} px train images '
+        '({file.machine.cpu_count} CPU cores, {file.machine.torch_threads} torch '
+        'thread(s) per step): the CAM export (a `Predict` stage: the demo CAM '
+        "config's test loop, untrained classifier, single scale without flip, "
+        'seeds scored), the `Thresholds` stage and `Labels` stages (CAM, CAM + CRF) '
+        'on its CAMs, each step a fresh process (peak memory: its largest process). '
+        "Seconds are the step's own work, without the process start.",
+        dict(
+            kind='table',
+            header=['images', 'step', 'seconds', 'images / s', 'peak memory (MB)'],
+            rows=[
+                dict(
+                    each='file.records',
+                    cells=[
+                        '{item.images}',
+                        '{item.step}',
+                        '{item.seconds:.1f}',
+                        '{item.images_per_s:.1f}',
+                        '{item.peak_rss_mb:.0f}',
+                    ],
+                )
+            ],
+        ),
+    ],
+)
 benchmark = dict(
     blocks=[
         [
@@ -1103,6 +1136,7 @@ benchmark = dict(
             ],
         ),
         export_table,
+        scale_table,
         dict(kind='bench', bench='instances'),
         dict(kind='bench', bench='seeds'),
         dict(
