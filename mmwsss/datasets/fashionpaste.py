@@ -459,6 +459,42 @@ def normalize_item(item: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(item * (255.0 / ref)), 0, 255).astype(np.uint8)
 
 
+def _try_place(
+    item: np.ndarray,
+    side: int,
+    y: int,
+    x: int,
+    flip: bool,
+    instances: np.ndarray,
+    areas: list[int],
+    min_visible: int,
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Paste ``item`` (resized to ``side``, flipped) as the next instance of
+    ``instances`` at ``(y, x)``: ``(instances with it, its intensity, its
+    area)``, or None when it is too thin or too small, or would hide too much
+    of an earlier item (``areas``). Draws nothing from a generator."""
+    inst_id = len(areas) + 1
+    intensity = np.asarray(
+        Image.fromarray(item).resize((side, side), Image.BILINEAR), dtype=np.float64
+    )
+    if flip:
+        intensity = intensity[:, ::-1]
+    mask = intensity > MASK_THRESHOLD
+    area = int(mask.sum())
+    silhouette = int(np.count_nonzero(intensity > SILHOUETTE_THRESHOLD))
+    if area < min_visible or area < MIN_SOLID_FRACTION * silhouette:
+        return None
+    trial = instances.copy()
+    trial[y : y + side, x : x + side][mask] = inst_id
+    visible = np.bincount(trial.ravel(), minlength=inst_id + 1)
+    if not all(
+        visible[j + 1] >= max(min_visible, MIN_VISIBLE_FRACTION * a)
+        for j, a in enumerate(areas)
+    ):
+        return None
+    return trial, intensity, area
+
+
 def compose_image(
     rng: np.random.Generator,
     backgrounds: Sequence[tuple[str, Image.Image]],
@@ -507,7 +543,6 @@ def compose_image(
     areas = []
     num_items = int(rng.integers(1, max_items + 1))
     for _ in range(num_items):
-        inst_id = len(pasted) + 1
         for _ in range(MAX_DRAWS):
             cls = present[int(rng.integers(len(present)))]
             item = normalize_item(
@@ -518,25 +553,11 @@ def compose_image(
             x = int(rng.integers(0, image_size - side + 1))
             flip = rng.random() < 0.5
             tint = _random_tint(rng)
-            intensity = np.asarray(
-                Image.fromarray(item).resize((side, side), Image.BILINEAR),
-                dtype=np.float64,
+            placed = _try_place(
+                item, side, y, x, flip, instances, areas, min_visible_pixels
             )
-            if flip:
-                intensity = intensity[:, ::-1]
-            mask = intensity > MASK_THRESHOLD
-            area = int(mask.sum())
-            silhouette = int(np.count_nonzero(intensity > SILHOUETTE_THRESHOLD))
-            if area < min_visible_pixels or area < MIN_SOLID_FRACTION * silhouette:
-                continue
-            trial = instances.copy()
-            trial[y : y + side, x : x + side][mask] = inst_id
-            visible = np.bincount(trial.ravel(), minlength=inst_id + 1)
-            if all(
-                visible[j + 1] >= max(min_visible_pixels, MIN_VISIBLE_FRACTION * a)
-                for j, a in enumerate(areas)
-            ):
-                instances = trial
+            if placed is not None:
+                instances, intensity, area = placed
                 pasted.append((cls + 1, y, x, intensity, tint))
                 areas.append(area)
                 break
@@ -784,7 +805,6 @@ def compose_scene(
     pasted = []  # (class index, y, x, intensity)
     areas = []
     for _ in range(num_items):
-        inst_id = len(pasted) + 1
         for _ in range(MAX_DRAWS):
             classes_in = sorted({p[0] - 1 for p in pasted})
             if classes_in and rng.random() < settings['same_class_prob']:
@@ -799,25 +819,9 @@ def compose_scene(
             y = int(rng.integers(0, image_size - side + 1))
             x = int(rng.integers(0, image_size - side + 1))
             flip = rng.random() < 0.5
-            intensity = np.asarray(
-                Image.fromarray(item).resize((side, side), Image.BILINEAR),
-                dtype=np.float64,
-            )
-            if flip:
-                intensity = intensity[:, ::-1]
-            mask = intensity > MASK_THRESHOLD
-            area = int(mask.sum())
-            silhouette = int(np.count_nonzero(intensity > SILHOUETTE_THRESHOLD))
-            if area < min_visible or area < MIN_SOLID_FRACTION * silhouette:
-                continue
-            trial = instances.copy()
-            trial[y : y + side, x : x + side][mask] = inst_id
-            visible = np.bincount(trial.ravel(), minlength=inst_id + 1)
-            if all(
-                visible[j + 1] >= max(min_visible, MIN_VISIBLE_FRACTION * a)
-                for j, a in enumerate(areas)
-            ):
-                instances = trial
+            placed = _try_place(item, side, y, x, flip, instances, areas, min_visible)
+            if placed is not None:
+                instances, intensity, area = placed
                 pasted.append((cls + 1, y, x, intensity))
                 areas.append(area)
                 break
