@@ -156,6 +156,26 @@ def _results():
     )
 
 
+def _bare_results(metrics: dict, blocks: list) -> dict:
+    """A minimal results file: finished stages with these metrics, and a
+    declaration of ``blocks``."""
+    return dict(
+        machine=dict(
+            cpu='x',
+            cores=2,
+            torch='2',
+            threads=2,
+            cuda=False,
+            python='3',
+            commit='c',
+            date='d',
+        ),
+        command='cmd',
+        stages={k: dict(finished=True, metrics=v) for k, v in metrics.items()},
+        benchmark=dict(blocks=blocks),
+    )
+
+
 def test_render_rows_with_oracle_column(import_tool):
     text = import_tool('benchmark').render(_results())
     # ground-truth-free setting, its mIoU, then the oracle (GT sweep) column
@@ -562,33 +582,13 @@ def test_render_previous_column(import_tool):
     render = import_tool('benchmark_render').render
 
     def results(**stages):
-        return dict(
-            machine=dict(
-                cpu='x',
-                cores=2,
-                torch='2',
-                threads=2,
-                cuda=False,
-                python='3',
-                commit='c',
-                date='d',
-            ),
-            command='cmd',
-            stages={k: dict(finished=True, metrics=v) for k, v in stages.items()},
-            benchmark=dict(
-                blocks=[
-                    dict(
-                        kind='table',
-                        header=['masks', 'mIoU'],
-                        rows=[
-                            ['CAM', '{cam.metrics.mIoU:.1f}'],
-                            ['IRN', '{irn.metrics.mIoU:.1f}'],
-                        ],
-                        previous=1,
-                    )
-                ]
-            ),
+        table = dict(
+            kind='table',
+            header=['masks', 'mIoU'],
+            rows=[['CAM', '{cam.metrics.mIoU:.1f}'], ['IRN', '{irn.metrics.mIoU:.1f}']],
+            previous=1,
         )
+        return _bare_results(stages, [table])
 
     new = results(cam={'mIoU': 40.0}, irn={'mIoU': 55.5})
     old = results(cam={'mIoU': 37.5})
@@ -616,30 +616,17 @@ def test_render_repeated_stages_as_mean_and_spread(import_tool):
         'crf': {'mIoU': 48.0},
         'crf@1': {'mIoU': 57.0},
     }
-    results = dict(
-        machine=dict(
-            cpu='x',
-            cores=2,
-            torch='2',
-            threads=2,
-            cuda=False,
-            python='3',
-            commit='c',
-            date='d',
-        ),
-        command='cmd',
-        stages={k: dict(finished=True, metrics=v) for k, v in stages.items()},
-        benchmark=dict(
-            blocks=[
-                'CAM {cam.metrics.mIoU:.1f}; IRN {irn.metrics.mIoU:.1f}; '
-                'gain {irn.metrics.mIoU - cam.metrics.mIoU:+.1f}; '
-                'bound {gt.metrics.mIoU:.1f}; share '
-                '{100 * cam.metrics.mIoU / gt.metrics.mIoU:.0f}%',
-                'above 41{cam.metrics.mIoU > 41}',
-                'vs crf {irn.metrics.mIoU - crf.metrics.mIoU:+.1f}',
-                'above 43{cam.metrics.mIoU > 43}',
-            ]
-        ),
+    results = _bare_results(
+        stages,
+        [
+            'CAM {cam.metrics.mIoU:.1f}; IRN {irn.metrics.mIoU:.1f}; '
+            'gain {irn.metrics.mIoU - cam.metrics.mIoU:+.1f}; '
+            'bound {gt.metrics.mIoU:.1f}; share '
+            '{100 * cam.metrics.mIoU / gt.metrics.mIoU:.0f}%',
+            'above 41{cam.metrics.mIoU > 41}',
+            'vs crf {irn.metrics.mIoU - crf.metrics.mIoU:+.1f}',
+            'above 43{cam.metrics.mIoU > 43}',
+        ],
     )
     text = render({'main': results})
     # cam: 40, 42, 44 -> 42 ± 2; irn: 50, 56 -> 53 ± 4.2 (2 of 3 runs);
@@ -688,16 +675,6 @@ def test_render_a_json_file_as_a_table(import_tool, tmp_path):
     import json
 
     render = import_tool('benchmark_render').render
-    machine = dict(
-        cpu='x',
-        cores=2,
-        torch='2',
-        threads=2,
-        cuda=False,
-        python='3',
-        commit='c',
-        date='d',
-    )
     block = dict(
         kind='json',
         file='benchmarks/stats.json',
@@ -709,9 +686,7 @@ def test_render_a_json_file_as_a_table(import_tool, tmp_path):
             )
         ],
     )
-    results = dict(
-        machine=machine, command='cmd', stages={}, benchmark=dict(blocks=[block])
-    )
+    results = _bare_results({}, [block])
     assert '| set |' not in render({'main': results}, root=str(tmp_path))
     (tmp_path / 'benchmarks').mkdir()
     stats = [dict(name='v2', cells=8.875), dict(name='voc', cells=8.5)]
