@@ -198,23 +198,14 @@ def spread_config(cfg: Config, seed: int) -> Config:
     Raises:
         KeyError: The pipeline declares no ``spread``.
     """
-    from mmwsss.registry import STAGES
+    from mmwsss.pipeline.repeat import seeded
 
     if 'spread' not in cfg:
         raise KeyError(
             f'{cfg.filename} declares no `spread` (the stages run at other seeds)'
         )
     wanted = set(cfg.spread['stages'])
-    stages = []
-    for stage in cfg.stages:
-        if stage['name'] not in wanted:
-            continue
-        stage = dict(stage)
-        if getattr(STAGES.get(stage['type']), 'trains', False):
-            options = dict(stage.get('cfg_options') or {})
-            stage['cfg_options'] = dict(options, **{'randomness.seed': seed})
-        stages.append(stage)
-    cfg.stages = stages
+    cfg.stages = [seeded(dict(s), seed) for s in cfg.stages if s['name'] in wanted]
     cfg.pop('repeat', None)
     return cfg
 

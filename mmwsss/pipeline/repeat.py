@@ -65,6 +65,15 @@ def _rename_oracles(value, group: set[str], seed: int):
     return value
 
 
+def seeded(stage: dict, seed: int) -> dict:
+    """``stage`` with ``cfg_options={'randomness.seed': seed}`` added when its
+    kind trains a config's model (``trains``), else unchanged."""
+    if not getattr(STAGES.get(stage['type']), 'trains', False):
+        return stage
+    options = dict(stage.get('cfg_options') or {})
+    return dict(stage, cfg_options=dict(options, **{'randomness.seed': seed}))
+
+
 def expand_repeats(stages: list[dict], repeat: dict | None) -> list[dict]:
     """``stages`` followed by the repeats ``repeat`` declares (module doc).
 
@@ -99,12 +108,7 @@ def expand_repeats(stages: list[dict], repeat: dict | None) -> list[dict]:
                     copied[arg] = _rename_ref(value, group, seed)
                 elif isinstance(value, list | tuple):
                     copied[arg] = [_rename_ref(v, group, seed) for v in value]
-            copied = _rename_oracles(copied, group, seed)
-            if getattr(kind, 'trains', False):
-                options = dict(copied.get('cfg_options') or {})
-                options['randomness.seed'] = seed
-                copied['cfg_options'] = options
-            expanded.append(copied)
+            expanded.append(seeded(_rename_oracles(copied, group, seed), seed))
     return expanded
 
 
