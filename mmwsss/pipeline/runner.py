@@ -22,7 +22,8 @@ Every stage writes ``{work_dir}/{name}/stage.json``: its ``provenance`` record
 and that record's ``digest``, inputs, counts, metrics, ``finished``. The record
 holds what the stage's result depends on, each part by content:
 
-- ``settings``: the stage's arguments;
+- ``settings``: the stage's arguments (a config file by name: its content is
+  under ``configs``);
 - ``configs``: the parsed content of the config file it runs (``_base_``
   files merged), not its path;
 - ``code``: the digest of mmwsss's source (:func:`~mmwsss.utils.provenance.
@@ -249,7 +250,7 @@ def run_pipeline(
             data = data_digest(ctx.data_root)
         record = dict(
             kind=kind,
-            settings=stage.settings,
+            settings=stage.recorded_settings(),
             configs=stage.config_digests(),
             code=code_digest(),
             data=None if stage.makes_data else data,

@@ -172,6 +172,25 @@ def test_a_real_config_stage_digests_the_merged_config(tmp_path):
     assert edited.config_digests() != first.config_digests()
 
 
+def test_a_moved_project_keeps_its_finished_stages(tmp_path):
+    """A config stage is recorded by its file's content and name, not its
+    path: the same project in another folder (a clone, a worktree) reuses the
+    finished stages; another file name or content reruns."""
+    base = f'{ROOT}/configs/cam/cam_effl0_1xb16-8e_fashionpaste-160.py'
+    for where in ('a', 'b'):
+        (tmp_path / where).mkdir()
+        (tmp_path / where / 'cam.py').write_text(f'_base_ = [{base!r}]\n')
+    (tmp_path / 'b' / 'other.py').write_text(f'_base_ = [{base!r}]\n')
+
+    def record(path):
+        stage = STAGES.build(dict(name='c', type='TrainTest', config=str(path)))
+        return stage.recorded_settings(), stage.config_digests()
+
+    assert record(tmp_path / 'a' / 'cam.py') == record(tmp_path / 'b' / 'cam.py')
+    assert record(tmp_path / 'a' / 'cam.py')[0]['config'] == 'cam.py'
+    assert record(tmp_path / 'b' / 'other.py') != record(tmp_path / 'a' / 'cam.py')
+
+
 def test_data_regenerated_in_place_reruns_every_later_stage(tmp_path):
     cfg = _pipeline(
         tmp_path,

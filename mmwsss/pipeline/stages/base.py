@@ -111,6 +111,11 @@ class BaseStage:
         (none by default)."""
         return {}
 
+    def recorded_settings(self) -> dict:
+        """The settings as the stage's record holds them (all of them by
+        default)."""
+        return dict(self.settings)
+
     def execute(self, ctx: PipelineContext, resolved: dict, digest: str) -> dict:
         """Run the stage with its inputs ``resolved`` (the runner's call)."""
         self.digest = digest
@@ -134,6 +139,12 @@ class ConfigStage(BaseStage):
 
     def config_digests(self) -> dict[str, str]:
         return {'config': config_digest(self.cfg)}
+
+    def recorded_settings(self) -> dict:
+        """The settings with the config file by name: its content is in
+        :meth:`config_digests`, and where the project lives (a clone, a
+        worktree, another machine) must not rerun a stage."""
+        return dict(self.settings, config=osp.basename(self.settings['config']))
 
     def parsed(self, options: dict | None = None) -> Config:
         """A copy of the parsed config with ``options`` merged."""
