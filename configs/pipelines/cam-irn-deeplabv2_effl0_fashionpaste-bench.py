@@ -180,6 +180,11 @@ stages = [
         cams='irn.walk_scores',
         label_options=dict(bg_score='auto:bg_score'),
     ),
+    # the main chain's final nets first (the bench runs in this order, so
+    # an interrupted run has its main rows early): the upper bound, then
+    # DeepLabV2 on IRN's masks
+    deeplab('deeplabv2_gt', config=deeplab_gt_config, curve=True),
+    deeplab('deeplabv2_irn', 'irn_labels'),
     dict(
         name='irn_crf_labels',
         type='Labels',
@@ -238,6 +243,7 @@ stages = [
         cams='irn_ptrecl.walk_scores',
         label_options=dict(bg_score='auto:bg_score'),
     ),
+    deeplab('deeplabv2_ptrecl', 'ptrecl_labels'),
     # PtReCl's ablations (the reclassification maps' mIoU): K in {5, 10, 20, 30}
     # at m = 5, m in {5, 10, 20} at K = 20
     prototypes('prototypes_k5', k=5),
@@ -274,12 +280,9 @@ stages = [
             'ptrecl_labels',
         ],
     ),
-    # the final nets: the upper bound and its twice-as-long run first, then the
+    # the other final nets: the upper bound's twice-as-long run, then the
     # pseudo masks by importance; AffinityNet (PSA labels, its walk) after them
-    deeplab('deeplabv2_gt', config=deeplab_gt_config, curve=True),
     deeplab('deeplabv2_gt_2x', config=deeplab_gt_2x_config, curve=True),
-    deeplab('deeplabv2_irn', 'irn_labels'),
-    deeplab('deeplabv2_ptrecl', 'ptrecl_labels'),
     deeplab('deeplabv2_crf', 'crf_labels'),
     deeplab('deeplabv2_cam', 'cam_labels'),
     deeplab('deeplabv2_irn_crf', 'irn_crf_labels'),

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The VOC-regime bench (FashionPaste 2.0, 320 px) in the order its rows matter:
+# the main chain, the seed methods with their controls, PtReCl, the instance
+# side, the main chain's spread at two more seeds, then every other row. Each
+# command skips what has finished and resumes what was interrupted, so the
+# script is simply run again after an interruption (on 2 CPU cores the whole
+# bench takes many hours).
+#
+# Run it from a worktree fixed at one commit, so that editing the project does
+# not change the code digest of the stages under way (a finished stage of
+# another code version reruns):
+#   git worktree add --detach ../bench HEAD
+#   ln -s "$PWD/work_dirs" "$PWD/data" ../bench/
+#   cd ../bench && PYTHONPATH=$PWD nohup bash benchmarks/run_v2.sh > bench_v2.log &
+# then collect in the project: python tools/benchmark.py --collect [--bench B].
+# a failing command is logged and the next one runs (its rows are independent)
+set -uo pipefail
+P=configs/pipelines
+SEMANTIC=$P/cam-irn-deeplabv2_effl0_fashionpaste-bench.py
+SEEDS=$P/seeds_effl0_fashionpaste-bench.py
+INSTANCES=$P/instances_effl0_fashionpaste-bench.py
+# extra run_pipeline arguments for the first command, e.g. BENCH_KEEP='--keep-code data'
+KEEP=${BENCH_KEEP:-}
+
+run() {
+    echo "=== $(date '+%F %T') run_pipeline $*"
+    python tools/run_pipeline.py "$@" --no-report || echo "=== FAILED ($?): $*"
+}
+
+# shellcheck disable=SC2086
+run "$SEMANTIC" --until deeplabv2_irn $KEEP  # CAM -> IRN -> DeepLabV2, the bound
+run "$SEEDS" --until cam_hfpl_ft_labels      # SEAM, OAA, OAA+, HFPL, controls
+run "$SEMANTIC" --until deeplabv2_ptrecl     # PtReCl and its DeepLabV2
+run "$INSTANCES"                             # PRM, WISE, Mask R-CNN
+for seed in 1 2; do                          # the main chain's spread
+    echo "=== $(date '+%F %T') benchmark.py --seed $seed"
+    python tools/benchmark.py --seed "$seed" || echo "=== FAILED ($?): --seed $seed"
+done
+run "$SEMANTIC"                              # ablations, other final nets
+run "$SEEDS"                                 # ablations, CAM recipe at 5 seeds
+echo "=== $(date '+%F %T') done"
