@@ -119,9 +119,8 @@ def test_metric_without_ground_truth_raises():
         metric.evaluate(1)
 
 
-def test_metric_keeps_one_result_per_image_so_padding_duplicates_drop():
-    # a padded DDP sampler repeats the first images at the end; mmengine keeps
-    # the first `size` gathered results, which needs one result per image
+def test_metric_drops_the_duplicate_a_padded_sampler_appends():
+    # one process: a padded sampler repeats the first image at the end
     samples = _random_samples(3, seed=5)
     ref = SeedIoUMetric(bg_scores=(0.1, 0.3))
     ref.dataset_meta = dict(classes=CLASSES)
@@ -129,8 +128,41 @@ def test_metric_keeps_one_result_per_image_so_padding_duplicates_drop():
     padded = SeedIoUMetric(bg_scores=(0.1, 0.3))
     padded.dataset_meta = dict(classes=CLASSES)
     padded.process({}, [_as_dict(*s) for s in samples + samples[:1]])
-    assert len(padded.results) == 4
     assert padded.evaluate(3) == ref.evaluate(3)
+
+
+@pytest.mark.parametrize('num_images', [5, 6, 7])
+def test_ranks_running_sums_equal_one_process(num_images):
+    """Three ranks fed as mmengine's DefaultSampler deals (image j * 3 + rank,
+    the order padded with the first images): their shares sum to the one-process
+    histogram, every image once, and each rank holds one histogram whatever the
+    number of images."""
+    samples = _random_samples(num_images, seed=7)
+    samples.append(None)  # an image without ground truth: counted, skipped
+    size, world = len(samples), 3
+    padded = samples + samples[: -size % world]
+    one = SeedIoUMetric(bg_scores=(0.1, 0.3))
+    one.dataset_meta = dict(classes=CLASSES)
+
+    def fed(items):
+        return [dict(img_path='x.jpg') if s is None else _as_dict(*s) for s in items]
+
+    one.process({}, fed(samples))
+    expected = one.local_result(size, 0, 1)
+    shares = []
+    for rank in range(world):
+        metric = SeedIoUMetric(bg_scores=(0.1, 0.3))
+        metric.dataset_meta = dict(classes=CLASSES)
+        for item in padded[rank::world]:  # one image per batch
+            metric.process({}, fed([item]))
+        shares.append(metric.local_result(size, rank, world))
+    assert all(share[0].shape == expected[0].shape for share in shares)
+    np.testing.assert_array_equal(sum(s[0] for s in shares), expected[0])
+    assert sum(s[1] for s in shares) == expected[1] == num_images
+    assert sum(s[2] for s in shares) == expected[2] == 1
+    scored = SeedIoUMetric(bg_scores=(0.1, 0.3))
+    scored.dataset_meta = dict(classes=CLASSES)
+    assert scored.compute_metrics(shares) == scored.compute_metrics([expected])
 
 
 def test_unresolved_work_dir_placeholder_is_not_created(tmp_path, monkeypatch):
