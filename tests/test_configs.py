@@ -174,9 +174,17 @@ def _check_mmdet_config(cfg, path):
         assert dataset.metainfo['classes'] == classes
     assert model.roi_head.bbox_head.num_classes == len(classes)
     assert model.roi_head.mask_head.num_classes == len(classes)
-    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
-        assert DET_METRICS.get(evaluator.type) is not None
-        assert set(evaluator.metric) == {'bbox', 'segm'}
+    val_root = osp.normpath(_det_dataset(cfg.val_dataloader.dataset).data_root)
+    for evaluators in (cfg.val_evaluator, cfg.test_evaluator):
+        # mmdet's COCO metric and the VOC-style one, on the val set's ground truth
+        by_type = {e.type: e for e in evaluators}
+        assert set(by_type) == {'CocoMetric', 'VOCMaskAPMetric'}
+        assert DET_METRICS.get('CocoMetric') is not None
+        assert METRICS.get('VOCMaskAPMetric') is not None
+        assert set(by_type['CocoMetric'].metric) == {'bbox', 'segm'}
+        for evaluator in evaluators:
+            ann_dir = osp.dirname(osp.normpath(evaluator.ann_file))
+            assert osp.dirname(ann_dir) == val_root, evaluator.ann_file
     assert ROOT_LOOPS.get(cfg.test_cfg['type']) is not None
     model.eval()
     meta = dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0))

@@ -37,3 +37,9 @@ test_dataloader = dict(
         ],
     )
 )
+# the metrics read this set's ground truth (the base config's are the 160 px set's)
+val_evaluator = [
+    dict(m, ann_file=data_root + '/annotations/instances_val.json')
+    for m in _base_.val_evaluator
+]
+test_evaluator = val_evaluator

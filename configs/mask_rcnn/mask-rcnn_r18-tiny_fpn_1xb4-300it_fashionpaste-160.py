@@ -103,7 +103,23 @@ val_dataloader = dict(
     )
 )
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+# mmdet's COCO metric (bbox / segm AP, AP50) and the VOC-style mask AP, ABO,
+# precision and recall that PRM, WISE and IRN report (AP at IoU 0.25 / 0.5 /
+# 0.75, all-point interpolation, VOC matching; mmwsss.evaluation.
+# VOCMaskAPMetric), both on the same ground-truth json
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/instances_val.json',
+        metric=['bbox', 'segm'],
+        format_only=False,
+    ),
+    dict(
+        type='VOCMaskAPMetric',
+        _scope_='mmwsss',
+        ann_file=data_root + 'annotations/instances_val.json',
+    ),
+]
 test_evaluator = val_evaluator
 
 # base_batch_size = (1 GPU) x (4 images per GPU): `tools/train.py --auto-scale-lr`

@@ -2,8 +2,8 @@
 # benchmark: the bench Mask R-CNN (EfficientNet-Lite0 FPN, 1000 iterations of
 # batch 8, CPU) trained on the merged COCO json of the instance bench pipeline's
 # WISE stage (PRM peaks and peak response maps, each retrieving a selective-search
-# proposal), evaluated by mmdet's CocoMetric on the generator's val ground-truth
-# instances.
+# proposal), evaluated by mmdet's CocoMetric and the VOC-style mask AP on the
+# generator's val ground-truth instances.
 #   python tools/run_pipeline.py configs/pipelines/instances_effl0_fashionpaste-bench.py \
 #       --until wise
 #   python tools/train.py configs/wise/mask-rcnn_effl0_fpn_1xb8-1000it_fashionpaste-160_wise.py
@@ -37,5 +37,8 @@ train_dataloader = dict(
 )
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+val_evaluator = [
+    dict(m, ann_file=data_root + 'annotations/instances_val.json')
+    for m in _base_.val_evaluator
+]
 test_evaluator = val_evaluator

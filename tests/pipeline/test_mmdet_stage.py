@@ -70,9 +70,17 @@ def test_mask_rcnn_trains_on_irn_instances_and_reports_coco_ap(shared_pipeline):
     det = results['maskrcnn']
     assert det['kind'] == 'mask_rcnn' and det['scored_on'] == 'val'
     assert det['train_annotations']['file'] == merged
-    assert det['options']['test_evaluator.ann_file'] == gt['outputs']['coco_json']
+    # both metrics of the config (mmdet's COCO AP, the VOC-style AP) on the
+    # CocoGT stage's json
+    for i in (0, 1):
+        assert (
+            det['options'][f'test_evaluator.{i}.ann_file'] == gt['outputs']['coco_json']
+        )
     for key in AP_KEYS:
         assert math.isfinite(det['metrics'][key]) and 0 <= det['metrics'][key] <= 1
+    for key in ('voc/AP25', 'voc/AP50', 'voc/AP75', 'voc/ABO'):
+        assert 0 <= det['metrics'][key] <= 100
+    assert det['metrics']['voc/AP25'] >= det['metrics']['voc/AP50']
     assert osp.isfile(det['checkpoint'])
     with open(osp.join(cfg.work_dir, 'maskrcnn', 'stage.json')) as f:
         manifest = json.load(f)
