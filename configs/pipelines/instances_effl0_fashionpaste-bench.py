@@ -85,12 +85,13 @@ mask_rcnn_sources = dict(
 )
 
 
-def voc_style(stage):
-    """A pseudo-instance stage's VOC-style APs and ABO, or '-' (a run that
-    predates them)."""
-    keys = ('voc_AP25', 'voc_AP50', 'voc_AP75')
-    aps = ' / '.join(f"{{{stage}.metrics['instance/{key}']:.1f}}" for key in keys)
-    return [[f"{aps}, {{{stage}.metrics['instance/ABO']:.1f}}", '-']]
+def voc_style(stage, prefix='instance/voc_', abo='instance/ABO'):
+    """A stage's VOC-style APs at IoU 0.25 / 0.5 / 0.75 and ABO, or '-' (a run
+    that predates them); pseudo instances by default, ``prefix='voc/'`` and
+    ``abo='voc/ABO'`` for a Mask R-CNN stage's VOCMaskAPMetric."""
+    keys = ('AP25', 'AP50', 'AP75')
+    aps = ' / '.join(f"{{{stage}.metrics['{prefix}{key}']:.1f}}" for key in keys)
+    return [[f"{aps}, {{{stage}.metrics['{abo}']:.1f}}", '-']]
 
 
 def ap(stage, key):
@@ -123,7 +124,7 @@ def mask_rcnn_row(name):
         [ap(name, 'segm_mAP_50'), [f' ({share}', ''] if source else ''],
         [[ap(name, 'segm_mAP'), 'not run']],
         [[ap(name, 'bbox_mAP_50'), 'not run']],
-        [[f"{{{name}.metrics['voc/AP50']:.1f}}", '-']],
+        [[voc_style(name, 'voc/', 'voc/ABO')[0][0], '-']],
         train,
         published['maskrcnn'] if source else '-',
     ]
@@ -195,7 +196,7 @@ benchmark = dict(
                 'val mask AP50',
                 'val mask AP',
                 'val box AP50',
-                'val VOC-style mask AP50',
+                'val VOC-style AP25 / AP50 / AP75, ABO',
                 'trained on',
                 'published (VOC)',
             ],

@@ -337,7 +337,10 @@ def test_render_instance_rows(import_tool):
             'coco/bbox_mAP_50': segm50 + 0.1,
         }
         if voc50 is not None:  # VOCMaskAPMetric's (runs that predate it: none)
-            metrics['voc/AP50'] = voc50
+            metrics.update(
+                {'voc/AP25': voc50 + 10, 'voc/AP50': voc50, 'voc/AP75': voc50 / 2}
+            )
+            metrics['voc/ABO'] = 55.55
         return dict(
             finished=True,
             kind='mask_rcnn',
@@ -361,7 +364,8 @@ def test_render_instance_rows(import_tool):
     assert 'Proposals (stage `proposals`, selective search, 2 processes): 4.5' in text
     assert (
         '| Mask R-CNN on WISE instances | `maskrcnn_wise` | 20.0 (40% of ground '
-        'truth) | 10.0 | 30.0 | 23.4 | pseudo instances of AP50 20.5 on train |' in text
+        'truth) | 10.0 | 30.0 | 33.4 / 23.4 / 11.7, 55.5 | pseudo instances of AP50 '
+        '20.5 on train |' in text
     )
     assert (
         '| Mask R-CNN on ground-truth instances | `maskrcnn_gt` | 50.0 | 25.0 | 60.0 '
