@@ -8,7 +8,8 @@ Examples::
     python tools/run_pipeline.py CONFIG --only ir_labels  # rerun one stage
     python tools/run_pipeline.py CONFIG --cfg-options stage_options.irn.validate=True
     python tools/run_pipeline.py CONFIG --keep-code cam irn  # after a change
-                                # known not to affect those finished stages
+                                # known not to affect those stages (finished
+                                # ones kept, an interrupted one resumes)
 
 Several processes (one per GPU; ``work_dir`` and ``data_root`` on a file system
 that every node sees)::
@@ -64,9 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs='+',
         default=(),
         metavar='STAGE',
-        help="keep these finished stages (or 'all') although mmwsss's code "
-        'changed since they ran (for changes known not to affect them; '
-        'recorded in their manifests)',
+        help="keep these stages (or 'all') although mmwsss's code changed "
+        'since they ran (for changes known not to affect them; recorded in '
+        'their manifests): finished ones are kept, interrupted ones resume',
     )
     parser.add_argument(
         '--no-report', action='store_true', help='do not write the report'

@@ -40,11 +40,12 @@ afresh (its old folder kept under ``{name}.old-{time}``), and so does every
 consumer whose input it changed, and only those: ``--only cam`` retrains the
 CAM, and the next plain run reruns what read the old CAMs. An interrupted
 stage of the same record resumes (training from its last checkpoint, exports
-and label folders from their finished files). A finished stage whose record
-differs from today's in ``code`` alone is kept when ``keep_code`` names it
-(or is 'all'): for code changes known not to affect it, so that multi-hour
-benches stay resumable; the manifest records each such decision
-(``code_kept``).
+and label folders from their finished files). A stage whose record differs
+from today's in ``code`` alone is kept when ``keep_code`` names it (or is
+'all'): for code changes known not to affect it, so that multi-hour benches
+stay resumable. A finished one is kept as it is; an interrupted one resumes
+under the record it started with (:func:`~mmwsss.utils.provenance.
+recorded_code`). The manifest records each such decision (``code_kept``).
 
 Several processes (``tools/run_pipeline.py --launcher pytorch`` under
 torchrun, ``--launcher slurm`` under srun) run one pipeline together: stage
@@ -74,6 +75,7 @@ from ..utils.provenance import (
     digest_of,
     move_aside,
     record_digest,
+    recorded_code,
 )
 from .context import MANIFEST, PipelineContext, read_json, write_json
 from .repeat import pipeline_stages
@@ -215,9 +217,12 @@ def run_pipeline(
             does). The process group is created unless one exists; its
             ``timeout`` must cover the longest stage that rank 0 runs alone.
             Default: 'none'.
-        keep_code (Iterable[str] | str): Finished stages kept although
-            mmwsss's code changed since they ran (their records differ in
-            ``code`` only), or 'all'. Default: () (none: a code change reruns).
+        keep_code (Iterable[str] | str): Stages kept although mmwsss's code
+            changed since they ran (their records differ in ``code`` only), or
+            'all': a finished one is kept as it is, an interrupted one resumes
+            under the record it started with (its checkpoints, exported and
+            labelled files); the manifest lists each kept change under
+            ``code_kept``. Default: () (none: a code change reruns).
 
     Returns:
         dict[str, dict]: Each stage's result (its manifest), by name.
@@ -276,11 +281,21 @@ def run_pipeline(
             ctx.results[name] = done
             continue
         why = 'forced' if name in forced else _changes(old, record)
-        if done and not done.get('finished') and done.get('digest') == digest:
+        # the record the stage's folders are made under: this run's, or, for an
+        # interrupted run kept across a code change, the one it started with
+        run_digest, run_code, kept = digest, record['code'], None
+        interrupted = bool(done) and not done.get('finished') and name not in forced
+        if interrupted and done.get('digest') == digest:
             why = 'resuming'
+        elif interrupted and name in keep and _code_only(old, record):
+            run_digest, run_code = done['digest'], old['code']
+            kept = dict(was=old['code'], now=record['code'], at=time.ctime())
+            why = 'resuming across a code change (keep_code)'
         print_log(f'[{position}/{len(built)}] {name} ({kind}): {why}', 'current')
         if main:
-            if done is not None and (name in forced or done.get('digest') != digest):
+            if done is not None and (
+                name in forced or done.get('digest') != run_digest
+            ):
                 # a rerun, or what the stage depends on changed: start afresh
                 # (an interrupted run of the same record resumes instead)
                 if os.path.isdir(ctx.stage_dir(name)):
@@ -289,11 +304,18 @@ def run_pipeline(
                         f'previous {ctx.stage_dir(name)} kept as {moved}', 'current'
                     )
             os.makedirs(ctx.stage_dir(name), exist_ok=True)
-            write_json(manifest_path, dict(name=name, digest=digest, finished=False))
+            if kept is None:
+                # the record too, so that a run of another code version can
+                # keep this one's folders (keep_code) if it is interrupted
+                write_json(
+                    manifest_path,
+                    dict(name=name, digest=digest, provenance=record, finished=False),
+                )
         barrier()  # the stage's folder is ready
         result = None
         if main or stage.on_all_ranks:
-            result = stage.execute(ctx, resolved, digest)
+            with recorded_code(run_code):
+                result = stage.execute(ctx, resolved, run_digest)
         barrier()  # every rank's share is written
         result = broadcast_from_main(result)
         if stage.makes_data:
@@ -306,6 +328,8 @@ def run_pipeline(
             finished=True,
             inputs={a: stage.settings[a] for a in stage.inputs if a in stage.settings},
         )
+        if kept is not None:
+            result['code_kept'] = [*done.get('code_kept', []), dict(kept, resumed=True)]
         if main:
             write_json(manifest_path, result)
         ctx.results[name] = result

@@ -23,7 +23,8 @@ import logging
 import os
 import os.path as osp
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -128,6 +129,24 @@ def code_digest() -> str:
                 with open(path, 'rb') as f:
                     sha.update(f.read())
     return sha.hexdigest()[:16]
+
+
+#: Code digests that records made inside :func:`recorded_code` carry instead
+#: of :func:`code_digest` (innermost last).
+_RECORDED_CODE: list[str] = []
+
+
+@contextmanager
+def recorded_code(digest: str) -> Iterator[None]:
+    """Within the block, :func:`check_or_reset` records ``digest`` as the code
+    of the folders it checks: an interrupted stage that the user keeps across a
+    code change (``run_pipeline(keep_code=...)``) finds its folders under the
+    record it started with and resumes them."""
+    _RECORDED_CODE.append(digest)
+    try:
+        yield
+    finally:
+        _RECORDED_CODE.pop()
 
 
 #: Manifests a dataset generator writes into its root (FashionPaste's): the
@@ -306,8 +325,9 @@ def check_or_reset(
 ) -> dict:
     """Make ``folder`` hold the outputs of ``record`` only, then record it.
 
-    The record gains ``code`` (:func:`code_digest`) unless it has one: files
-    made by another version of mmwsss are not reused.
+    The record gains ``code`` (:func:`code_digest`, or the digest of the
+    enclosing :func:`recorded_code`) unless it has one: files made by another
+    version of mmwsss are not reused.
 
     A folder whose provenance digest equals the record's keeps its files (an
     interrupted run of the same thing resumes from them). A folder with output
@@ -340,7 +360,7 @@ def check_or_reset(
     if on_mismatch not in ('move', 'raise'):
         raise ValueError(f"on_mismatch must be 'move' or 'raise', got {on_mismatch!r}")
     record = dict(record)
-    record.setdefault('code', code_digest())
+    record.setdefault('code', _RECORDED_CODE[-1] if _RECORDED_CODE else code_digest())
     digest = record_digest(record)
     previous = read_provenance(folder) if osp.isdir(folder) else None
     old_digest = previous.get('digest') if previous else None

@@ -237,6 +237,82 @@ def test_a_new_code_version_reruns_unless_kept_and_says_so(tmp_path, monkeypatch
     assert CALLS == dict(a=2, read_a=1)
 
 
+#: Parts each ``Parts`` stage wrote, by stage name; and after how many newly
+#: written parts it stops with an error (an interruption), by stage name.
+WRITTEN: dict[str, list[int]] = {}
+STOP_AFTER: dict[str, int] = {}
+
+
+@STAGES.register_module()
+class Parts(BaseStage):
+    """Writes ``parts/{i}.txt`` for i < n under a provenance record of its own
+    (as an export does), skipping the parts already there."""
+
+    def run(self, ctx, n: int = 3) -> dict:
+        from mmwsss.utils.provenance import check_or_reset
+
+        out = osp.join(ctx.stage_dir(self.name), 'parts')
+        check_or_reset(out, dict(kind='parts', stage=self.digest))
+        new = WRITTEN.setdefault(self.name, [])
+        for i in range(n):
+            if osp.exists(osp.join(out, f'{i}.txt')):
+                continue
+            if len(new) == STOP_AFTER.get(self.name):
+                raise RuntimeError('interrupted')
+            with open(osp.join(out, f'{i}.txt'), 'w') as f:
+                f.write(str(i))
+            new.append(i)
+        return dict(out_dir=out)
+
+
+def test_an_interrupted_stage_resumes_across_a_kept_code_change(tmp_path, monkeypatch):
+    from mmwsss.utils import provenance
+
+    WRITTEN.clear()
+    cfg = _pipeline(tmp_path, dict(name='p', type='Parts', n=3))
+    STOP_AFTER['p'] = 1
+    with pytest.raises(RuntimeError, match='interrupted'):
+        run_pipeline(cfg, report=False)
+    assert WRITTEN == dict(p=[0])
+    manifest = json.load(open(tmp_path / 'work' / 'p' / 'stage.json'))
+    assert not manifest['finished'] and manifest['provenance']['kind'] == 'Parts'
+    for module in (runner, provenance):  # a new version of mmwsss
+        monkeypatch.setattr(module, 'code_digest', lambda: 'next-version')
+    # kept: it resumes under the record it started with (part 0 reused), and
+    # is interrupted again, and resumes again
+    STOP_AFTER['p'] = 2
+    with pytest.raises(RuntimeError, match='interrupted'):
+        run_pipeline(cfg, report=False, keep_code=['p'])
+    assert WRITTEN == dict(p=[0, 1])
+    del STOP_AFTER['p']
+    results = run_pipeline(cfg, report=False, keep_code=['p'])
+    assert WRITTEN == dict(p=[0, 1, 2])
+    assert not list(tmp_path.glob('work/p.old-*'))
+    (kept,) = results['p']['code_kept']
+    assert kept['now'] == 'next-version' and kept['resumed'] is True
+    assert results['p']['provenance']['code'] == 'next-version'
+    run_pipeline(cfg, report=False)  # finished under the new version
+    assert WRITTEN == dict(p=[0, 1, 2])
+
+
+def test_an_interrupted_stage_restarts_after_a_code_change_not_kept(
+    tmp_path, monkeypatch
+):
+    from mmwsss.utils import provenance
+
+    WRITTEN.clear()
+    cfg = _pipeline(tmp_path, dict(name='p', type='Parts', n=2))
+    STOP_AFTER['p'] = 1
+    with pytest.raises(RuntimeError, match='interrupted'):
+        run_pipeline(cfg, report=False)
+    del STOP_AFTER['p']
+    for module in (runner, provenance):
+        monkeypatch.setattr(module, 'code_digest', lambda: 'next-version')
+    run_pipeline(cfg, report=False)
+    assert WRITTEN == dict(p=[0, 0, 1])  # part 0 made again
+    assert len(list(tmp_path.glob('work/p.old-*'))) == 1
+
+
 def test_the_code_digest_covers_the_package_sources(tmp_path, monkeypatch):
     from mmwsss.utils import provenance
 
