@@ -18,7 +18,8 @@ paragraph and a blank line, and one that lacks a value is left out:
   with ``previous``, where the benchmark has a previous run (``render``'s
   ``previous``: the same pipeline on the old bench set), cell INDEX of each
   row is filled again from that run's results into a column of its own after
-  it ('-' where that run lacks the value);
+  it ('-' where that run lacks the value), and a row that only the previous run
+  fills is shown with its value there and "not run yet" in cell INDEX;
 - ``dict(kind='columns', stub=..., rows=EXPR, columns={title: EXPR}, cell=...)``:
   a column per list EXPR that exists, a row per element of ``rows``, each
   value through the template ``cell`` (as ``item``);
@@ -335,6 +336,28 @@ def _table(header: list, rows: list[list]) -> list[str]:
     return [lines[0], '|' + '---|' * len(header), *lines[1:], '']
 
 
+#: The current-run cell of a row that only the previous run has.
+PENDING = 'not run yet'
+
+
+def _pending(row: dict, item, index: int, old: Names) -> list[list[str]]:
+    """A row that the previous run fills and this one not yet: its first two
+    cells (what and which stage) and last (the published reference) as the
+    previous run has them, the previous value beside ``PENDING``, '-' in the
+    cells that describe this run (settings, notes)."""
+    try:
+        before = [fill(cell, old.bind(item=item)) for cell in row['cells']]
+    except Missing:
+        return []
+    cells = [
+        value if i < 2 or i == len(before) - 1 else '-'
+        for i, value in enumerate(before)
+    ]
+    cells[index] = PENDING
+    cells.insert(index + 1, before[index])
+    return [cells]
+
+
 def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
     """A ``table`` block: its rows that fill, if at least ``min_rows``; with
     ``previous``, the previous run's value of that cell in a column after it."""
@@ -343,12 +366,21 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
     old = ctx.get('previous', {}).get(ctx.get('bench'))
     for row in block['rows']:
         row = row if isinstance(row, dict) else dict(cells=row)
-        if not _value(row.get('when', 'True'), names, False):
+        try:
+            wanted = evaluate(row.get('when', 'True'), names)
+        except Missing:  # a stage of the condition has not run (yet)
+            if index is not None and old is not None and 'each' not in row:
+                if _value(row.get('when', 'True'), old, False):
+                    rows.extend(_pending(row, None, index, old))
+            continue
+        if not wanted:
             continue
         for item in _value(row['each'], names, []) if 'each' in row else [None]:
             try:
                 cells = [fill(cell, names.bind(item=item)) for cell in row['cells']]
             except Missing:
+                if index is not None and old is not None:
+                    rows.extend(_pending(row, item, index, old))
                 continue
             if index is not None and old is not None:
                 try:

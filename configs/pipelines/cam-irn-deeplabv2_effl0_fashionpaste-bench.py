@@ -939,11 +939,15 @@ benchmark = dict(
             'Seeds and pseudo masks are scored on train (the WSSS protocol), '
             'DeepLabV2 on val.',
         ],
+        data_table,
         '## Quality per stage',
         'Settings are ground-truth-free (see the next section). The oracle column '
         'shows what a sweep against the train ground truth would pick, for '
-        'comparison only: a user without ground truth cannot pick it.',
-        data_table,
+        'comparison only: a user without ground truth cannot pick it. The '
+        '"old bench" columns hold the same stage on the previous bench set '
+        '(generator 1.0, 160 px), for comparison; "not run yet" marks a stage the '
+        'current bench has not reached (on 2 CPU cores it runs for many hours, '
+        'resumed across sessions: `benchmarks/run_v2.sh`).',
         dict(
             kind='table',
             header=[

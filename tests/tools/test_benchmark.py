@@ -20,6 +20,14 @@ PIPELINES = {
 
 
 @functools.cache
+def _without_previous(import_tool):
+    """tools/benchmark.py with no previous bench's results: these render tests
+    check their own synthetic results, not the committed old bench's column."""
+    benchmark = import_tool('benchmark')
+    benchmark.load_previous = lambda root='.': {}
+    return benchmark
+
+
 def _config(bench):
     return Config.fromfile(osp.join(ROOT, 'configs', 'pipelines', PIPELINES[bench]))
 
@@ -177,7 +185,7 @@ def _bare_results(metrics: dict, blocks: list) -> dict:
 
 
 def test_render_rows_with_oracle_column(import_tool):
-    text = import_tool('benchmark').render(_results())
+    text = _without_previous(import_tool).render(_results())
     # ground-truth-free setting, its mIoU, then the oracle (GT sweep) column
     assert '| CAM seeds | `cam_labels` | bg 0.40 | 33.0 | 37.0 (bg 0.47) |' in text
     assert '| CAM + CRF | `crf_labels` | bg 0.40 | 50.0 | - |' in text
@@ -271,7 +279,7 @@ def test_render_ptrecl_rows_ablations_and_memory(import_tool):
     )
     s['ptrecl_labels'] = _labels(59.5, bg_score=0.45)
     s['deeplabv2_ptrecl'] = _deeplab(51.0)
-    text = import_tool('benchmark').render(results)
+    text = _without_previous(import_tool).render(results)
     assert '| PtReCl recovery net | `recovery` |' in text
     assert '| PtReCl reclassification map | `reclassify` | K 20, m 10;' in text
     # the PtReCl row: its GT-free walk cut, the oracle, its gain over IRN (52.0)
@@ -297,7 +305,7 @@ def test_render_ptrecl_rows_ablations_and_memory(import_tool):
     s['reclassify_l3'] = _reclassify(66.0, 'prototypes_l3', 10)
     s['reclassify_l3']['options']['model.backbone.out_indices'] = [3]
     s['ptrecl_l3_labels'] = _labels(63.0, bg_score=0.5)
-    text = import_tool('benchmark').render(results)
+    text = _without_previous(import_tool).render(results)
     assert '| 20 | 60.0 | 61.0 |' in text
     assert (
         '| head conv (1280-d, ReLU6; the default) | `prototypes` | - | 61.0 | 59.5 |'
@@ -351,7 +359,7 @@ def test_render_instance_rows(import_tool):
 
     s['maskrcnn_gt'] = det(0.5)
     s['maskrcnn_wise'] = det(0.2, voc50=23.44)
-    benchmark = import_tool('benchmark')
+    benchmark = _without_previous(import_tool)
     without = benchmark.render(results)
     assert 'No results yet for the instances benchmark and seeds benchmark' in without
     text = benchmark.render(results, others=dict(instances=instances))
@@ -412,7 +420,7 @@ def test_render_seeds_section(import_tool):
         ),
     )
     seeds['stages']['cam']['val'] = {'cls/mAP': 90.0}
-    text = import_tool('benchmark').render(results, others=dict(seeds=seeds))
+    text = _without_previous(import_tool).render(results, others=dict(seeds=seeds))
     assert (
         '| SEAM + HFPL | `seam_hfpl` | - | - | 7.2 (bg 0.00) | - | - | not cut: val '
         "cls mAP 10.2 (CAM's 90.0) | - | - |" in text
@@ -606,6 +614,52 @@ def test_render_previous_column(import_tool):
     alone = render({'main': new})
     assert '| masks | mIoU |' in alone and 'old bench' not in alone
     assert '| CAM | 40.0 |' in alone
+
+
+def test_render_rows_the_new_run_has_not_reached(import_tool):
+    """While the new bench runs, a row that only the previous run fills keeps
+    its what / stage / published cells and the previous value, with 'not run
+    yet' in the current cell and '-' in the cells that describe the new run."""
+    render = import_tool('benchmark_render').render
+
+    def results(when=None, **stages):
+        rows = [
+            [
+                'CAM',
+                '`cam`',
+                'bg {cam.metrics.bg:.2f}',
+                '{cam.metrics.mIoU:.1f}',
+                'CAM: 48.3',
+            ],
+            dict(
+                cells=[
+                    'IRN',
+                    '`irn`',
+                    'bg {irn.metrics.bg:.2f}',
+                    '{irn.metrics.mIoU:.1f}',
+                    'IRN: 66.5',
+                ],
+                when='irn.metrics.bg > 0.2',
+            ),
+        ]
+        table = dict(
+            kind='table',
+            header=['masks', 'stage', 'setting', 'mIoU', 'published'],
+            rows=rows,
+            previous=3,
+        )
+        return _bare_results(stages, [table])
+
+    new = results(cam={'mIoU': 40.0, 'bg': 0.42})
+    old = results(cam={'mIoU': 37.5, 'bg': 0.3}, irn={'mIoU': 50.5, 'bg': 0.51})
+    text = render({'main': new}, previous={'main': old}, previous_title='old bench')
+    assert '| CAM | `cam` | bg 0.42 | 40.0 | 37.5 | CAM: 48.3 |' in text
+    assert '| IRN | `irn` | - | not run yet | 50.5 | IRN: 66.5 |' in text
+    # a row that neither run fills, or that the previous run's condition drops,
+    # is left out
+    old = results(cam={'mIoU': 37.5, 'bg': 0.3}, irn={'mIoU': 50.5, 'bg': 0.1})
+    text = render({'main': new}, previous={'main': old}, previous_title='old bench')
+    assert '`irn`' not in text
 
 
 def test_render_repeated_stages_as_mean_and_spread(import_tool):
