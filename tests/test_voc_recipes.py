@@ -93,6 +93,36 @@ def test_cam_trains_like_irn():
     assert bench.optim_wrapper.optimizer.momentum == 0.9
 
 
+def test_prm_trains_as_prms_reference_config():
+    """PRM's recipe: the classifier at lr 0.01, the ResNet-50 features at 0.01 of
+    it (1e-4), constant; output stride 32, every stage trained, batch norm in
+    training mode; whole images resized to 448 x 448, flipped, never cropped."""
+    from mmengine.optim import build_optim_wrapper
+
+    cfg = _cfg(PRM)
+    _no_weights(cfg.model)
+    model = _build(cfg.model)
+    model.train()
+    backbone = model.backbone
+    assert all(p.requires_grad for p in backbone.parameters())
+    assert backbone.layer1[0].bn1.training  # statistics updated
+    features = backbone(torch.zeros(1, 3, 448, 448))[-1]
+    assert features.shape[-2:] == (14, 14)  # output stride 32
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lrs = {}
+    for group in wrapper.optimizer.param_groups:
+        for param in group['params']:
+            lrs[id(param)] = group['lr']
+    assert {lrs[id(p)] for p in model.head.parameters()} == {0.01}
+    assert {round(lrs[id(p)], 10) for p in backbone.parameters()} == {1e-4}
+    assert wrapper.optimizer.defaults['momentum'] == 0.9
+    assert not cfg.param_scheduler  # constant lr
+    steps = _step_types(cfg.train_dataloader.dataset.pipeline)
+    assert 'RandomCrop' not in steps and 'RandomFlip' in steps
+    (resize,) = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'Resize']
+    assert tuple(resize.scale) == (448, 448) and resize.keep_ratio is False
+
+
 def test_irn_taps_five_levels_of_torchvision_resnet50():
     cfg = _cfg(IRN)
     backbone = cfg.model.backbone
