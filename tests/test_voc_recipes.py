@@ -9,6 +9,7 @@ aug.txt, SegmentationClassAug, cls_labels.json), then trains each config one
 iteration at batch 1 from random weights (no checkpoint is fetched).
 """
 
+import os
 import os.path as osp
 
 import numpy as np
@@ -36,6 +37,7 @@ SEAM = 'configs/seam/seam_r50_1xb8-8e_voc12aug-448.py'
 SEAM_HFPL = 'configs/seam/seam_r50_hfpl_1xb8-8e_voc12aug-448.py'
 PTRECL_RECOVERY = 'configs/ptrecl/ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321.py'
 PRM = 'configs/prm/prm_r50_1xb16-20e_voc12-448.py'
+OAA = 'configs/oaa/oaa_r50_1xb5-15e_voc12aug.py'
 UPERNET_SWIN = 'configs/upernet_swin/upernet_swin-t_1xb8-40k_voc12aug-512x512_pseudo.py'
 TORCHVISION_R50 = 'https://download.pytorch.org/models/resnet50-0676ba61.pth'
 
@@ -121,6 +123,29 @@ def test_prm_trains_as_prms_reference_config():
     assert 'RandomCrop' not in steps and 'RandomFlip' in steps
     (resize,) = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'Resize']
     assert tuple(resize.scale) == (448, 448) and resize.keep_ratio is False
+
+
+def test_oaa_trains_as_oaas_reference_code():
+    """OAA's recipe on IRN's CAM network: whole images, shorter side 224, flip,
+    no crop; batch 5 x 5 accumulated; Nesterov SGD lr 1e-3 (classifier x10),
+    weight decay 5e-4, x0.1 after epochs 5 and 10 of 15; OAAHook from epoch 1."""
+    cfg = _cfg(OAA)
+    assert cfg.model.backbone == _cfg(CAM).model.backbone  # IRN's CAM network
+    steps = _step_types(cfg.train_dataloader.dataset.pipeline)
+    assert 'RandomCrop' not in steps and 'RandomResize' not in steps
+    (resize,) = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'Resize']
+    assert min(resize.scale) == 224 and resize.keep_ratio
+    assert cfg.model.data_preprocessor.size is None  # batches padded, not cropped
+    assert cfg.train_dataloader.batch_size * cfg.optim_wrapper.accumulative_counts == 25
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.lr, optimizer.momentum, optimizer.nesterov) == (1e-3, 0.9, True)
+    assert optimizer.weight_decay == 5e-4
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys.head.lr_mult == 10.0
+    (step,) = cfg.param_scheduler
+    assert (step.type, step.milestones, step.gamma) == ('MultiStepLR', [5, 10], 0.1)
+    assert cfg.train_cfg.max_epochs == 15
+    hook = [h for h in cfg.custom_hooks if h.type == 'OAAHook'][0]
+    assert hook.start_epoch == 1
 
 
 def test_irn_taps_five_levels_of_torchvision_resnet50():
@@ -247,7 +272,7 @@ def _one_iteration(cfg, work_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     'path',
-    [CAM, IRN, AFFINITYNET, DEEPLABV2, SEAM, SEAM_HFPL, PTRECL_RECOVERY, PRM],
+    [CAM, IRN, AFFINITYNET, DEEPLABV2, SEAM, SEAM_HFPL, PTRECL_RECOVERY, PRM, OAA],
 )
 def test_one_training_iteration_on_voc_size_images(path, tiny_voc, tmp_path):
     cfg = _one_iteration(_cfg(path), tmp_path / 'work')
@@ -269,6 +294,9 @@ def test_one_training_iteration_on_voc_size_images(path, tiny_voc, tmp_path):
     params = dict(runner.model.named_parameters())
     assert snapshot.before
     assert any(not torch.equal(v, params[n]) for n, v in snapshot.before.items())
+    if path == OAA:  # a one-epoch run fills its maps in its last epoch
+        maps = osp.join(cfg.work_dir, 'oaa_maps')
+        assert len([n for n in os.listdir(maps) if not n.endswith('.json')]) == 1
 
 
 @pytest.mark.slow
