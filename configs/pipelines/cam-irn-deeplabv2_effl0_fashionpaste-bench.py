@@ -792,6 +792,10 @@ walk_cells = [
     '{item.size[0]}x{item.size[1]}',
     '{item.sparse_s * 1000:.0f} ms',
     '{item.sparse_peak_mb:.0f} MB',
+    # the torch backend (one sparse product per step; IRN's walk on a GPU)
+    [['{item.torch_s * 1000:.0f} ms on {item.torch_device}', 'not run']],
+    [['{item.torch_peak_mb:.0f} MB', '-']],
+    [['{100 * item.torch_agreement:.2f}%', '-']],
     [['{item.dense_s:.1f} s', 'not run (O((HW)^2) memory)']],
     [['{item.dense_peak_mb:.0f} MB', '-']],
     [['{item.speedup:.0f}x', '-']],
@@ -1156,14 +1160,19 @@ benchmark = dict(
                 'scene; each measurement in a fresh process, peak memory = peak '
                 'resident memory above the inputs. Dense = the HW x HW transition '
                 'squared 8 times (torch, denormals flushed, all cores); ours = 256 '
-                'stencil steps (numba kernel). Agreement = share of equal IRN labels '
-                '(bg 0.25, argmax).',
+                'stencil steps (numba kernel); ours, torch backend = the same walk '
+                "as one sparse product per step (`backend='torch'`, for GPUs; on "
+                'a machine without one it runs on the CPU, as here). Agreement = '
+                'share of equal IRN labels (bg 0.25, argmax).',
                 dict(
                     kind='table',
                     header=[
                         'map',
                         'ours',
                         'ours peak memory',
+                        'ours, torch backend',
+                        'torch peak memory',
+                        'torch labels = numba labels',
                         'dense',
                         'dense peak memory',
                         'speed-up',
