@@ -12,23 +12,32 @@
 #   git worktree add --detach ../bench HEAD
 #   ln -s "$PWD/work_dirs" "$PWD/data" ../bench/
 #   cd ../bench && PYTHONPATH=$PWD nohup bash benchmarks/run_v2.sh > bench_v2.log &
-# then collect in the project: python tools/benchmark.py --collect [--bench B].
+# (with the project's virtual environment active: its python on PATH)
+# then collect in the project: python tools/benchmark.py --collect [--bench B]
+# (the spread runs write benchmarks/results_seed{1,2}.json in the worktree: copy
+# them into the project's benchmarks/ first).
+# To move the worktree to a later commit whose changes do not touch the stages
+# already run (e.g. new configs for stages still to come), check it out there and
+# run with BENCH_KEEP='--keep-code all': finished stages are kept and an
+# interrupted one resumes (run_pipeline's keep_code), every decision recorded in
+# the stage's manifest.
 # a failing command is logged and the next one runs (its rows are independent)
 set -uo pipefail
 P=configs/pipelines
 SEMANTIC=$P/cam-irn-deeplabv2_effl0_fashionpaste-bench.py
 SEEDS=$P/seeds_effl0_fashionpaste-bench.py
 INSTANCES=$P/instances_effl0_fashionpaste-bench.py
-# extra run_pipeline arguments for the first command, e.g. BENCH_KEEP='--keep-code data'
+# extra run_pipeline arguments for every pipeline command, e.g.
+# BENCH_KEEP='--keep-code all' after moving the worktree (see above)
 KEEP=${BENCH_KEEP:-}
 
 run() {
-    echo "=== $(date '+%F %T') run_pipeline $*"
-    python tools/run_pipeline.py "$@" --no-report || echo "=== FAILED ($?): $*"
+    echo "=== $(date '+%F %T') run_pipeline $* $KEEP"
+    # shellcheck disable=SC2086
+    python tools/run_pipeline.py "$@" --no-report $KEEP || echo "=== FAILED ($?): $*"
 }
 
-# shellcheck disable=SC2086
-run "$SEMANTIC" --until deeplabv2_irn $KEEP  # CAM -> IRN -> DeepLabV2, the bound
+run "$SEMANTIC" --until deeplabv2_irn        # CAM -> IRN -> DeepLabV2, the bound
 run "$SEEDS" --until cam_hfpl_ft_labels      # SEAM, OAA, OAA+, HFPL, controls
 run "$SEMANTIC" --until deeplabv2_ptrecl     # PtReCl and its DeepLabV2
 run "$INSTANCES"                             # PRM, WISE, Mask R-CNN
