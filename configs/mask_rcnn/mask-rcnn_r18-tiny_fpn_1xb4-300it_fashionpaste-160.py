@@ -12,7 +12,10 @@
 # CocoMetric at a CocoGT stage's json (tools/dataset_converters/
 # gt_instances_to_coco.py). COCO category ids are the segmentation class indices
 # (1..10), named by the classes below.
-_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+_base_ = [
+    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+    '../_base_/instance_metrics.py',
+]
 
 # every mmwsss config imports the plugin; this one uses mmdet's components only
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
@@ -103,22 +106,11 @@ val_dataloader = dict(
     )
 )
 test_dataloader = val_dataloader
-# mmdet's COCO metric (bbox / segm AP, AP50) and the VOC-style mask AP, ABO,
-# precision and recall that PRM, WISE and IRN report (AP at IoU 0.25 / 0.5 /
-# 0.75, all-point interpolation, VOC matching; mmwsss.evaluation.
-# VOCMaskAPMetric), both on the same ground-truth json
+# the COCO and the VOC-style instance metrics (configs/_base_/instance_metrics.py)
+# on the val ground truth
 val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        metric=['bbox', 'segm'],
-        format_only=False,
-    ),
-    dict(
-        type='VOCMaskAPMetric',
-        _scope_='mmwsss',
-        ann_file=data_root + 'annotations/instances_val.json',
-    ),
+    dict(m, ann_file=data_root + 'annotations/instances_val.json')
+    for m in _base_.instance_metrics
 ]
 test_evaluator = val_evaluator
 

@@ -8,7 +8,10 @@
 #   python tools/train.py configs/mask_rcnn/mask-rcnn_r50_fpn_1xb8-12e_voc12aug.py \
 #       --cfg-options train_dataloader.dataset.ann_file=PSEUDO_COCO_JSON
 # COCO category ids are the VOC segmentation class indices (1..20).
-_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+_base_ = [
+    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+    '../_base_/instance_metrics.py',
+]
 
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
@@ -60,22 +63,11 @@ val_dataloader = dict(
     )
 )
 test_dataloader = val_dataloader
-# mmdet's COCO metric (bbox / segm AP, AP50) and the VOC-style mask AP, ABO,
-# precision and recall that PRM, WISE and IRN report (AP at IoU 0.25 / 0.5 /
-# 0.75, all-point interpolation, VOC matching; mmwsss.evaluation.
-# VOCMaskAPMetric), both on the same ground-truth json
+# the COCO and the VOC-style instance metrics (configs/_base_/instance_metrics.py)
+# on the val ground truth
 val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        metric=['bbox', 'segm'],
-        format_only=False,
-    ),
-    dict(
-        type='VOCMaskAPMetric',
-        _scope_='mmwsss',
-        ann_file=data_root + 'annotations/instances_val.json',
-    ),
+    dict(m, ann_file=data_root + 'annotations/instances_val.json')
+    for m in _base_.instance_metrics
 ]
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=0.01))
