@@ -38,6 +38,7 @@ SEAM_HFPL = 'configs/seam/seam_r50_hfpl_1xb8-8e_voc12aug-448.py'
 PTRECL_RECOVERY = 'configs/ptrecl/ptrecl-recovery_r101-d8_1xb10-20k_voc12aug-321.py'
 PRM = 'configs/prm/prm_r50_1xb16-20e_voc12-448.py'
 OAA = 'configs/oaa/oaa_r50_1xb5-15e_voc12aug.py'
+OAA_IAM = 'configs/oaa/oaa-iam_r50_1xb5-15e_voc12aug.py'
 UPERNET_SWIN = 'configs/upernet_swin/upernet_swin-t_1xb8-40k_voc12aug-512x512_pseudo.py'
 TORCHVISION_R50 = 'https://download.pytorch.org/models/resnet50-0676ba61.pth'
 
@@ -297,6 +298,15 @@ def test_one_training_iteration_on_voc_size_images(path, tiny_voc, tmp_path):
     if path == OAA:  # a one-epoch run fills its maps in its last epoch
         maps = osp.join(cfg.work_dir, 'oaa_maps')
         assert len([n for n in os.listdir(maps) if not n.endswith('.json')]) == 1
+        # OAA+: the integral attention model learns from those maps
+        iam = _one_iteration(_cfg(OAA_IAM), tmp_path / 'iam')
+        iam.train_dataloader.dataset.data_root = tiny_voc
+        (load,) = [t for t in iam.train_dataloader.dataset.pipeline if 'cam_dir' in t]
+        load.cam_dir = maps
+        runner = Runner.from_cfg(iam)
+        runner.train()
+        loss = runner.message_hub.get_scalar('train/loss').current()
+        assert np.isfinite(loss) and loss > 0
 
 
 @pytest.mark.slow
