@@ -364,12 +364,13 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
     rows = []
     index = block.get('previous')
     old = ctx.get('previous', {}).get(ctx.get('bench'))
+    beside = index is not None and old is not None  # the previous run's column
     for row in block['rows']:
         row = row if isinstance(row, dict) else dict(cells=row)
         try:
             wanted = evaluate(row.get('when', 'True'), names)
         except Missing:  # a stage of the condition has not run (yet)
-            if index is not None and old is not None and 'each' not in row:
+            if beside and 'each' not in row:
                 if _value(row.get('when', 'True'), old, False):
                     rows.extend(_pending(row, None, index, old))
             continue
@@ -379,10 +380,10 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
             try:
                 cells = [fill(cell, names.bind(item=item)) for cell in row['cells']]
             except Missing:
-                if index is not None and old is not None:
+                if beside:
                     rows.extend(_pending(row, item, index, old))
                 continue
-            if index is not None and old is not None:
+            if beside:
                 try:
                     before = fill(row['cells'][index], old.bind(item=item))
                 except Missing:
@@ -390,7 +391,7 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
                 cells.insert(index + 1, before)
             rows.append(cells)
     header = list(block['header'])
-    if index is not None and old is not None:
+    if beside:
         header.insert(index + 1, f"{header[index]}, {ctx['previous_title']}")
     return _table(header, rows) if len(rows) >= block.get('min_rows', 1) else []
 

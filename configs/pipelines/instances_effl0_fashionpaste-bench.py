@@ -124,7 +124,7 @@ def mask_rcnn_row(name):
         [ap(name, 'segm_mAP_50'), [f' ({share}', ''] if source else ''],
         [[ap(name, 'segm_mAP'), 'not run']],
         [[ap(name, 'bbox_mAP_50'), 'not run']],
-        [[voc_style(name, 'voc/', 'voc/ABO')[0][0], '-']],
+        voc_style(name, 'voc/', 'voc/ABO'),
         train,
         published['maskrcnn'] if source else '-',
     ]
