@@ -213,6 +213,7 @@ def spread_config(cfg: Config, seed: int) -> Config:
 def collect(cfg: Config) -> dict[str, dict]:
     """The finished stages' manifests in the pipeline's work dir, in order."""
     from mmwsss.pipeline import MANIFEST, pipeline_stages
+    from mmwsss.pipeline.iteration_time import checkpoint_times
 
     stages = {}
     for stage in pipeline_stages(cfg):
@@ -220,8 +221,15 @@ def collect(cfg: Config) -> dict[str, dict]:
         if osp.exists(path):
             with open(path) as f:
                 manifest = json.load(f)
-            if manifest.get('finished'):
-                stages[stage['name']] = manifest
+            if not manifest.get('finished'):
+                continue
+            if manifest.get('train_s') and 'iterations' not in manifest:
+                # a manifest that predates the iteration times: its last
+                # checkpoint's message hub holds them
+                times = checkpoint_times(osp.dirname(path))
+                if times:
+                    manifest['iterations'] = times
+            stages[stage['name']] = manifest
     return stages
 
 

@@ -29,7 +29,9 @@ paragraph and a blank line, and one that lacks a value is left out:
   ``file`` bound to the JSON file PATH's content (PATH relative to the root;
   the block is left out where it does not exist), e.g. a table with
   ``each='file'`` rows;
-- kinds ``speed`` (``images``: EXPR of the train images, ``exclude``: stages),
+- kinds ``speed`` (``images``: EXPR of the train images, ``exclude``: stages,
+  optional ``chain``: ``title``, ``stages``, ``budget_h``, ``caption``: their
+  total time at each seed that ran, against the budget),
   ``missing`` (planned stages without results), ``absent`` (benchmarks without
   results), ``bench`` (another benchmark's blocks, ``bench=NAME``), ``samples``
   (``caption``) and ``curve`` (``caption``, ``alt``): the pictures.
@@ -429,7 +431,10 @@ def _grid(block: dict, names: Names, ctx: dict) -> list[str]:
 def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
     """Each finished stage's time: training and export rate, a test-only
     stage's rate, a per-image stage's rate or its seconds."""
-    images, rows = _value(block['images'], names, '?'), []
+    # the image count of this run's stages, not a mean over its other seeds
+    single = copy.copy(names)
+    single.runs = {}
+    images, rows = _value(block['images'], single, '?'), []
     for name, stage in names.stages.items():
         rate = stage.get('export_images_per_s')
         if name in block['exclude']:
@@ -441,7 +446,8 @@ def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
             resumed = ' (resumed run: its last part only)' * bool(stage.get('resumed'))
             row = (
                 f'training ({images} images)',
-                f"{stage['train_s']:.0f} s{resumed}; test / export {rate:.2f} images/s",
+                f"{stage['train_s']:.0f} s{resumed}{_iterations(stage)}; "
+                f'test / export {rate:.2f} images/s',
             )
         elif stage.get('images_per_s'):
             # results from before the pool size was recorded used 2
@@ -455,7 +461,59 @@ def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
         else:
             continue
         rows.append([f'`{name}` {row[0]}', row[1]])
-    return _table(['stage', 'time'], rows)
+    chain = block.get('chain')
+    return _table(['stage', 'time'], rows) + (_chain(chain, names) if chain else [])
+
+
+def _iterations(stage: dict) -> str:
+    """A training stage's iteration times (over every part of a resumed run:
+    ``mmwsss.pipeline.iteration_time``), or ''."""
+    it = stage.get('iterations')
+    if not it:
+        return ''
+    return (
+        f"; {it['count']} iterations: {it['sum_s'] / 60:.0f} min summed over "
+        f"all parts, {it['count'] * it['median_s'] / 60:.0f} min at their median "
+        f"{it['median_s']:.2f} s"
+    )
+
+
+def _stage_times(stage: dict) -> tuple[float, float]:
+    """A stage's time (training: every iteration over all parts, then its
+    test / export) and the same with its training at its median iteration time
+    (the shared cores' bursts left out)."""
+    it = stage.get('iterations')
+    train = float(stage.get('train_s', 0.0))
+    seconds = float(stage.get('seconds', train + stage.get('export_s', 0.0)))
+    if not it or 'train_s' not in stage:
+        return seconds, seconds
+    rest = max(seconds - train, 0.0)
+    return it['sum_s'] + rest, it['count'] * it['median_s'] + rest
+
+
+def _chain(chain: dict, names: Names) -> list[str]:
+    """A ``chain`` of a speed block (``title``, ``stages``, ``budget_h``):
+    its total time at each seed that ran, against the budget, or the stages it
+    still lacks."""
+    seeds = sorted({0} | {s for runs in names.runs.values() for s in runs})
+    lines = []
+    for seed in seeds:
+        keys = [name if not seed else f'{name}@{seed}' for name in chain['stages']]
+        missing = [key for key in keys if key not in names.stages]
+        if missing:
+            lines.append(
+                f"{chain['title']}, seed {seed}: not complete (to run: "
+                f"{', '.join(missing)})."
+            )
+            continue
+        summed, median = map(sum, zip(*(_stage_times(names.stages[k]) for k in keys)))
+        verdict = 'within' if median <= chain['budget_h'] * 3600 else 'over'
+        lines.append(
+            f"{chain['title']}, seed {seed}: {summed / 3600:.2f} h summed, "
+            f"{median / 3600:.2f} h with each training at its median iteration "
+            f"time: {verdict} the budget of {chain['budget_h']:g} h."
+        )
+    return [' '.join([chain.get('caption', '')] + lines).strip(), '']
 
 
 def _missing(block: dict, names: Names, ctx: dict) -> list[str]:

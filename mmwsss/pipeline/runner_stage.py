@@ -41,6 +41,7 @@ from ..utils.provenance import (
     record_digest,
 )
 from .context import write_json
+from .iteration_time import message_hub_times
 
 MMDET_SCOPE = 'mmdet'
 
@@ -335,7 +336,10 @@ def run_train_test_stage(
         dict: ``test`` (and ``val``) metrics, ``train_s``, ``export_s``,
         ``export_images_per_s``, ``num_images``, ``out_dir`` (the exporter's
         folder), ``finished``, ``skipped`` (True when reused from the
-        manifest) and, run on several processes, ``world_size``.
+        manifest), ``iterations`` (the training iterations' ``count``,
+        ``sum_s`` and ``median_s`` over every part of a resumed run: see
+        :mod:`~mmwsss.pipeline.iteration_time`) and, run on several
+        processes, ``world_size``.
     """
     cfg = _prepare_config(config, work_dir, data_root, cfg_options, transform_args)
     train_cfg = cfg.get('train_cfg') or {}
@@ -385,11 +389,15 @@ def run_train_test_stage(
     runner.train()
     # summed over resumed runs (a run that finds training finished adds ~1 s)
     train_s = time.perf_counter() - start + _previous_train_s(work_dir)
+    # every iteration's time over all parts (the message hub is resumed too)
+    iterations = message_hub_times(runner.message_hub)
     if is_main_process():
         write_json(osp.join(work_dir, TRAIN_TIME), dict(train_s=train_s))
     result = dict(config=cfg.filename, config_digest=digest, data_root=data_root)
     if resumed:
         result['resumed'] = True
+    if iterations:
+        result['iterations'] = iterations
     if get_world_size() > 1:
         result['world_size'] = get_world_size()
     if validate:

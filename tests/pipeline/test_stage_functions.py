@@ -145,6 +145,11 @@ def test_train_test_stage_resumes_same_config_and_restarts_another(tmp_path):
     result = _toy_stage(config, work)
     assert ToyStageProbe.starts == [0, 2, 4]
     assert result['finished'] and result['num_images'] == 4
+    # every iteration timed once over the three parts: the two before iter_2.pth
+    # (kept in its message hub), the two after it; the killed one not at all
+    iterations = result['iterations']
+    assert iterations['count'] == 4
+    assert 0 < iterations['median_s'] <= iterations['sum_s'] / 2
     after = {p.name: p.stat().st_mtime_ns for p in (work / 'preds').glob('*.png')}
     assert len(after) == 4 and all(after[n] == t for n, t in exported.items())
     assert not list(tmp_path.glob('work.old-*'))

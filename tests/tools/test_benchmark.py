@@ -754,3 +754,38 @@ def test_render_a_json_file_as_a_table(import_tool, tmp_path):
     (tmp_path / 'benchmarks' / 'stats.json').write_text(json.dumps(stats))
     text = render({'main': results}, root=str(tmp_path))
     assert '| v2 | 8.9 |' in text and '| voc | 8.5 |' in text
+
+
+def test_render_speed_with_iteration_times_and_the_main_chain(import_tool):
+    """A training stage shows its iterations summed over all parts and at their
+    median; the chain's total at each seed is judged at the median against the
+    budget, and a seed whose chain is incomplete names what it lacks."""
+    render = import_tool('benchmark_render').render
+    chain = dict(title='Chain', stages=['data', 'cam'], budget_h=0.5, caption='C.')
+    block = dict(kind='speed', images='data.counts.train', exclude=[], chain=chain)
+    results = _bare_results({}, [block])
+    cam = dict(
+        finished=True,
+        kind='cam',
+        train_s=1000.0,
+        seconds=1100.0,  # 100 s of export
+        export_images_per_s=4.0,
+        resumed=True,
+        iterations=dict(count=100, sum_s=2000.0, median_s=5.0),
+    )
+    data = dict(finished=True, kind='dataset', seconds=6.0, counts=dict(train=50))
+    results['stages'] = {'data': data, 'cam': cam, 'data@1': data}
+    text = render({'main': results})
+    assert (
+        '| `cam` training (50 images) | 1000 s (resumed run: its last part only); '
+        '100 iterations: 33 min summed over all parts, 8 min at their median '
+        '5.00 s; test / export 4.00 images/s |'
+    ) in text
+    # seed 0: 6 + 2000 + 100 s summed; 6 + 100 * 5 + 100 at the median
+    assert (
+        'C. Chain, seed 0: 0.58 h summed, 0.17 h with each training at its '
+        'median iteration time: within the budget of 0.5 h. '
+        'Chain, seed 1: not complete (to run: cam@1).'
+    ) in text
+    chain['budget_h'] = 0.1
+    assert 'over the budget of 0.1 h' in render({'main': results})
