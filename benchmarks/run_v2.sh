@@ -27,7 +27,7 @@ P=configs/pipelines
 SEMANTIC=$P/cam-irn-deeplabv2_effl0_fashionpaste-bench.py
 SEEDS=$P/seeds_effl0_fashionpaste-bench.py
 INSTANCES=$P/instances_effl0_fashionpaste-bench.py
-# extra run_pipeline arguments for every pipeline command, e.g.
+# extra run_pipeline arguments for every pipeline and spread command, e.g.
 # BENCH_KEEP='--keep-code all' after moving the worktree (see above)
 KEEP=${BENCH_KEEP:-}
 
@@ -42,8 +42,9 @@ run "$SEEDS" --until cam_hfpl_ft_labels      # SEAM, OAA, OAA+, HFPL, controls
 run "$SEMANTIC" --until deeplabv2_ptrecl     # PtReCl and its DeepLabV2
 run "$INSTANCES"                             # PRM, WISE, Mask R-CNN
 for seed in 1 2; do                          # the main chain's spread
-    echo "=== $(date '+%F %T') benchmark.py --seed $seed"
-    python tools/benchmark.py --seed "$seed" || echo "=== FAILED ($?): --seed $seed"
+    echo "=== $(date '+%F %T') benchmark.py --seed $seed $KEEP"
+    # shellcheck disable=SC2086
+    python tools/benchmark.py --seed "$seed" $KEEP || echo "=== FAILED ($?): --seed $seed"
 done
 run "$SEMANTIC"                              # ablations, other final nets
 run "$SEEDS"                                 # ablations, CAM recipe at 5 seeds

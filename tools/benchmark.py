@@ -126,6 +126,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--until', help='stop after this stage (render what has finished)'
     )
+    parser.add_argument(
+        '--keep-code',
+        nargs='+',
+        default=(),
+        metavar='STAGE',
+        help="as tools/run_pipeline.py's: keep these stages (or 'all') although "
+        "mmwsss's code changed since they ran (finished ones are kept, "
+        'interrupted ones resume; recorded in their manifests)',
+    )
     args = parser.parse_args(argv)
     args.pipeline = args.pipeline or BENCHES[args.bench]['pipeline']
     results = BENCHES[args.bench]['results']
@@ -248,8 +257,13 @@ def run(args: argparse.Namespace) -> dict:
     else:
         from mmwsss.pipeline import run_pipeline
 
+        keep = list(args.keep_code)
         stages = run_pipeline(
-            cfg, from_stage=args.from_stage, only=args.only, until=args.until
+            cfg,
+            from_stage=args.from_stage,
+            only=args.only,
+            until=args.until,
+            keep_code='all' if keep == ['all'] else keep,
         )
     return dict(
         pipeline=args.pipeline,

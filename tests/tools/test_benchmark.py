@@ -789,3 +789,25 @@ def test_render_speed_with_iteration_times_and_the_main_chain(import_tool):
     ) in text
     chain['budget_h'] = 0.1
     assert 'over the budget of 0.1 h' in render({'main': results})
+
+
+def test_keep_code_reaches_the_pipeline_run(import_tool, monkeypatch):
+    """--keep-code is passed on to run_pipeline ('all' as the string), so a
+    spread run resumes across a kept code change like the pipelines do."""
+    import mmwsss.datasets
+    import mmwsss.pipeline
+
+    benchmark = import_tool('benchmark')
+    calls = []
+    monkeypatch.setattr(
+        mmwsss.pipeline, 'run_pipeline', lambda cfg, **kw: calls.append(kw) or {}
+    )
+    monkeypatch.setattr(mmwsss.datasets, 'dataset_classes', lambda root: [])
+    for argv, kept in (
+        (['--keep-code', 'all'], 'all'),
+        (['--keep-code', 'cam'], ['cam']),
+    ):
+        benchmark.run(benchmark.parse_args(['--seed', '1', *argv]))
+        assert calls[-1]['keep_code'] == kept
+    benchmark.run(benchmark.parse_args(['--seed', '1']))
+    assert calls[-1]['keep_code'] == []
