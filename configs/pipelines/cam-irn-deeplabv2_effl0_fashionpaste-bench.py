@@ -201,6 +201,18 @@ stages = [
         cams='cam',
         label_options=dict(bg_score='oracle:cam:seed/best_bg_score'),
     ),
+    # CAM + CRF with PSA's background (1 - max CAM)^alpha at the alpha whose
+    # crossing is the same Otsu score: the same cut, a unary that grows with
+    # the CAM's confidence (added after the v2 bench's CAM + CRF fell below
+    # the plain seeds: a diagnostic row, not a setting chosen on its result)
+    dict(
+        name='crf_alpha_labels',
+        type='Labels',
+        kind='crf_alpha',
+        cams='cam',
+        thresholds='thresholds',
+        label_options=dict(alpha='auto:alpha'),
+    ),
     # pixels where two refinements of a different nature (IRN's walk, the colour
     # CRF on the CAMs) agree; 255 (ignored by DeepLabV2's loss) where they differ
     dict(
@@ -665,6 +677,19 @@ quality_rows = [
             ]
         ],
         [pr('crf_labels'), 'dense CRF (PSA preset)'],
+        '-',
+    ],
+    [
+        "CAM + CRF, PSA's background",
+        '`crf_alpha_labels`',
+        'alpha {crf_alpha_labels.label_options.alpha:.2f} (crossing at bg '
+        '{crf_labels.label_options.bg_score:.2f})',
+        miou('crf_alpha_labels'),
+        '-',
+        [
+            pr('crf_alpha_labels'),
+            'background (1 - max CAM)^alpha as PSA, the same CRF',
+        ],
         '-',
     ],
     [

@@ -31,7 +31,13 @@ from .random_walk import (
     stencil_offsets,
     transition_weights,
 )
-from .seed_labels import cam_seed_labels, crf_seed_labels, ir_labels, psa_labels
+from .seed_labels import (
+    cam_seed_labels,
+    crf_alpha_seed_labels,
+    crf_seed_labels,
+    ir_labels,
+    psa_labels,
+)
 
 __all__ = [
     'CRF_PRESETS',
@@ -42,6 +48,7 @@ __all__ = [
     'cams_to_labels',
     'cluster_centroids',
     'cam_seed_labels',
+    'crf_alpha_seed_labels',
     'crf_seed_labels',
     'dense_crf',
     'dense_crf_labels',

@@ -29,7 +29,13 @@ from tqdm import tqdm
 
 from ..engine.exporters import atomic_save_label_png
 from ..ops.crf import crf_params
-from ..ops.seed_labels import cam_seed_labels, crf_seed_labels, ir_labels, psa_labels
+from ..ops.seed_labels import (
+    cam_seed_labels,
+    crf_alpha_seed_labels,
+    crf_seed_labels,
+    ir_labels,
+    psa_labels,
+)
 from ..ops.thresholds import NUM_BINS, max_score_histogram, thresholds_from_histogram
 from ..utils.map_file import load_map_file
 from ..utils.provenance import digest_of, input_digest
@@ -39,6 +45,7 @@ LABEL_FUNCTIONS = {
     'ir': ir_labels,
     'psa': psa_labels,
     'crf': crf_seed_labels,
+    'crf_alpha': crf_alpha_seed_labels,
     'cam': cam_seed_labels,
 }
 
@@ -158,7 +165,8 @@ def make_label_dir(
     Args:
         kind (str): 'ir' (:func:`~mmwsss.ops.seed_labels.ir_labels`), 'psa'
             (:func:`~mmwsss.ops.seed_labels.psa_labels`), 'crf'
-            (:func:`~mmwsss.ops.seed_labels.crf_seed_labels`) or 'cam'
+            (:func:`~mmwsss.ops.seed_labels.crf_seed_labels`), 'crf_alpha'
+            (:func:`~mmwsss.ops.seed_labels.crf_alpha_seed_labels`) or 'cam'
             (:func:`~mmwsss.ops.seed_labels.cam_seed_labels`, no CRF).
         cam_dir (str): Folder of ``{id}.npz`` CAM files.
         img_dir (str): Folder of ``{id}.jpg`` images.

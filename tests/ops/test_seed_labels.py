@@ -3,6 +3,7 @@ import pytest
 
 from mmwsss.ops.seed_labels import (
     cam_seed_labels,
+    crf_alpha_seed_labels,
     crf_seed_labels,
     ir_labels,
     psa_labels,
@@ -54,6 +55,23 @@ def test_crf_seed_labels_hand_case():
     assert _bands(crf_seed_labels(image, cams, keys, bg_score=0.05)) == [3, 7, 3, 0]
 
 
+def test_crf_alpha_seed_labels_hand_case():
+    image, cams, keys = _case()
+    # alpha 2: the weak band's background (1 - 0.12)^2 = 0.77 > 0.12
+    assert _bands(crf_alpha_seed_labels(image, cams, keys, alpha=2.0)) == [3, 7, 0, 0]
+    # alpha 40: 0.88^40 = 0.006 < 0.12, the weak band keeps its class
+    assert _bands(crf_alpha_seed_labels(image, cams, keys, alpha=40.0)) == [3, 7, 3, 0]
+    # no pairwise terms: the argmax of [(1 - max)^alpha, cams] pixel by pixel,
+    # a single pixel of 0.5 flips between alpha 0.9 (bg 0.54) and 1.1 (bg 0.47)
+    unary = dict(
+        gauss_sxy=3, gauss_compat=0, bi_sxy=50, bi_srgb=13, bi_compat=0, iters=1
+    )
+    cams[1, 5, 35] = 0.5
+    low = crf_alpha_seed_labels(image, cams, keys, alpha=0.9, crf_preset=unary)
+    high = crf_alpha_seed_labels(image, cams, keys, alpha=1.1, crf_preset=unary)
+    assert low[5, 35] == 0 and high[5, 35] == 7
+
+
 def test_cam_seed_labels_hand_case():
     image, cams, keys = _case()
     labels = cam_seed_labels(image, cams, keys, bg_score=0.15)
@@ -68,7 +86,8 @@ def test_cam_seed_labels_hand_case():
 
 
 @pytest.mark.parametrize(
-    'fn', [ir_labels, psa_labels, crf_seed_labels, cam_seed_labels]
+    'fn',
+    [ir_labels, psa_labels, crf_seed_labels, crf_alpha_seed_labels, cam_seed_labels],
 )
 def test_image_without_classes_is_background(fn):
     image = _case()[0]
