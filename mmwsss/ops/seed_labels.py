@@ -83,6 +83,12 @@ def ir_labels(
     return labels
 
 
+def _psa_background(cams: np.ndarray, alpha: float) -> np.ndarray:
+    """PSA's background score ``(1 - max_c cam) ** alpha`` (the rest clipped
+    to [0, 1], so a map a little above 1 cannot give a NaN power)."""
+    return (np.clip(1 - cams.max(axis=0), 0, 1) ** alpha).astype(np.float32)
+
+
 def _bg_crf_classes(
     image: np.ndarray,
     cams: np.ndarray,
@@ -126,9 +132,12 @@ def psa_labels(
     cams, keys = _check_cams(cams, keys)
     if keys.size == 0:
         return np.zeros(cams.shape[1:], dtype=np.uint8)
-    rest = np.clip(1 - cams.max(axis=0), 0, 1)
-    low = _bg_crf_classes(image, cams, keys, rest**alpha_low, crf_preset)
-    high = _bg_crf_classes(image, cams, keys, rest**alpha_high, crf_preset)
+    low = _bg_crf_classes(
+        image, cams, keys, _psa_background(cams, alpha_low), crf_preset
+    )
+    high = _bg_crf_classes(
+        image, cams, keys, _psa_background(cams, alpha_high), crf_preset
+    )
     labels = np.where(low > 0, low, IGNORE_INDEX).astype(np.uint8)
     labels[high == 0] = 0
     return labels
@@ -190,8 +199,7 @@ def crf_alpha_seed_labels(
     cams, keys = _check_cams(cams, keys)
     if keys.size == 0:
         return np.zeros(cams.shape[1:], dtype=np.uint8)
-    bg = np.power(1.0 - cams.max(axis=0), alpha).astype(np.float32)
-    return _bg_crf_classes(image, cams, keys, bg, crf_preset)
+    return _bg_crf_classes(image, cams, keys, _psa_background(cams, alpha), crf_preset)
 
 
 def cam_seed_labels(
