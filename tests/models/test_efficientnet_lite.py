@@ -58,3 +58,33 @@ def test_dilation_is_the_atrous_algorithm(coarse, fine):
     assert b.shape[-2:] == (2 * a.shape[-2], 2 * a.shape[-1])
     assert a.std() > 0.1
     assert torch.allclose(b[..., 1::2, 1::2], a, atol=1e-4 * a.abs().max().item())
+
+
+def test_channels_last_is_the_same_network():
+    """The NHWC layout changes the memory order only: outputs and gradients
+    match the NCHW network's, the outputs come back NCHW-contiguous (heads may
+    `view` them) and the weights stay NHWC after loading a state dict."""
+    nets = []
+    for channels_last in (False, True):
+        net = EfficientNetLite(
+            out_indices=(2, 4), channels_last=channels_last, pretrained=True
+        )
+        net.init_weights()
+        nets.append(net)
+    nets[1].load_state_dict(nets[0].state_dict())
+    conv = nets[1].stem[0].weight  # 3x3 over 3 channels: the layouts differ
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.is_contiguous()
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    results = []
+    for net in nets:
+        net.train()
+        outs = net(x)
+        sum((out**2).mean() for out in outs).backward()
+        results.append((outs, net.head[0].weight.grad))
+    (ref, ref_grad), (outs, grad) = results
+    for out, expected in zip(outs, ref):
+        assert out.is_contiguous()
+        assert expected.abs().max() > 0.1
+        assert torch.allclose(out, expected, atol=1e-5 * expected.abs().max().item())
+    assert torch.allclose(grad, ref_grad, atol=1e-4 * ref_grad.abs().max().item())
