@@ -257,13 +257,12 @@ def run(args: argparse.Namespace) -> dict:
     else:
         from mmwsss.pipeline import run_pipeline
 
-        keep = list(args.keep_code)
         stages = run_pipeline(
             cfg,
             from_stage=args.from_stage,
             only=args.only,
             until=args.until,
-            keep_code='all' if keep == ['all'] else keep,
+            keep_code=args.keep_code,
         )
     return dict(
         pipeline=args.pipeline,

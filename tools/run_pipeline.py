@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
         report=not args.no_report,
         until=args.until,
         launcher=args.launcher,
-        keep_code='all' if list(args.keep_code) == ['all'] else args.keep_code,
+        keep_code=args.keep_code,
     )
     if is_main_process():
         print('\n'.join(['', *stage_table(results), '']))

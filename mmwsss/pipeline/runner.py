@@ -99,6 +99,8 @@ def build_stages(stages: list[dict]) -> list[BaseStage]:
         name, kind = stage.get('name'), stage.get('type')
         if not name or name in [s.name for s in built]:
             raise ValueError(f'every stage needs a unique name; got {name!r} twice')
+        if name == 'all':
+            raise ValueError("no stage may be named 'all' (keep_code's word for all)")
         if STAGES.get(kind) is None:
             raise KeyError(
                 f'stage {name!r}: unknown type {kind!r}; known: '
@@ -219,10 +221,11 @@ def run_pipeline(
             Default: 'none'.
         keep_code (Iterable[str] | str): Stages kept although mmwsss's code
             changed since they ran (their records differ in ``code`` only), or
-            'all': a finished one is kept as it is, an interrupted one resumes
-            under the record it started with (its checkpoints, exported and
-            labelled files); the manifest lists each kept change under
-            ``code_kept``. Default: () (none: a code change reruns).
+            'all' (alone or as an item, as a command line gives it; no stage
+            may be named so): a finished one is kept as it is, an interrupted
+            one resumes under the record it started with (its checkpoints,
+            exported and labelled files); the manifest lists each kept change
+            under ``code_kept``. Default: () (none: a code change reruns).
 
     Returns:
         dict[str, dict]: Each stage's result (its manifest), by name.
@@ -235,7 +238,8 @@ def run_pipeline(
     built = build_stages(pipeline_stages(cfg))
     names, forced = _selected([s.name for s in built], from_stage, only, until)
     built = built[: len(names)]
-    keep = set(names) if keep_code == 'all' else set(keep_code)
+    keep_code = [keep_code] if isinstance(keep_code, str) else list(keep_code)
+    keep = set(names) if 'all' in keep_code else set(keep_code)
     init_distributed(launcher, **dict(cfg.get('dist_cfg') or {}))
     main = is_main_process()
     ctx = PipelineContext(cfg.data_root, cfg.work_dir, launcher)

@@ -222,8 +222,9 @@ def test_a_new_code_version_reruns_unless_kept_and_says_so(tmp_path, monkeypatch
     )
     run_pipeline(cfg, report=False)
     monkeypatch.setattr(runner, 'code_digest', lambda: 'another-version')
-    # kept on request (a change known not to touch them): recorded
-    results = run_pipeline(cfg, report=False, keep_code='all')
+    # kept on request (a change known not to touch them): recorded; 'all' as
+    # the command line's list gives it
+    results = run_pipeline(cfg, report=False, keep_code=['all'])
     assert CALLS == dict(a=1, read_a=1)
     (kept,) = results['a']['code_kept']
     assert kept['now'] == 'another-version' and kept['was'] != kept['now']

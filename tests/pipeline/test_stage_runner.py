@@ -327,6 +327,7 @@ def test_bad_pipeline_configs(tmp_path):
     cases = [
         (dict(name='cam', type='Nope'), KeyError, 'unknown type'),
         (dict(name='data', type='FashionPaste'), ValueError, 'unique name'),
+        (dict(name='all', type='FashionPaste'), ValueError, "named 'all'"),
         (dict(name='x', type='Labels', kind='ir', cams='later'), ValueError, 'earlier'),
     ]
     for stage, error, message in cases:

@@ -792,7 +792,7 @@ def test_render_speed_with_iteration_times_and_the_main_chain(import_tool):
 
 
 def test_keep_code_reaches_the_pipeline_run(import_tool, monkeypatch):
-    """--keep-code is passed on to run_pipeline ('all' as the string), so a
+    """--keep-code is passed on to run_pipeline (which reads ['all']), so a
     spread run resumes across a kept code change like the pipelines do."""
     import mmwsss.datasets
     import mmwsss.pipeline
@@ -804,10 +804,10 @@ def test_keep_code_reaches_the_pipeline_run(import_tool, monkeypatch):
     )
     monkeypatch.setattr(mmwsss.datasets, 'dataset_classes', lambda root: [])
     for argv, kept in (
-        (['--keep-code', 'all'], 'all'),
+        (['--keep-code', 'all'], ['all']),
         (['--keep-code', 'cam'], ['cam']),
     ):
         benchmark.run(benchmark.parse_args(['--seed', '1', *argv]))
         assert calls[-1]['keep_code'] == kept
     benchmark.run(benchmark.parse_args(['--seed', '1']))
-    assert calls[-1]['keep_code'] == []
+    assert list(calls[-1]['keep_code']) == []
