@@ -88,3 +88,36 @@ def test_channels_last_is_the_same_network():
         assert expected.abs().max() > 0.1
         assert torch.allclose(out, expected, atol=1e-5 * expected.abs().max().item())
     assert torch.allclose(grad, ref_grad, atol=1e-4 * ref_grad.abs().max().item())
+
+
+def test_same_features_as_the_package_network():
+    """At output stride 32 the backbone is the package's EfficientNet-Lite0
+    (same weights, its own padding scheme): the head features agree."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name('efficientnet-lite0').eval()
+    ours = EfficientNetLite(out_indices=(4,), output_stride=32, pretrained=True)
+    ours.init_weights()
+    ours.eval()
+    mapped = {}
+    for key, value in ours.state_dict().items():
+        head, _, rest = key.partition('.')
+        if head == 'blocks':
+            mapped['_blocks.' + rest] = value
+        else:
+            index, _, name = rest.partition('.')
+            prefix = {('stem', '0'): '_conv_stem', ('stem', '1'): '_bn0'}
+            prefix.update({('head', '0'): '_conv_head', ('head', '1'): '_bn1'})
+            mapped[f'{prefix[head, index]}.{name}'] = value
+    missing, unexpected = net.load_state_dict(mapped, strict=False)
+    assert sorted(missing) == ['_fc.bias', '_fc.weight'] and not unexpected
+    # the padding folded into the stride-1 convs, the stride-2 ones kept
+    assert ours.blocks[1]._depthwise_conv.padding == (0, 0)  # stride 2
+    assert ours.blocks[2]._depthwise_conv.padding == (1, 1)
+    assert net._blocks[2]._depthwise_conv.padding == (0, 0)
+    x = torch.randn(2, 3, 96, 128, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = net.extract_features(x)
+        (out,) = ours(x)
+    assert expected.abs().max() > 0.1
+    assert torch.allclose(out, expected, atol=1e-5 * expected.abs().max().item())
