@@ -5,7 +5,11 @@ import torch
 import torch.nn.functional as F
 
 from mmwsss.ops import dense_random_walk, neighbor_offsets
-from mmwsss.ops.affinity import boundary_to_affinity
+from mmwsss.ops.affinity import (
+    boundary_to_affinity,
+    neighbor_values,
+    pair_label_masks,
+)
 from mmwsss.ops.irn import irn_pair_losses, irn_semantic_labels
 
 
@@ -119,3 +123,49 @@ def test_pair_losses_negative_pairs_and_background():
     boundary[:, :, 3:5] = 1
     walled = irn_pair_losses(boundary, torch.zeros(1, 2, 4, 8), labels, radius=2)
     assert walled['aff_neg'] < 1e-4
+
+
+def _dense_pair_losses(boundary, displacement, labels, radius, eps=1e-5):
+    """IRN's loss written over the full (B, P, h, w) pair maps, from the
+    separately tested pair primitives (the form the offset loop replaces)."""
+    masks = pair_label_masks(labels, radius, 255)
+    affinity = boundary_to_affinity(boundary, radius)
+
+    def masked_mean(values, mask):
+        return (values * mask).sum() / mask.sum().clamp(min=1)
+
+    pos_log = -torch.log(affinity + eps)
+    aff_pos = masked_mean(pos_log, masks['bg_pos']) + masked_mean(
+        pos_log, masks['fg_pos']
+    )
+    diff = displacement[:, :, None] - neighbor_values(displacement, radius)
+    target = displacement.new_tensor(neighbor_offsets(radius)).t()[
+        None, :, :, None, None
+    ]
+    return dict(
+        aff_pos=aff_pos / 2,
+        aff_neg=masked_mean(-torch.log(1 + eps - affinity), masks['neg']),
+        dp_fg=masked_mean((diff - target).abs().mean(dim=1), masks['fg_pos']),
+        dp_bg=masked_mean(diff.abs().mean(dim=1), masks['bg_pos']),
+    )
+
+
+def test_pair_losses_equal_the_dense_pair_map_form():
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 13, 17, generator=g, requires_grad=True)
+    field = torch.randn(2, 2, 13, 17, generator=g, requires_grad=True)
+    labels = torch.randint(0, 3, (2, 13, 17), generator=g)
+    labels[torch.rand(2, 13, 17, generator=g) < 0.2] = 255
+    results = []
+    for fn in (irn_pair_losses, _dense_pair_losses):
+        terms = fn(torch.sigmoid(logits), field, labels, radius=5)
+        total = sum(terms.values())
+        grads = torch.autograd.grad(total, (logits, field))
+        results.append((terms, grads))
+    (ours, our_grads), (dense, dense_grads) = results
+    for key, value in dense.items():
+        assert value > 0.05, key  # every set is populated
+        assert torch.allclose(ours[key], value, rtol=1e-5), key
+    for mine, ref in zip(our_grads, dense_grads):
+        assert ref.abs().max() > 0
+        assert torch.allclose(mine, ref, rtol=1e-4, atol=1e-7)
