@@ -366,12 +366,28 @@ def test_killed_pseudo_label_export_resumes_without_loss(finished, tmp_path):
     env = dict(os.environ, PYTHONPATH=osp.dirname(osp.abspath(__file__)))
     command = [sys.executable, osp.join(ROOT, 'tools/run_pipeline.py'), config]
     pseudo = Path(work_dir) / 'irn_killed' / 'pseudo_labels'
+    # the exporter's unit: an image counts as exported when its mask, its
+    # instances and its walked scores are all written (the kill can fall
+    # between them; such an image is recomputed, by design)
+    outputs = {
+        pseudo: '.png',
+        pseudo.parent / 'pseudo_instances': '.json',
+        pseudo.parent / 'walk_scores': '.npz',
+    }
+
+    def complete():
+        written = [
+            {p.name[: -len(ext)] for p in folder.glob('*' + ext)}
+            for folder, ext in outputs.items()
+        ]
+        return set.intersection(*written)
+
     proc = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.time() + 600  # CAM, IR labels and IRN training come first
     while time.time() < deadline and proc.poll() is None:
-        if pseudo.is_dir() and len(list(pseudo.glob('*.png'))) >= 3:
+        if pseudo.is_dir() and len(complete()) >= 3:
             break
         time.sleep(0.05)
     assert proc.poll() is None, 'the run ended before the kill'
@@ -379,7 +395,10 @@ def test_killed_pseudo_label_export_resumes_without_loss(finished, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert in_time, 'no pseudo mask written within 600 s'
-    before = {p.name: p.stat().st_mtime_ns for p in pseudo.glob('*.png')}
+    kept = complete()
+    before = {
+        name + '.png': (pseudo / f'{name}.png').stat().st_mtime_ns for name in kept
+    }
     ids = _ids(data_root)
     assert 3 <= len(before) < len(ids)
     assert not _manifest(work_dir, 'irn_killed')['finished']
