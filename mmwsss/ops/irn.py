@@ -92,8 +92,12 @@ def irn_pair_losses(
     known_here = labels != ignore_index
     background = labels == 0
     sums = {key: [] for key in ('bg_pos', 'fg_pos', 'neg', 'dp_fg', 'dp_bg')}
-    # tensors, so that a GPU is not synchronised at every offset
-    counts = {key: boundary.new_zeros(()) for key in ('bg_pos', 'fg_pos', 'neg')}
+    # integer tensors: exact at any batch size, and a GPU is not synchronised
+    # at every offset
+    counts = {
+        key: torch.zeros((), dtype=torch.long, device=boundary.device)
+        for key in ('bg_pos', 'fg_pos', 'neg')
+    }
     offsets = neighbor_offsets(radius)
     targets = displacement.new_tensor(offsets)[:, None, :, None, None]  # [P,1,2,1,1]
 
