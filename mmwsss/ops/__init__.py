@@ -7,6 +7,8 @@ from .affinity import (
     neighbor_values,
     pair_indices,
     pair_label_masks,
+    pair_sets,
+    path_max,
     path_points,
     valid_pair_mask,
 )
@@ -66,6 +68,8 @@ __all__ = [
     'neighbor_values',
     'pair_indices',
     'pair_label_masks',
+    'pair_sets',
+    'path_max',
     'path_points',
     'psa_labels',
     'psa_semantic_labels',

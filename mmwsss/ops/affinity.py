@@ -228,15 +228,34 @@ def boundary_to_affinity(boundary: torch.Tensor, radius: int) -> torch.Tensor:
     # boundary 1 outside the image -> affinity 0 for pairs leaving it; paths of
     # in-image pairs stay inside the (convex) image
     padded = F.pad(boundary, (pad, pad, 0, pad), value=1.0)  # [B, H + p, W + 2p]
-    affinities = []
-    for dy, dx in offsets:
-        views = [
-            padded[:, py : py + height, pad + px : pad + px + width]
-            for py, px in _path_points(dy, dx)
-        ]
-        strongest = torch.stack(views).max(dim=0).values  # [B, H, W]
-        affinities.append(1 - strongest)
+    affinities = [1 - path_max(padded, (dy, dx), radius) for dy, dx in offsets]
     return torch.stack(affinities, dim=1)
+
+
+def path_max(
+    padded: torch.Tensor, offset: tuple[int, int], radius: int
+) -> torch.Tensor:
+    """Strongest value on the path of ``offset`` from every pixel.
+
+    Args:
+        padded (Tensor): ``(..., H + r - 1, W + 2 (r - 1))`` map padded as
+            :func:`boundary_to_affinity` pads it (``r - 1`` at the bottom, left
+            and right, none at the top).
+        offset (tuple[int, int]): A forward offset ``(dy, dx)``.
+        radius (int): The pair radius ``r`` of the padding.
+
+    Returns:
+        Tensor: ``(..., H, W)`` max over :func:`path_points` of ``offset``;
+        for backward the gradient goes to one point of each path (IRN
+        max-pools over the path).
+    """
+    pad = radius - 1
+    height, width = padded.shape[-2] - pad, padded.shape[-1] - 2 * pad
+    views = [
+        padded[..., py : py + height, pad + px : pad + px + width]
+        for py, px in _path_points(*offset)
+    ]
+    return torch.stack(views).max(dim=0).values
 
 
 def affinity_from_features(feats: torch.Tensor, radius: int) -> torch.Tensor:
@@ -296,11 +315,28 @@ def pair_label_masks(
         )
     labels = labels.long()
     neighbours = neighbor_values(labels, radius, fill=ignore_index)
-    here = labels[:, None].expand_as(neighbours)
-    known = (here != ignore_index) & (neighbours != ignore_index)
-    same = known & (here == neighbours)
+    return pair_sets(labels[:, None].expand_as(neighbours), neighbours, ignore_index)
+
+
+def pair_sets(
+    here: torch.Tensor, there: torch.Tensor, ignore_index: int = 255
+) -> dict[str, torch.Tensor]:
+    """The pair sets of :func:`pair_label_masks` from the labels at both ends.
+
+    Args:
+        here (Tensor): Integer labels of each pair's first pixel.
+        there (Tensor): Labels of its neighbour, the same shape
+            (``ignore_index`` where the neighbour leaves the image).
+        ignore_index (int): Label of unsure pixels. Default: 255.
+
+    Returns:
+        dict[str, Tensor]: ``bg_pos``, ``fg_pos`` and ``neg`` bool maps of
+        that shape.
+    """
+    known = (here != ignore_index) & (there != ignore_index)
+    same = known & (here == there)
     return dict(
         bg_pos=same & (here == 0),
         fg_pos=same & (here != 0),
-        neg=known & (here != neighbours),
+        neg=known & (here != there),
     )

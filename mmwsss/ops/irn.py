@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .affinity import boundary_to_affinity, neighbor_offsets, path_points
+from .affinity import boundary_to_affinity, neighbor_offsets, pair_sets, path_max
 from .random_walk import random_walk
 
 #: Largest difference, in pixels per side, between the CAM and boundary maps
@@ -89,8 +89,6 @@ def irn_pair_losses(
     padded_boundary = F.pad(boundary, (pad, pad, 0, pad), value=1.0)
     padded_labels = F.pad(labels, (pad, pad, 0, pad), value=ignore_index)
     padded_field = F.pad(displacement, (pad, pad, 0, pad))
-    known_here = labels != ignore_index
-    background = labels == 0
     sums = {key: [] for key in ('bg_pos', 'fg_pos', 'neg', 'dp_fg', 'dp_bg')}
     # integer tensors: exact at any batch size, and a GPU is not synchronised
     # at every offset
@@ -106,17 +104,8 @@ def irn_pair_losses(
 
     for k, (dy, dx) in enumerate(offsets):
         rows, cols = slice(dy, dy + height), slice(pad + dx, pad + dx + width)
-        there = padded_labels[:, rows, cols]
-        known = known_here & (there != ignore_index)
-        same = known & (labels == there)
-        sets = dict(bg_pos=same & background, fg_pos=same & ~background)
-        sets['neg'] = known & ~same
-        views = [
-            padded_boundary[:, py : py + height, pad + px : pad + px + width]
-            for py, px in path_points((dy, dx))
-        ]
-        # max(dim): the gradient goes to one point of the path, as in IRN
-        affinity = 1 - torch.stack(views).max(dim=0).values
+        sets = pair_sets(labels, padded_labels[:, rows, cols], ignore_index)
+        affinity = 1 - path_max(padded_boundary, (dy, dx), radius)
         pos_log = -torch.log(affinity + eps)
         for key in ('bg_pos', 'fg_pos'):
             sums[key].append(masked_sum(pos_log, sets[key]))
