@@ -118,7 +118,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--collect',
         action='store_true',
         help='run nothing: collect the finished stages of the pipeline work dir '
-        '(e.g. of an interrupted run) into the JSON and render it',
+        '(e.g. of an interrupted run) into the JSON and render it; it refuses '
+        'to drop a finished stage that the JSON holds and the work dir lacks '
+        '(e.g. on a new machine) unless --replace is given',
+    )
+    parser.add_argument(
+        '--replace',
+        action='store_true',
+        help='write the JSON even where it drops finished stages of the one there',
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--from', dest='from_stage', help='rerun from this stage')
@@ -240,6 +247,21 @@ def collect(cfg: Config) -> dict[str, dict]:
                     manifest['iterations'] = times
             stages[stage['name']] = manifest
     return stages
+
+
+def dropped_stages(new: dict, path: str) -> list[str]:
+    """The finished stages of the results file ``path`` (if any) that the
+    results ``new`` lack: what writing ``new`` over it would lose."""
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except FileNotFoundError:
+        return []
+    return [
+        name
+        for name, stage in old.get('stages', {}).items()
+        if stage.get('finished') and name not in new['stages']
+    ]
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -408,6 +430,14 @@ def main(argv: list[str] | None = None) -> None:
         write_samples(results, data_root, samples_path(args.bench))
     elif not args.render_only:
         results = run(args)
+        lost = dropped_stages(results, args.results)
+        if lost and not args.replace:
+            raise SystemExit(
+                f'{args.results} holds finished stages that {results["work_dir"]} '
+                f'lacks: {", ".join(lost)} (a work dir on another machine, or '
+                'removed?); not overwritten. Run those stages again, or pass '
+                '--replace to drop them.'
+            )
         os.makedirs(osp.dirname(args.results) or '.', exist_ok=True)
         with open(args.results, 'w') as f:
             json.dump(results, f, indent=1)

@@ -590,6 +590,34 @@ def test_collect_writes_the_declaration_into_the_results(
     assert md.read_text().startswith('# BENCHMARKS\n')
 
 
+def test_collect_refuses_to_drop_stages_the_results_hold(
+    import_tool, tmp_path, monkeypatch
+):
+    """A collect from a work dir that lacks finished stages of the results
+    file (a new machine, a removed folder) leaves the file as it is and says
+    which stages it would lose; --replace writes it anyway."""
+    import json
+
+    from mmwsss.pipeline import MANIFEST
+
+    benchmark = import_tool('benchmark')
+    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
+    (tmp_path / 'work' / 'cam').mkdir(parents=True)
+    (tmp_path / 'work' / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    out, md = tmp_path / 'results.json', tmp_path / 'B.md'
+    irn = dict(finished=True, kind='irn', metrics={'mIoU': 50.0})
+    before = json.dumps(dict(stages=dict(cam=manifest, irn=irn)))
+    out.write_text(before)
+    monkeypatch.chdir(ROOT)
+    argv = ['--bench', 'seeds', '--collect', '--work-dir', str(tmp_path / 'work')]
+    argv += ['--results', str(out), '--out', str(md)]
+    with pytest.raises(SystemExit, match='lacks: irn'):
+        benchmark.main(argv)
+    assert out.read_text() == before and not md.exists()
+    benchmark.main([*argv, '--replace'])
+    assert json.loads(out.read_text())['stages'] == {'cam': manifest}
+
+
 def test_render_previous_column(import_tool):
     """A table's ``previous`` cell is filled again from the previous run's
     results (the old bench) into a column after it; '-' where that run lacks
