@@ -25,13 +25,11 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import platform
 import subprocess
 import sys
 import time
 from types import ModuleType
 
-import torch
 from mmengine.config import Config
 
 #: The benchmarks: pipeline config and results file of each. They share one
@@ -158,32 +156,17 @@ def seed_results(results: str, seed: int) -> str:
 
 
 def machine_info() -> dict:
-    """CPU, cores, torch and its threads, CUDA, Python, commit and date."""
-    cpu = platform.processor()
-    try:
-        with open('/proc/cpuinfo') as f:
-            names = [
-                ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name')
-            ]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
+    """The machine (``mmwsss.utils.machine.machine_info``), the commit and the
+    date of this run or collect."""
+    from mmwsss.utils.machine import machine_info as info
+
     try:
         commit = subprocess.run(
             ['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True
         ).stdout.strip()
     except OSError:
         commit = ''
-    return dict(
-        cpu=cpu,
-        cores=os.cpu_count(),
-        torch=torch.__version__,
-        threads=torch.get_num_threads(),
-        cuda=torch.cuda.is_available(),
-        python=platform.python_version(),
-        commit=commit,
-        date=time.strftime('%Y-%m-%d'),
-    )
+    return dict(info(), commit=commit, date=time.strftime('%Y-%m-%d'))
 
 
 def pipeline_config(args: argparse.Namespace) -> Config:

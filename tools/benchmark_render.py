@@ -435,6 +435,7 @@ def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
     single = copy.copy(names)
     single.runs = {}
     images, rows = _value(block['images'], single, '?'), []
+    tags = _machine_tags(names)
     for name, stage in names.stages.items():
         rate = stage.get('export_images_per_s')
         if name in block['exclude']:
@@ -460,9 +461,32 @@ def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
             row = f"({stage['kind']})", f"{stage['seconds']:.0f} s"
         else:
             continue
-        rows.append([f'`{name}` {row[0]}', row[1]])
+        rows.append([f'`{name}` {row[0]}', row[1] + tags.get(name, '')])
     chain = block.get('chain')
     return _table(['stage', 'time'], rows) + (_chain(chain, names) if chain else [])
+
+
+def _machine_tags(names: Names, keys=None) -> dict[str, str]:
+    """`` (on MACHINE)`` for each stage (of ``keys``, default all) where its
+    stages ran on more than one machine or on another than the results' (a
+    bench resumed on a new machine); {} where all ran where it was collected."""
+    from mmwsss.utils.machine import machine_label, same_machine
+
+    stages = {k: names.stages[k] for k in keys or names.stages if k in names.stages}
+    here = names['results'].get('machine')
+    seen = [s['machine'] for s in stages.values() if s.get('machine')]
+    distinct = []
+    for machine in seen:
+        if not any(same_machine(machine, m) for m in distinct):
+            distinct.append(machine)
+    if len(distinct) < 2 and all(same_machine(m, here) for m in distinct):
+        return {}
+    return {
+        name: f" (on {machine_label(stage['machine'])})"
+        if stage.get('machine')
+        else ' (machine not recorded)'
+        for name, stage in stages.items()
+    }
 
 
 def _iterations(stage: dict) -> str:
@@ -508,10 +532,15 @@ def _chain(chain: dict, names: Names) -> list[str]:
             continue
         summed, median = map(sum, zip(*(_stage_times(names.stages[k]) for k in keys)))
         verdict = 'within' if median <= chain['budget_h'] * 3600 else 'over'
+        machines = sorted(set(_machine_tags(names, keys).values()))
+        mixed = machines[0] if len(machines) == 1 else ''
+        if len(machines) > 1:
+            labels = '; '.join(m.strip(' ()') for m in machines)
+            mixed = f' (its stages ran on different machines: {labels})'
         lines.append(
             f"{chain['title']}, seed {seed}: {summed / 3600:.2f} h summed, "
             f"{median / 3600:.2f} h with each training at its median iteration "
-            f"time: {verdict} the budget of {chain['budget_h']:g} h."
+            f"time{mixed}: {verdict} the budget of {chain['budget_h']:g} h."
         )
     return [' '.join([chain.get('caption', '')] + lines).strip(), '']
 
@@ -652,6 +681,7 @@ def render(
         previous_title=previous_title,
     )
     m = found[main]['machine']
+    cpu = m['cpu'] + (f" ({m['cpu_id']})" if m.get('cpu_id') else '')
     return '\n'.join(
         [
             '# BENCHMARKS',
@@ -662,9 +692,11 @@ def render(
             *_document(main, ctx),
             '## Machine and command',
             '',
-            f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} "
+            f"{cpu}, {m['cores']} cores, torch {m['torch']} "
             f"({m['threads']} threads), CUDA {'yes' if m['cuda'] else 'no'}, "
-            f"Python {m['python']}, commit `{m['commit']}`, {m['date']}.",
+            f"Python {m['python']}, commit `{m['commit']}`, {m['date']} (where "
+            'the results were collected; a stage that ran elsewhere is named '
+            'with its machine in the tables of times).',
             '',
             f"Regenerate every number with `{found[main]['command']}` (`make setup` "
             'first; `--from STAGE` / `--only STAGE` rerun part of the pipeline, '

@@ -69,6 +69,7 @@ from mmengine.logging import print_log
 from ..registry import STAGES
 from ..utils.checkpoint import safe_checkpoint_loader
 from ..utils.distributed import broadcast_from_main, init_distributed
+from ..utils.machine import machine_info
 from ..utils.provenance import (
     code_digest,
     data_digest,
@@ -331,6 +332,8 @@ def run_pipeline(
             provenance=record,
             finished=True,
             inputs={a: stage.settings[a] for a in stage.inputs if a in stage.settings},
+            # what its times were measured on (a resumed stage: where it ended)
+            machine=machine_info(),
         )
         if kept is not None:
             result['code_kept'] = [*done.get('code_kept', []), dict(kept, resumed=True)]

@@ -172,6 +172,8 @@ def test_every_stage_runs_and_the_report_is_written(finished):
     for name in ('cam', 'ir_labels', 'irn', 'deeplabv2'):
         manifest = _manifest(cfg.work_dir, name)
         assert manifest['finished'] and manifest['digest']
+        # what its times were measured on
+        assert manifest['machine']['cores'] >= 1 and manifest['machine']['cpu']
     assert _manifest(cfg.work_dir, 'irn')['inputs'] == dict(
         cams='cam', train_labels='ir_labels'
     )

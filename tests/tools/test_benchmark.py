@@ -819,6 +819,41 @@ def test_render_speed_with_iteration_times_and_the_main_chain(import_tool):
     assert 'over the budget of 0.1 h' in render({'main': results})
 
 
+def test_render_names_the_machines_when_stages_ran_on_several(import_tool):
+    """Stages timed on another machine than the rest (a bench resumed on a new
+    machine) carry their machine in the table of times, and the chain says
+    that its total adds times of different machines; one machine: no tags."""
+    render = import_tool('benchmark_render').render
+    chain = dict(title='Chain', stages=['data', 'cam'], budget_h=1.0)
+    block = dict(kind='speed', images='data.counts.train', exclude=[], chain=chain)
+    results = _bare_results({}, [block])
+    fast = dict(results['machine'], cpu_id='family 25, model 1')
+    slow = dict(fast, cpu_id='family 23, model 1')
+    data = dict(finished=True, kind='dataset', seconds=6.0, counts=dict(train=50))
+    cam = dict(finished=True, kind='cam', train_s=100.0, export_images_per_s=4.0)
+    results['machine'] = fast
+    results['stages'] = {
+        'data': dict(data, machine=fast),
+        'cam': dict(cam, machine=fast),
+    }
+    text = render({'main': results})
+    assert '(on ' not in text and 'different machines' not in text
+    results['stages']['cam']['machine'] = slow
+    text = render({'main': results})
+    assert (
+        '| `data` (dataset) | 6 s (on x (family 25, model 1), 2 cores, 2 threads) |'
+        in text
+    )
+    assert (
+        'export 4.00 images/s (on x (family 23, model 1), 2 cores, 2 threads) |' in text
+    )
+    assert 'its stages ran on different machines: on x (family 23' in text
+    # the same two on the one machine that is not the collecting one
+    results['stages']['data']['machine'] = slow
+    text = render({'main': results})
+    assert 'time (on x (family 23, model 1), 2 cores, 2 threads): within' in text
+
+
 def test_keep_code_reaches_the_pipeline_run(import_tool, monkeypatch):
     """--keep-code is passed on to run_pipeline (which reads ['all']), so a
     spread run resumes across a kept code change like the pipelines do."""
