@@ -854,6 +854,32 @@ def test_render_names_the_machines_when_stages_ran_on_several(import_tool):
     assert 'time (on x (family 23, model 1), 2 cores, 2 threads): within' in text
 
 
+def test_seeds_bench_tables_the_cam_recipe_at_each_training_seed(import_tool):
+    """The seeds bench's recipe table: a row per training seed that ran, seed
+    0 from the semantic bench's shared `cam` where the seeds results lack it,
+    with val mAP, chance, the learned share and the machine."""
+    render = import_tool('benchmark_render').render
+
+    def cam(m_ap, learned, **extra):
+        return dict(
+            finished=True,
+            kind='cam',
+            val={'cls/mAP': m_ap, 'cls/mAP_chance': 15.0},
+            learned=learned,
+            metrics={'seed/mIoU_best': 44.0},
+            **extra,
+        )
+
+    semantic = _bare_results({}, [dict(kind='bench', bench='seeds')])
+    semantic['stages'] = {'cam': cam(71.2, 0.66)}
+    seeds = _bare_results({}, _declaration('seeds')['blocks'])
+    seeds['stages'] = {'cam@2': cam(20.0, 0.06, machine=dict(cpu_id='family 23'))}
+    text = render({'semantic': semantic, 'seeds': seeds})
+    assert '| 0 | `cam` | 71.2 | 15.0 | 66% | 44.0 | not recorded |' in text
+    assert '| 2 | `cam@2` | 20.0 | 15.0 | 6% | 44.0 | family 23 |' in text
+    assert '`cam@1`' not in text and '`cam@3`' not in text
+
+
 def test_keep_code_reaches_the_pipeline_run(import_tool, monkeypatch):
     """--keep-code is passed on to run_pipeline (which reads ['all']), so a
     spread run resumes across a kept code change like the pipelines do."""
