@@ -120,10 +120,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         'to drop a finished stage that the JSON holds and the work dir lacks '
         '(e.g. on a new machine) unless --replace is given',
     )
-    parser.add_argument(
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument(
         '--replace',
         action='store_true',
         help='write the JSON even where it drops finished stages of the one there',
+    )
+    kept.add_argument(
+        '--merge',
+        action='store_true',
+        help="keep the JSON's finished stages that the work dir lacks (a unit "
+        'of the bench run in an earlier session on another machine), each '
+        'checked against this work dir by content as the runner would: one '
+        'made from another run of a stage rerun here (or from other images, '
+        'config or code; --keep-code accepts code) is kept with its reasons, '
+        'which BENCHMARKS.md prints',
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--from', dest='from_stage', help='rerun from this stage')
@@ -245,6 +256,25 @@ def dropped_stages(new: dict, path: str) -> list[str]:
         for name, stage in old.get('stages', {}).items()
         if stage.get('finished') and name not in new['stages']
     ]
+
+
+def merged_stages(args: argparse.Namespace, results: dict) -> dict[str, dict]:
+    """``results``' stages with the finished ones of the results file
+    ``args.results`` that they lack (``mmwsss.pipeline.merge``)."""
+    from mmwsss.pipeline.merge import merge_stages
+
+    try:
+        with open(args.results) as f:
+            old = json.load(f)
+    except FileNotFoundError:
+        return results['stages']
+    return merge_stages(
+        pipeline_config(args),
+        results['stages'],
+        old.get('stages', {}),
+        origin=old.get('machine'),
+        keep_code=args.keep_code,
+    )
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -413,12 +443,15 @@ def main(argv: list[str] | None = None) -> None:
         write_samples(results, data_root, samples_path(args.bench))
     elif not args.render_only:
         results = run(args)
+        if args.merge:
+            results['stages'] = merged_stages(args, results)
         lost = dropped_stages(results, args.results)
         if lost and not args.replace:
             raise SystemExit(
                 f'{args.results} holds finished stages that {results["work_dir"]} '
                 f'lacks: {", ".join(lost)} (a work dir on another machine, or '
-                'removed?); not overwritten. Run those stages again, or pass '
+                'removed?); not overwritten. Run those stages again, pass '
+                '--merge to keep them (checked against this work dir), or '
                 '--replace to drop them.'
             )
         os.makedirs(osp.dirname(args.results) or '.', exist_ok=True)

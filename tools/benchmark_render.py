@@ -159,10 +159,14 @@ class Names:
             if sep and seed.isdigit() and stem in self.stages:
                 self.runs.setdefault(stem, {0: self.stages[stem]})[int(seed)] = manifest
         self.expected = max((len(r) for r in self.runs.values()), default=1)
+        # the stages a cell read (a set while a row is filled: see _rows)
+        self.used: set[str] | None = None
 
     def __getitem__(self, name: str):
         if name in self.reserved:
             return self.reserved[name]
+        if self.used is not None and name in self.stages:
+            self.used.add(name)
         if name in self.runs:
             return Runs(self.runs[name], self.expected)
         return self.stages[name]
@@ -363,7 +367,7 @@ def _pending(row: dict, item, index: int, old: Names) -> list[list[str]]:
 def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
     """A ``table`` block: its rows that fill, if at least ``min_rows``; with
     ``previous``, the previous run's value of that cell in a column after it."""
-    rows = []
+    rows, stale = [], set()
     index = block.get('previous')
     old = ctx.get('previous', {}).get(ctx.get('bench'))
     beside = index is not None and old is not None  # the previous run's column
@@ -379,12 +383,18 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
         if not wanted:
             continue
         for item in _value(row['each'], names, []) if 'each' in row else [None]:
+            bound = names.bind(item=item)
+            bound.used = set()
             try:
-                cells = [fill(cell, names.bind(item=item)) for cell in row['cells']]
+                cells = [fill(cell, bound) for cell in row['cells']]
             except Missing:
                 if beside:
                     rows.extend(_pending(row, item, index, old))
                 continue
+            marked = [n for n in sorted(bound.used) if _stale(names.stages[n])]
+            if marked:
+                cells[0] = f'{cells[0]} {STALE_MARK}'
+                stale.update(marked)
             if beside:
                 try:
                     before = fill(row['cells'][index], old.bind(item=item))
@@ -395,7 +405,79 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
     header = list(block['header'])
     if beside:
         header.insert(index + 1, f"{header[index]}, {ctx['previous_title']}")
-    return _table(header, rows) if len(rows) >= block.get('min_rows', 1) else []
+    if len(rows) < block.get('min_rows', 1):
+        return []
+    return _table(header, rows) + _stale_note(sorted(stale), names)
+
+
+#: The mark of a row that shows a stage kept from an earlier collect which
+#: does not match the stages of this one (``mmwsss.pipeline.merge``).
+STALE_MARK = '†'
+
+
+def _stale(stage: dict) -> list[str]:
+    """Why ``stage`` (kept by a merge) is not made from the stages beside
+    it; [] for a stage of this work dir or one that matches it."""
+    return (stage.get('merged') or {}).get('stale') or []
+
+
+def _collected(stage: dict) -> str:
+    """Where and when a kept stage was collected."""
+    from mmwsss.utils.machine import machine_label
+
+    where = (stage.get('merged') or {}).get('collected') or {}
+    parts = [machine_label(where)] if where.get('cpu') else []
+    parts += [f"commit `{where['commit']}`"] if where.get('commit') else []
+    parts += [where['date']] if where.get('date') else []
+    return ', '.join(parts) or 'not recorded'
+
+
+def _stale_note(marked: list[str], names: Names) -> list[str]:
+    """The line under a table that says why its marked rows do not compare
+    with the others."""
+    if not marked:
+        return []
+    each = '; '.join(
+        f"`{n}`: {', '.join(_stale(names.stages[n]))} (collected on "
+        f'{_collected(names.stages[n])})'
+        for n in marked
+    )
+    return [
+        f'{STALE_MARK} The row shows a stage kept from an earlier collect (its '
+        'work dir is gone) that is not made from the stages this one shows '
+        f'beside it: {each}.',
+        '',
+    ]
+
+
+def _kept_lines(benches: dict[str, Names]) -> list[str]:
+    """A line per bench whose results keep stages of earlier collects
+    (``tools/benchmark.py --merge``): which, from where, and which of them
+    do not match the stages beside them."""
+    lines = []
+    for bench, names in benches.items():
+        kept = [n for n, s in names.stages.items() if s.get('merged')]
+        if not kept:
+            continue
+        where = {}
+        for n in kept:
+            where.setdefault(_collected(names.stages[n]), []).append(f'`{n}`')
+        text = '; '.join(
+            f"{', '.join(ns)} (collected on {w})" for w, ns in where.items()
+        )
+        stale = [n for n in kept if _stale(names.stages[n])]
+        lines += [
+            f'The {bench} bench keeps stages of earlier collects whose work dirs '
+            f'are gone: {text}.'
+            + (
+                f" Not made from the stages shown beside them ({STALE_MARK} in "
+                f"the tables): {', '.join(f'`{n}`' for n in stale)}."
+                if stale
+                else ' Each matches the stages of this work dir it is made from.'
+            ),
+            '',
+        ]
+    return lines
 
 
 def _columns(block: dict, names: Names, ctx: dict) -> list[str]:
@@ -698,6 +780,7 @@ def render(
             'the results were collected; a stage that ran elsewhere is named '
             'with its machine in the tables of times).',
             '',
+            *_kept_lines(names),
             f"Regenerate every number with `{found[main]['command']}` (`make setup` "
             'first; `--from STAGE` / `--only STAGE` rerun part of the pipeline, '
             '`--render-only` rewrites this file from the JSON).',

@@ -450,3 +450,77 @@ def test_a_config_records_the_content_of_the_files_it_reads(tmp_path):
     (labels / 'a.png').write_bytes(b'22')
     changed = config_input_digests(cfg)
     assert all(changed[k] != found[k] for k in found)
+
+
+def _session(tmp_path, tag, seed=0, until=None):
+    """The five-stage pipeline run in a work dir and data root of its own,
+    as a session on another machine would (``until``: the unit it runs)."""
+    cfg = Config(
+        dict(
+            data_root=str(tmp_path / f'data_{tag}'),
+            work_dir=str(tmp_path / f'work_{tag}'),
+            stages=[
+                dict(name='data', type='MakeData', seed=seed),
+                dict(name='a', type='Make'),
+                dict(name='b', type='Make', text='b'),
+                dict(name='read_a', type='Read', src='a'),
+                dict(name='read_b', type='Read', src='b.out'),
+            ],
+        )
+    )
+    os.makedirs(cfg.data_root, exist_ok=True)
+    return cfg, run_pipeline(cfg, until=until, report=False)
+
+
+def test_a_merge_keeps_earlier_stages_and_says_which_no_longer_match(tmp_path):
+    """Stages of an earlier session's collect that this work dir lacks are
+    kept; one made from another run of a stage rerun here (other content) is
+    marked stale with why, and one whose producer is kept and sound, or made
+    from nothing rerun here, is not."""
+    from mmwsss.pipeline.merge import merge_stages
+
+    _, old = _session(tmp_path, 'first')
+    CONTENT['a'] = 'another run'  # the second session's `a` writes other content
+    cfg, new = _session(tmp_path, 'second', until='a')
+    origin = dict(cpu='CPU one', cores=2, threads=2, commit='abc', date='d')
+    merged = merge_stages(cfg, new, old, origin=origin)
+    assert list(merged) == ['data', 'a', 'b', 'read_a', 'read_b']
+    assert merged['a'] is new['a'] and 'merged' not in merged['a']
+    assert merged['read_a']['merged'] == dict(
+        collected=origin, stale=['made from another run of `a`']
+    )
+    assert merged['b']['merged']['stale'] == []
+    assert merged['read_b']['merged']['stale'] == []  # b is kept and sound
+    # merged again (a third session): where it was first collected is kept
+    again = merge_stages(cfg, new, merged, origin=dict(cpu='CPU two'))
+    assert again['read_a']['merged']['collected'] == origin
+
+    # a rerun that writes the same content leaves its consumers sound
+    CONTENT.clear()
+    cfg, same = _session(tmp_path, 'third', until='a')
+    assert merge_stages(cfg, same, old)['read_a']['merged']['stale'] == []
+
+
+def test_a_merge_names_other_data_other_code_and_a_lost_producer(tmp_path):
+    from mmwsss.pipeline.merge import merge_stages
+
+    _, old = _session(tmp_path, 'first')
+    cfg, new = _session(tmp_path, 'other_data', seed=1, until='a')
+    assert (
+        'made from another data set'
+        in merge_stages(cfg, new, old)['b']['merged']['stale']
+    )
+    cfg, new = _session(tmp_path, 'same_data', until='a')
+    old['b'] = dict(old['b'], provenance=dict(old['b']['provenance'], code='older'))
+    merged = merge_stages(cfg, new, old)
+    assert merged['b']['merged']['stale'][0].startswith('made by other code (older')
+    assert merged['read_b']['merged']['stale'] == ['made from `b`, itself stale']
+    # keep_code accepts a code difference, as the runner's does
+    assert merge_stages(cfg, new, old, keep_code=['b'])['b']['merged']['stale'] == []
+    # a consumer whose producer neither this work dir nor the old results hold
+    del old['b']
+    merged = merge_stages(cfg, new, old)
+    assert 'b' not in merged
+    assert merged['read_b']['merged']['stale'] == [
+        'made from `b`, which these results lack'
+    ]

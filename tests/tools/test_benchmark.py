@@ -618,6 +618,78 @@ def test_collect_refuses_to_drop_stages_the_results_hold(
     assert json.loads(out.read_text())['stages'] == {'cam': manifest}
 
 
+def test_collect_merges_stages_the_results_hold(import_tool, tmp_path, monkeypatch):
+    """--merge keeps a finished stage of the results file that the work dir
+    lacks, checked against this work dir (here: the record it holds is not
+    the pipeline's any more) and marked with where it was collected."""
+    import json
+
+    from mmwsss.pipeline import MANIFEST
+
+    benchmark = import_tool('benchmark')
+    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
+    (tmp_path / 'work' / 'cam').mkdir(parents=True)
+    (tmp_path / 'work' / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    out, md = tmp_path / 'results.json', tmp_path / 'B.md'
+    seam = dict(finished=True, kind='seam', metrics={'mIoU': 50.0})
+    machine = dict(cpu='old CPU', cores=2, threads=2, commit='abc', date='d')
+    out.write_text(json.dumps(dict(stages=dict(seam=seam), machine=machine)))
+    monkeypatch.chdir(ROOT)
+    argv = ['--bench', 'seeds', '--collect', '--work-dir', str(tmp_path / 'work')]
+    benchmark.main([*argv, '--results', str(out), '--out', str(md), '--merge'])
+    stages = json.loads(out.read_text())['stages']
+    assert stages['cam'] == manifest
+    assert stages['seam']['metrics'] == seam['metrics']
+    assert stages['seam']['merged']['collected'] == machine
+    assert 'its settings changed' in stages['seam']['merged']['stale']
+    with pytest.raises(SystemExit):  # --merge and --replace exclude each other
+        benchmark.parse_args([*argv, '--merge', '--replace'])
+
+
+def test_render_marks_rows_of_stages_kept_from_another_run(import_tool):
+    """A table row that shows a kept stage not made from the stages beside it
+    is marked, the reason is printed under the table, and the machine section
+    lists every kept stage with where it was collected."""
+    render = import_tool('benchmark_render').render
+    table = dict(
+        kind='table',
+        header=['seeds', 'mIoU'],
+        rows=[
+            ['CAM', '{cam.metrics.mIoU:.1f}'],
+            ['SEAM', '{seam.metrics.mIoU:.1f}'],
+            ['OAA', '{oaa.metrics.mIoU:.1f}'],
+        ],
+    )
+    results = _bare_results(dict(cam={'mIoU': 40.0}, seam={'mIoU': 45.0}), [table])
+    results['stages']['oaa'] = dict(
+        finished=True,
+        metrics={'mIoU': 42.0},
+        merged=dict(collected=dict(cpu='EPYC', cores=2, threads=2), stale=[]),
+    )
+    text = render({'main': results})
+    assert '| SEAM | 45.0 |' in text and '| OAA | 42.0 |' in text
+    assert '†' not in text
+    assert (
+        'keeps stages of earlier collects' in text
+        and '`oaa` (collected on EPYC' in text
+    )
+    assert 'Each matches the stages of this work dir' in text
+    results['stages']['seam']['merged'] = dict(
+        collected=dict(cpu='Xeon', cores=2, threads=2, commit='abc'),
+        stale=['made from another run of `cam`'],
+    )
+    text = render({'main': results})
+    assert '| SEAM † | 45.0 |' in text and '| CAM | 40.0 |' in text
+    assert '| OAA | 42.0 |' in text
+    assert (
+        '`seam`: made from another run of `cam` (collected on Xeon, 2 cores, '
+        '2 threads, commit `abc`)' in text
+    )
+    assert (
+        'Not made from the stages shown beside them († in the tables): `seam`.' in text
+    )
+
+
 def test_render_previous_column(import_tool):
     """A table's ``previous`` cell is filled again from the previous run's
     results (the old bench) into a column after it; '-' where that run lacks

@@ -1,0 +1,156 @@
+"""Merge a bench's finished stages across work dirs that do not outlive
+their machine.
+
+A long bench runs over many sessions; where a session's machine does not keep
+the work dir, each session runs a unit that finishes in it (e.g. the CAM and
+the methods that fine-tune it) and collects it into the results file. The
+next collect's work dir lacks the earlier units' stages. :func:`merge_stages`
+keeps them, and checks each kept stage the way the runner decides whether a
+finished stage still stands (:mod:`mmwsss.pipeline.runner`): against the work
+dir at hand, by content. A kept stage whose record no longer matches (made
+from another run of an input stage that this work dir reran, from other data,
+by another config or other code) is kept *with its reasons*, which
+BENCHMARKS.md prints beside it: a stage made from an earlier run is shown as
+such, never as if it were made from the stages shown beside it.
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+from collections.abc import Iterable
+
+from mmengine.config import Config
+
+from ..utils.provenance import code_digest, data_digest
+from .context import AUTO, MissingInputError, PipelineContext
+from .repeat import pipeline_stages
+from .runner import build_stages
+
+#: The key of a kept stage's record in its manifest.
+MERGED = 'merged'
+
+
+def _producer(ref: str) -> str:
+    """The stage an input reference or oracle reference names."""
+    return ref.partition(':')[0].partition('.')[0]
+
+
+def _recorded(digests: dict, arg: str, index: int, many: bool):
+    value = digests.get(arg)
+    if many and isinstance(value, list):
+        return value[index] if index < len(value) else None
+    return value
+
+
+def stale_reasons(
+    stage, manifest: dict, ctx: PipelineContext, kept: dict[str, dict], code_ok: bool
+) -> list[str]:
+    """Why ``manifest`` (a finished stage the work dir of ``ctx`` lacks) is
+    not what the runner would make from this work dir's stages now: [] where
+    it matches.
+
+    Args:
+        stage (BaseStage): The stage as the pipeline builds it today.
+        manifest (dict): Its finished manifest from an earlier collect.
+        ctx (PipelineContext): The work dir, its data root and its finished
+            stages (``ctx.results``).
+        kept (dict): The stages kept from earlier collects so far (each with
+            its ``merged`` record), for inputs made by another kept stage.
+        code_ok (bool): Whether a code difference is accepted (keep_code).
+    """
+    record = manifest.get('provenance') or {}
+    reasons = []
+    if record.get('settings') != stage.recorded_settings():
+        reasons.append('its settings changed')
+    if record.get('configs') != stage.config_digests():
+        reasons.append('its config file changed')
+    here = [
+        r['provenance']['code'] for r in ctx.results.values() if r.get('provenance')
+    ]
+    now = here[-1] if here else code_digest()
+    if record.get('code') != now and not code_ok:
+        reasons.append(f"made by other code ({record.get('code')}; here {now})")
+    if (
+        not stage.makes_data
+        and record.get('data')
+        and osp.isdir(ctx.data_root)
+        and record['data'] != data_digest(ctx.data_root)
+    ):
+        reasons.append('made from another data set')
+    digests = record.get('inputs') or {}
+    for arg, spec in stage.inputs.items():
+        value = stage.settings.get(arg)
+        if value is None:
+            continue
+        many = isinstance(value, list | tuple)
+        for index, ref in enumerate(spec.refs(value)):
+            if ref.startswith(AUTO):
+                continue
+            producer = _producer(ref)
+            if producer in kept:
+                if kept[producer][MERGED]['stale']:
+                    reasons.append(f'made from `{producer}`, itself stale')
+                continue
+            if producer not in ctx.results:
+                reasons.append(f'made from `{producer}`, which these results lack')
+                continue
+            try:
+                found = spec.digest(spec.resolve(ctx, stage.name, ref))
+            except MissingInputError:
+                reasons.append(f'made from `{producer}`, whose output is not here')
+                continue
+            if found != _recorded(digests, arg, index, many):
+                reasons.append(f'made from another run of `{producer}`')
+    for ref, value in (digests.get('oracle') or {}).items():
+        producer = _producer(ref)
+        if producer in ctx.results and value != ctx.metric_of(stage.name, ref):
+            reasons.append(f'its oracle value came from another run of `{producer}`')
+    return list(dict.fromkeys(reasons))
+
+
+def merge_stages(
+    cfg: Config,
+    new: dict[str, dict],
+    old: dict[str, dict],
+    origin: dict | None = None,
+    keep_code: Iterable[str] = (),
+) -> dict[str, dict]:
+    """``new`` (the finished stages of ``cfg``'s work dir), with every
+    finished stage of ``old`` (an earlier collect's) that ``new`` lacks, in
+    the pipeline's order.
+
+    Each kept stage gets ``merged``: ``collected`` (``origin``, e.g. the
+    earlier results' machine, commit and date; a stage kept before keeps the
+    first one) and ``stale``: :func:`stale_reasons` against this work dir. A
+    stage of ``old`` that the pipeline no longer declares is dropped.
+
+    Args:
+        cfg (Config): The pipeline config (work dir and data root as
+            collected).
+        new (dict): The work dir's finished stages' manifests by name.
+        old (dict): The earlier results' stages by name.
+        origin (dict, optional): Where ``old`` was collected.
+        keep_code (Iterable[str]): Stages (or 'all') whose code difference
+            is accepted, as the runner's keep_code.
+
+    Returns:
+        dict[str, dict]: The merged stages by name.
+    """
+    keep_code = set(keep_code)
+    built = {stage.name: stage for stage in build_stages(pipeline_stages(cfg))}
+    ctx = PipelineContext(cfg.data_root, cfg.work_dir)
+    ctx.results = {k: v for k, v in new.items() if v.get('finished')}
+    merged, kept = {}, {}
+    for name, stage in built.items():
+        if name in new:
+            merged[name] = new[name]
+            continue
+        manifest = old.get(name)
+        if not manifest or not manifest.get('finished'):
+            continue
+        code_ok = 'all' in keep_code or name in keep_code
+        reasons = stale_reasons(stage, manifest, ctx, kept, code_ok)
+        collected = (manifest.get(MERGED) or {}).get('collected', origin or {})
+        manifest = dict(manifest, **{MERGED: dict(collected=collected, stale=reasons)})
+        merged[name] = kept[name] = manifest
+    return merged
