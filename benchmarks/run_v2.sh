@@ -21,6 +21,14 @@
 # run with BENCH_KEEP='--keep-code all': finished stages are kept and an
 # interrupted one resumes (run_pipeline's keep_code), every decision recorded in
 # the stage's manifest.
+# Where a session's machine does not keep work_dirs (a new machine each
+# session), run units that finish within a session instead and collect each
+# into the results file with --merge, which keeps the stages of earlier units
+# and marks any that is not made from the stages beside it (e.g. SEAM from an
+# earlier session's CAM), e.g.
+#   python tools/benchmark.py --seed 1 --until irn_labels   (spread, part 1)
+#   python tools/run_pipeline.py $SEEDS --until cam_ft_labels --no-report
+#   python tools/benchmark.py --bench seeds --collect --merge --keep-code all
 # a failing command is logged and the next one runs (its rows are independent)
 set -uo pipefail
 P=configs/pipelines
