@@ -28,7 +28,7 @@
 # earlier session's CAM), e.g.
 #   python tools/benchmark.py --seed 1 --until irn_labels   (spread, part 1)
 #   python tools/run_pipeline.py $SEEDS --until cam_ft_labels --no-report
-#   python tools/benchmark.py --bench seeds --collect --merge --keep-code all
+#   python tools/benchmark.py --bench seeds --collect --merge
 # a failing command is logged and the next one runs (its rows are independent)
 set -uo pipefail
 P=configs/pipelines
