@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from mmengine.config import Config
 
-from ..utils.provenance import code_digest, data_digest
+from ..utils.provenance import code_digest, data_digest, project_root
 from .context import AUTO, MissingInputError, PipelineContext
 from .repeat import pipeline_stages
 from .runner import build_stages
@@ -40,6 +40,19 @@ def _recorded(digests: dict, arg: str, index: int, many: bool):
     if many and isinstance(value, list):
         return value[index] if index < len(value) else None
     return value
+
+
+def _same_config_moved(stage, manifest: dict) -> bool:
+    """Whether ``manifest``'s config digests, written before they marked the
+    project's folder, are today's config where the project then lived (the
+    folder of the config path it recorded)."""
+    configs = (manifest.get('provenance') or {}).get('configs')
+    path = manifest.get('config')
+    roots = [project_root(path)] if isinstance(path, str) else []
+    try:
+        return any(configs == stage.config_digests(root_as=r) for r in [*roots, None])
+    except TypeError:  # a kind of its own whose digests take no root_as
+        return False
 
 
 def stale_reasons(
@@ -62,7 +75,9 @@ def stale_reasons(
     reasons = []
     if record.get('settings') != stage.recorded_settings():
         reasons.append('its settings changed')
-    if record.get('configs') != stage.config_digests():
+    if record.get('configs') != stage.config_digests() and not _same_config_moved(
+        stage, manifest
+    ):
         reasons.append('its config file changed')
     here = [
         r['provenance']['code'] for r in ctx.results.values() if r.get('provenance')

@@ -66,13 +66,48 @@ def record_digest(record: dict) -> str:
     return digest_of({k: v for k, v in record.items() if k not in ('digest', 'info')})
 
 
-def config_digest(cfg: Config, ignore: Sequence[str] = RUN_KEYS) -> str:
+#: How :func:`config_digest` writes the folder of the project a config lives
+#: in (:func:`project_root`).
+PROJECT = '{project}'
+
+
+def project_root(path: str) -> str | None:
+    """The folder of the project that config file ``path`` lives in: the one
+    above its nearest ``configs`` folder (this repository, a clone of it
+    anywhere, or a user's own project); None outside a ``configs`` folder."""
+    folder = osp.dirname(osp.abspath(path))
+    while True:
+        if osp.basename(folder) == 'configs':
+            return osp.dirname(folder)
+        parent = osp.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def config_digest(
+    cfg: Config, ignore: Sequence[str] = RUN_KEYS, root_as: str | None = PROJECT
+) -> str:
     """Digest of a merged config's content (its ``pretty_text``) without the
-    top-level keys ``ignore``."""
+    top-level keys ``ignore``.
+
+    Paths a config builds from its own place (``{{fileDirname}}``, e.g. the
+    default folders of the bench configs) are absolute: the project's folder
+    (:func:`project_root` of ``cfg.filename``) is written as ``root_as``
+    before hashing, :data:`PROJECT` by default, so that the same config in a
+    clone elsewhere, a worktree or another machine's checkout has the same
+    digest. ``root_as`` = another folder gives the digest the config has
+    where its project lives there, None the digest of the text as parsed
+    (that of records written before the folder was replaced).
+    """
     cfg = cfg.copy()  # copies the top-level dict: popping leaves cfg intact
     for key in ignore:
         cfg.pop(key, None)
-    return hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
+    text = cfg.pretty_text
+    root = project_root(cfg.filename) if cfg.filename else None
+    if root and root_as is not None and root != root_as:
+        text = text.replace(root.rstrip(os.sep) + os.sep, root_as + os.sep)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def config_file_digest(path: str) -> str:

@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from mmwsss.pipeline import MissingInputError, run_pipeline, runner
 from mmwsss.pipeline.context import Input
-from mmwsss.pipeline.stages import BaseStage
+from mmwsss.pipeline.stages import BaseStage, ConfigStage
 from mmwsss.registry import STAGES
 from mmwsss.utils.provenance import write_provenance
 
@@ -524,3 +524,75 @@ def test_a_merge_names_other_data_other_code_and_a_lost_producer(tmp_path):
     assert merged['read_b']['merged']['stale'] == [
         'made from `b`, which these results lack'
     ]
+
+
+def _project(folder):
+    """A project of its own in ``folder``: a config whose default folder is
+    built from its own place, as the bench configs' are."""
+    (folder / 'configs' / 'net').mkdir(parents=True)
+    (folder / 'configs' / 'net' / 'net.py').write_text(
+        "out_dir = '{{fileDirname}}/../../work_dirs/net'\n"
+        'train_cfg = dict(max_epochs=1)\n'
+    )
+    return folder / 'configs' / 'net' / 'net.py'
+
+
+@STAGES.register_module()
+class ConfiguredNet(ConfigStage):
+    """A config stage that trains nothing."""
+
+    def run(self, ctx, config: str) -> dict:
+        _count(self.name)
+        return dict(out_dir=ctx.stage_dir(self.name))
+
+
+def test_a_moved_project_gives_its_configs_the_same_digest(tmp_path):
+    """Paths a config builds from its own place are absolute; the project's
+    folder is left out of the digest, so a clone elsewhere (or another
+    machine's checkout) is the same config, and an edit is not."""
+    from mmwsss.utils.provenance import config_digest, project_root
+
+    here, there = _project(tmp_path / 'a'), _project(tmp_path / 'b')
+    assert project_root(str(here)) == str(tmp_path / 'a')
+    assert project_root(str(tmp_path / 'net.py')) is None
+    first, second = Config.fromfile(str(here)), Config.fromfile(str(there))
+    assert str(tmp_path / 'a') in first.pretty_text  # the path is absolute
+    assert config_digest(first) == config_digest(second)
+    # as parsed (the digest of records written before), the folder counts
+    assert config_digest(first, root_as=None) != config_digest(second, root_as=None)
+    # the digest of a config where its project lived elsewhere
+    assert config_digest(second, root_as=str(tmp_path / 'a')) == config_digest(
+        first, root_as=None
+    )
+    there.write_text(there.read_text().replace('max_epochs=1', 'max_epochs=2'))
+    assert config_digest(Config.fromfile(str(there))) != config_digest(first)
+
+
+def test_a_record_made_before_the_project_folder_was_left_out_is_kept(tmp_path):
+    """A finished stage whose record holds the config digest as parsed (the
+    form before the project's folder was left out) is the same config: it is
+    skipped, its record rewritten in today's form; an edited config reruns."""
+    from mmwsss.utils.provenance import config_digest, record_digest
+
+    config = _project(tmp_path / 'project')
+    cfg = _pipeline(
+        tmp_path, dict(name='net', type='ConfiguredNet', config=str(config))
+    )
+    run_pipeline(cfg, report=False)
+    path = tmp_path / 'work' / 'net' / 'stage.json'
+    manifest = json.loads(path.read_text())
+    record = manifest['provenance']
+    legacy = dict(
+        record,
+        configs=dict(config=config_digest(Config.fromfile(str(config)), root_as=None)),
+    )
+    assert legacy != record
+    path.write_text(
+        json.dumps(dict(manifest, provenance=legacy, digest=record_digest(legacy)))
+    )
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(net=1)
+    assert json.loads(path.read_text())['digest'] == manifest['digest']
+    config.write_text(config.read_text().replace('max_epochs=1', 'max_epochs=2'))
+    run_pipeline(cfg, report=False)
+    assert CALLS == dict(net=2)

@@ -27,7 +27,7 @@ from mmengine.config import Config
 
 from ...datasets import dataset_classes
 from ...evaluation import score_label_dir
-from ...utils.provenance import config_digest
+from ...utils.provenance import PROJECT, config_digest
 from ..context import Input, PipelineContext, oracle_refs
 from ..instance_coco import merge_stage_instances
 from ..runner_stage import run_train_test_stage
@@ -106,9 +106,10 @@ class BaseStage:
             digests['oracle'] = oracles
         return values, digests
 
-    def config_digests(self) -> dict[str, str]:
+    def config_digests(self, root_as: str | None = PROJECT) -> dict[str, str]:
         """Digests of the parsed content of the config files the stage runs
-        (none by default)."""
+        (none by default); ``root_as``: how the project's folder is written
+        (:func:`~mmwsss.utils.provenance.config_digest`)."""
         return {}
 
     def recorded_settings(self) -> dict:
@@ -137,8 +138,8 @@ class ConfigStage(BaseStage):
             self._cfg = Config.fromfile(self.settings['config'])
         return self._cfg
 
-    def config_digests(self) -> dict[str, str]:
-        return {'config': config_digest(self.cfg)}
+    def config_digests(self, root_as: str | None = PROJECT) -> dict[str, str]:
+        return {'config': config_digest(self.cfg, root_as=root_as)}
 
     def recorded_settings(self) -> dict:
         """The settings with the config file by name: its content is in

@@ -72,7 +72,7 @@ class Proposals(BaseStage):
 
     on_all_ranks = True
 
-    def config_digests(self) -> dict[str, str]:
+    def config_digests(self, root_as: str | None = None) -> dict[str, str]:
         source = self.settings.get('source')
         return {'source': input_digest(source)} if source else {}
 
