@@ -457,11 +457,13 @@ def main(argv: list[str] | None = None) -> None:
         os.makedirs(osp.dirname(args.results) or '.', exist_ok=True)
         with open(args.results, 'w') as f:
             json.dump(results, f, indent=1)
-        if 'curve' in results['benchmark']:
-            curve = results['benchmark']['curve']['file']
-            write_curve(results, osp.join(osp.dirname(args.results), curve))
-        data_root = pipeline_config(args).data_root
-        write_samples(results, data_root, samples_path(args.bench))
+        if args.seed == 0:
+            # the pictures are of the bench's own run, not of its spread's
+            if 'curve' in results['benchmark']:
+                curve = results['benchmark']['curve']['file']
+                write_curve(results, osp.join(osp.dirname(args.results), curve))
+            data_root = pipeline_config(args).data_root
+            write_samples(results, data_root, samples_path(args.bench))
     main_results, others = load_results()
     with open(args.out, 'w') as f:
         f.write(render(main_results, others=others))

@@ -103,6 +103,8 @@ class Runs:
         values = list(self.values.values())
         if len(values) == 1 or not all(isinstance(v, int | float) for v in values):
             return format(values[0], spec)
+        if len(set(values)) == 1:  # the same at every seed (an image count)
+            return format(values[0], spec)
         mean = self.mean()
         sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
         text = f"{format(mean, spec)} ± {format(sd, spec.replace('+', ''))}"
@@ -487,10 +489,24 @@ def _columns(block: dict, names: Names, ctx: dict) -> list[str]:
     if not columns:
         return []
     rows = [
-        [label, *(fill(block['cell'], names.bind(item=c[i])) for c in columns.values())]
+        [
+            label,
+            *(
+                fill(block['cell'], names.bind(item=_item(c, i)))
+                for c in columns.values()
+            ),
+        ]
         for i, label in enumerate(evaluate(block['rows'], names))
     ]
     return _table([block['stub'], *columns], rows)
+
+
+def _item(values, index: int):
+    """``values[index]``, run by run where ``values`` are the :class:`Runs`
+    of a repeated stage (a column of per-class values at several seeds)."""
+    if isinstance(values, Runs):
+        return values.map(lambda value: _key(value, index))
+    return values[index]
 
 
 def _grid(block: dict, names: Names, ctx: dict) -> list[str]:

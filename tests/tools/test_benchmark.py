@@ -802,6 +802,33 @@ def test_render_repeated_stages_as_mean_and_spread(import_tool):
     assert 'gain +12.0 ± 2.8 (2 runs)' in text  # over two sds: no tie
 
 
+def test_render_columns_of_a_repeated_stage_as_mean_and_spread(import_tool):
+    """A ``columns`` block (per-class values) of a stage run at several seeds
+    renders each class as mean ± sd over them; a stage run once as before."""
+    render = import_tool('benchmark_render').render
+    block = dict(
+        kind='columns',
+        stub='class',
+        rows='results.classes',
+        columns={'CAM': 'cam.metrics.per_class', 'IRN': 'irn.metrics.per_class'},
+        cell='{item:.1f}',
+    )
+    results = _bare_results(
+        {
+            'cam': {'per_class': [10.0, 20.0]},
+            'cam@1': {'per_class': [14.0, 20.0]},
+            'irn': {'per_class': [50.0, 60.0]},
+        },
+        [block],
+    )
+    results['classes'] = ['bag', 'boot']
+    text = render({'main': results})
+    assert '| class | CAM | IRN |' in text
+    # a value the same at every seed (an image count) has no spread to show
+    assert '| boot | 20.0 | 60.0 |' in text
+    assert '| bag | 12.0 ± 2.8 | 50.0 |' in text
+
+
 def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
     import_tool, tmp_path
 ):
@@ -828,6 +855,31 @@ def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
         (tmp_path / 'benchmarks' / name).write_text(json.dumps(results))
     semantic, _ = benchmark.load_results(str(tmp_path))
     assert semantic['stages']['cam@2'] == dict(finished=True, seed=2)
+
+
+def test_a_spread_collect_leaves_the_bench_pictures(import_tool, tmp_path, monkeypatch):
+    """The sample picture and the val curve are of the bench's own run: a
+    collect at another seed writes its results file and draws neither (it
+    redrew the committed seed-0 picture from the seed-1 work dir)."""
+    import json
+
+    from mmwsss.pipeline import MANIFEST
+
+    benchmark = import_tool('benchmark')
+    drawn = []
+    monkeypatch.setattr(benchmark, 'write_samples', lambda *a: drawn.append('samples'))
+    monkeypatch.setattr(benchmark, 'write_curve', lambda *a: drawn.append('curve'))
+    (tmp_path / 'work' / 'cam').mkdir(parents=True)
+    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
+    (tmp_path / 'work' / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / 'results_seed1.json'
+    argv = ['--collect', '--work-dir', str(tmp_path / 'work'), '--results', str(out)]
+    benchmark.main([*argv, '--seed', '1', '--out', str(tmp_path / 'B.md')])
+    assert json.loads(out.read_text())['stages'] == {'cam': manifest}
+    assert drawn == []
+    benchmark.main([*argv, '--out', str(tmp_path / 'B.md')])
+    assert drawn == ['curve', 'samples']
 
 
 def test_render_a_json_file_as_a_table(import_tool, tmp_path):
