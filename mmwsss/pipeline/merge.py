@@ -118,7 +118,13 @@ def stale_reasons(
                 reasons.append(f'made from another run of `{producer}`')
     for ref, value in (digests.get('oracle') or {}).items():
         producer = _producer(ref)
-        if producer in ctx.results and value != ctx.metric_of(stage.name, ref):
+        if producer not in ctx.results:
+            continue
+        try:
+            same = value == ctx.metric_of(stage.name, ref)
+        except KeyError:  # the producer rerun here has no such metric
+            same = False
+        if not same:
             reasons.append(f'its oracle value came from another run of `{producer}`')
     return list(dict.fromkeys(reasons))
 

@@ -596,3 +596,27 @@ def test_a_record_made_before_the_project_folder_was_left_out_is_kept(tmp_path):
     config.write_text(config.read_text().replace('max_epochs=1', 'max_epochs=2'))
     run_pipeline(cfg, report=False)
     assert CALLS == dict(net=2)
+
+
+def test_a_merge_checks_an_oracle_value_against_the_stage_rerun_here(tmp_path):
+    """A kept stage whose oracle value (a metric of another stage) differs
+    from that of the stage rerun here is marked; the same value is not."""
+    from mmwsss.pipeline.merge import merge_stages
+
+    def session(tag, until=None):
+        cfg = _pipeline(
+            tmp_path / tag,
+            dict(name='a', type='Make'),
+            dict(name='b', type='Make'),
+            dict(name='read_b', type='Read', src='b', option='oracle:a:size'),
+        )
+        return cfg, run_pipeline(cfg, until=until, report=False)
+
+    _, old = session('first')
+    cfg, same = session('same', until='b')
+    assert merge_stages(cfg, same, old)['read_b']['merged']['stale'] == []
+    CONTENT['a'] = 'longer'  # a's metric (size) changes
+    cfg, other = session('other', until='b')
+    assert merge_stages(cfg, other, old)['read_b']['merged']['stale'] == [
+        'its oracle value came from another run of `a`'
+    ]
