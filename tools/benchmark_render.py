@@ -101,9 +101,11 @@ class Runs:
 
     def __format__(self, spec: str) -> str:
         values = list(self.values.values())
-        if len(values) == 1 or not all(isinstance(v, int | float) for v in values):
-            return format(values[0], spec)
-        if len(set(values)) == 1:  # the same at every seed (an image count)
+        if (
+            len(values) == 1
+            or not all(isinstance(v, int | float) for v in values)
+            or len(set(values)) == 1  # the same at every seed (an image count)
+        ):
             return format(values[0], spec)
         mean = self.mean()
         sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5

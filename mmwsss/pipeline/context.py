@@ -38,8 +38,9 @@ class MissingInputError(RuntimeError):
 
 
 def producer_of(ref: str) -> str:
-    """The stage name of an input reference ``'stage'`` or ``'stage.output'``."""
-    return ref.partition('.')[0]
+    """The stage name of an input reference ``'stage'`` or ``'stage.output'``,
+    or of an oracle reference ``'stage:METRIC'``."""
+    return ref.partition(':')[0].partition('.')[0]
 
 
 def write_json(path: str, content: dict) -> None:

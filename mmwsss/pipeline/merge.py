@@ -22,17 +22,12 @@ from collections.abc import Iterable
 from mmengine.config import Config
 
 from ..utils.provenance import code_digest, data_digest, project_root
-from .context import AUTO, MissingInputError, PipelineContext
+from .context import AUTO, MissingInputError, PipelineContext, producer_of
 from .repeat import pipeline_stages
-from .runner import build_stages
+from .runner import build_stages, same_config_moved
 
 #: The key of a kept stage's record in its manifest.
 MERGED = 'merged'
-
-
-def _producer(ref: str) -> str:
-    """The stage an input reference or oracle reference names."""
-    return ref.partition(':')[0].partition('.')[0]
 
 
 def _recorded(digests: dict, arg: str, index: int, many: bool):
@@ -45,18 +40,20 @@ def _recorded(digests: dict, arg: str, index: int, many: bool):
 def _same_config_moved(stage, manifest: dict) -> bool:
     """Whether ``manifest``'s config digests, written before they marked the
     project's folder, are today's config where the project then lived (the
-    folder of the config path it recorded)."""
-    configs = (manifest.get('provenance') or {}).get('configs')
+    folder of the config path it recorded) or lives now."""
     path = manifest.get('config')
     roots = [project_root(path)] if isinstance(path, str) else []
-    try:
-        return any(configs == stage.config_digests(root_as=r) for r in [*roots, None])
-    except TypeError:  # a kind of its own whose digests take no root_as
-        return False
+    configs = (manifest.get('provenance') or {}).get('configs')
+    return same_config_moved(stage, configs, [*roots, None])
 
 
 def stale_reasons(
-    stage, manifest: dict, ctx: PipelineContext, kept: dict[str, dict], code_ok: bool
+    stage,
+    manifest: dict,
+    ctx: PipelineContext,
+    kept: dict[str, dict],
+    code: str | None,
+    data: str | None,
 ) -> list[str]:
     """Why ``manifest`` (a finished stage the work dir of ``ctx`` lacks) is
     not what the runner would make from this work dir's stages now: [] where
@@ -69,7 +66,10 @@ def stale_reasons(
             stages (``ctx.results``).
         kept (dict): The stages kept from earlier collects so far (each with
             its ``merged`` record), for inputs made by another kept stage.
-        code_ok (bool): Whether a code difference is accepted (keep_code).
+        code (str, optional): The code digest of this work dir's stages;
+            None where a code difference is accepted (keep_code).
+        data (str, optional): The data root's digest; None where there is
+            no data root here to compare with.
     """
     record = manifest.get('provenance') or {}
     reasons = []
@@ -79,17 +79,13 @@ def stale_reasons(
         stage, manifest
     ):
         reasons.append('its config file changed')
-    here = [
-        r['provenance']['code'] for r in ctx.results.values() if r.get('provenance')
-    ]
-    now = here[-1] if here else code_digest()
-    if record.get('code') != now and not code_ok:
-        reasons.append(f"made by other code ({record.get('code')}; here {now})")
+    if code is not None and record.get('code') != code:
+        reasons.append(f"made by other code ({record.get('code')}; here {code})")
     if (
         not stage.makes_data
         and record.get('data')
-        and osp.isdir(ctx.data_root)
-        and record['data'] != data_digest(ctx.data_root)
+        and data is not None
+        and record['data'] != data
     ):
         reasons.append('made from another data set')
     digests = record.get('inputs') or {}
@@ -101,7 +97,7 @@ def stale_reasons(
         for index, ref in enumerate(spec.refs(value)):
             if ref.startswith(AUTO):
                 continue
-            producer = _producer(ref)
+            producer = producer_of(ref)
             if producer in kept:
                 if kept[producer][MERGED]['stale']:
                     reasons.append(f'made from `{producer}`, itself stale')
@@ -117,7 +113,7 @@ def stale_reasons(
             if found != _recorded(digests, arg, index, many):
                 reasons.append(f'made from another run of `{producer}`')
     for ref, value in (digests.get('oracle') or {}).items():
-        producer = _producer(ref)
+        producer = producer_of(ref)
         if producer not in ctx.results:
             continue
         try:
@@ -161,6 +157,12 @@ def merge_stages(
     built = {stage.name: stage for stage in build_stages(pipeline_stages(cfg))}
     ctx = PipelineContext(cfg.data_root, cfg.work_dir)
     ctx.results = {k: v for k, v in new.items() if v.get('finished')}
+    # what this work dir's stages were made by and from (once, not per stage)
+    here = [
+        r['provenance']['code'] for r in ctx.results.values() if r.get('provenance')
+    ]
+    code = here[-1] if here else code_digest()
+    data = data_digest(ctx.data_root) if osp.isdir(ctx.data_root) else None
     merged, kept = {}, {}
     for name, stage in built.items():
         if name in new:
@@ -170,7 +172,9 @@ def merge_stages(
         if not manifest or not manifest.get('finished'):
             continue
         code_ok = 'all' in keep_code or name in keep_code
-        reasons = stale_reasons(stage, manifest, ctx, kept, code_ok)
+        reasons = stale_reasons(
+            stage, manifest, ctx, kept, None if code_ok else code, data
+        )
         collected = (manifest.get(MERGED) or {}).get('collected', origin or {})
         manifest = dict(manifest, **{MERGED: dict(collected=collected, stale=reasons)})
         merged[name] = kept[name] = manifest

@@ -78,7 +78,7 @@ from ..utils.provenance import (
     record_digest,
     recorded_code,
 )
-from .context import MANIFEST, PipelineContext, read_json, write_json
+from .context import MANIFEST, PipelineContext, producer_of, read_json, write_json
 from .repeat import pipeline_stages
 from .report import write_report
 from .stages.base import BaseStage
@@ -112,13 +112,23 @@ def build_stages(stages: list[dict]) -> list[BaseStage]:
         built.append(STAGES.build(stage))
         earlier = [s.name for s in built[:-1]]
         for arg, ref in built[-1].input_refs():
-            producer = ref.partition(':')[0].partition('.')[0]
+            producer = producer_of(ref)
             if producer not in earlier:
                 raise ValueError(
                     f'stage {name!r} takes {arg}={ref!r}, which is not an earlier '
                     'stage'
                 )
     return built
+
+
+def same_config_moved(stage: BaseStage, configs, roots=(None,)) -> bool:
+    """Whether ``configs`` (a record's config digests written before they
+    marked the project's folder) are ``stage``'s config today, parsed with
+    the project at one of ``roots`` (None: where it is now)."""
+    try:
+        return any(configs == stage.config_digests(root_as=r) for r in roots)
+    except TypeError:  # a kind of its own whose digests take no root_as
+        return False
 
 
 def _moved_record(
@@ -130,11 +140,7 @@ def _moved_record(
     they are the same content: the stage is then judged on the rest of its
     record, as before, instead of rerunning; written back by rank 0."""
     old = done['provenance']
-    try:
-        legacy = stage.config_digests(root_as=None)
-    except TypeError:  # a kind of its own whose digests take no root_as
-        return done, old
-    if old.get('configs') != legacy:
+    if not same_config_moved(stage, old.get('configs')):
         return done, old
     old = dict(old, configs=record['configs'])
     done = dict(done, provenance=old, digest=record_digest(old))

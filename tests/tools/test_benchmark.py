@@ -590,6 +590,18 @@ def test_collect_writes_the_declaration_into_the_results(
     assert md.read_text().startswith('# BENCHMARKS\n')
 
 
+def _work_dir_with_cam(work):
+    """A work dir whose one finished stage is ``cam``; its manifest."""
+    import json
+
+    from mmwsss.pipeline import MANIFEST
+
+    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
+    (work / 'cam').mkdir(parents=True)
+    (work / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    return manifest
+
+
 def test_collect_refuses_to_drop_stages_the_results_hold(
     import_tool, tmp_path, monkeypatch
 ):
@@ -598,12 +610,8 @@ def test_collect_refuses_to_drop_stages_the_results_hold(
     which stages it would lose; --replace writes it anyway."""
     import json
 
-    from mmwsss.pipeline import MANIFEST
-
     benchmark = import_tool('benchmark')
-    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
-    (tmp_path / 'work' / 'cam').mkdir(parents=True)
-    (tmp_path / 'work' / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    manifest = _work_dir_with_cam(tmp_path / 'work')
     out, md = tmp_path / 'results.json', tmp_path / 'B.md'
     irn = dict(finished=True, kind='irn', metrics={'mIoU': 50.0})
     before = json.dumps(dict(stages=dict(cam=manifest, irn=irn)))
@@ -624,12 +632,8 @@ def test_collect_merges_stages_the_results_hold(import_tool, tmp_path, monkeypat
     the pipeline's any more) and marked with where it was collected."""
     import json
 
-    from mmwsss.pipeline import MANIFEST
-
     benchmark = import_tool('benchmark')
-    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
-    (tmp_path / 'work' / 'cam').mkdir(parents=True)
-    (tmp_path / 'work' / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    manifest = _work_dir_with_cam(tmp_path / 'work')
     out, md = tmp_path / 'results.json', tmp_path / 'B.md'
     seam = dict(finished=True, kind='seam', metrics={'mIoU': 50.0})
     machine = dict(cpu='old CPU', cores=2, threads=2, commit='abc', date='d')
@@ -863,15 +867,11 @@ def test_a_spread_collect_leaves_the_bench_pictures(import_tool, tmp_path, monke
     redrew the committed seed-0 picture from the seed-1 work dir)."""
     import json
 
-    from mmwsss.pipeline import MANIFEST
-
     benchmark = import_tool('benchmark')
     drawn = []
     monkeypatch.setattr(benchmark, 'write_samples', lambda *a: drawn.append('samples'))
     monkeypatch.setattr(benchmark, 'write_curve', lambda *a: drawn.append('curve'))
-    (tmp_path / 'work' / 'cam').mkdir(parents=True)
-    manifest = dict(finished=True, kind='cam', metrics={'seed/mIoU': 30.0})
-    (tmp_path / 'work' / 'cam' / MANIFEST).write_text(json.dumps(manifest))
+    manifest = _work_dir_with_cam(tmp_path / 'work')
     monkeypatch.chdir(ROOT)
     out = tmp_path / 'results_seed1.json'
     argv = ['--collect', '--work-dir', str(tmp_path / 'work'), '--results', str(out)]
