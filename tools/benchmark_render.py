@@ -171,6 +171,9 @@ class Names:
             return self.reserved[name]
         if self.used is not None and name in self.stages:
             self.used.add(name)
+            # a repeated stage's value is read from its run at every seed
+            seeds = self.runs.get(name, {})
+            self.used.update(f'{name}@{seed}' for seed in seeds if seed)
         if name in self.runs:
             return Runs(self.runs[name], self.expected)
         return self.stages[name]
@@ -485,22 +488,30 @@ def _kept_lines(benches: dict[str, Names]) -> list[str]:
 
 
 def _columns(block: dict, names: Names, ctx: dict) -> list[str]:
-    """A ``columns`` block: a column per list that exists."""
-    columns = {title: _value(expr, names) for title, expr in block['columns'].items()}
-    columns = {title: values for title, values in columns.items() if values}
-    if not columns:
+    """A ``columns`` block: a column per list that exists; the title of a
+    column that shows a stale kept stage is marked, with the note under it."""
+    titles, stale, rows = {}, set(), []
+    for title, expr in block['columns'].items():
+        bound = copy.copy(names)
+        bound.used = set()
+        values = _value(expr, bound)
+        if values:
+            titles[title] = (values, bound.used)
+    if not titles:
         return []
-    rows = [
-        [
-            label,
-            *(
-                fill(block['cell'], names.bind(item=_item(c, i)))
-                for c in columns.values()
-            ),
-        ]
-        for i, label in enumerate(evaluate(block['rows'], names))
-    ]
-    return _table([block['stub'], *columns], rows)
+    for i, label in enumerate(evaluate(block['rows'], names)):
+        row = [label]
+        for values, used in titles.values():
+            bound = names.bind(item=_item(values, i))
+            bound.used = used
+            row.append(fill(block['cell'], bound))
+        rows.append(row)
+    header = [block['stub']]
+    for title, (_, used) in titles.items():
+        marked = [n for n in sorted(used) if _stale(names.stages[n])]
+        stale.update(marked)
+        header.append(f'{title} {STALE_MARK}' if marked else title)
+    return _table(header, rows) + _stale_note(sorted(stale), names)
 
 
 def _item(values, index: int):
@@ -513,19 +524,24 @@ def _item(values, index: int):
 
 def _grid(block: dict, names: Names, ctx: dict) -> list[str]:
     """A ``grid`` block: the finished stages by their ``row`` and ``col``."""
-    cells = {}
+    cells, stale = {}, set()
     for name in block['stages']:
         try:
             scope = names.bind(item=_key(names, name))
+            scope.used = {name} if name in names.stages else set()
             key = evaluate(block['row'], scope), evaluate(block['col'], scope)
             cells[key] = fill(block['cell'], scope)
         except Missing:
             continue
+        marked = [n for n in sorted(scope.used) if _stale(names.stages[n])]
+        if marked:
+            cells[key] = f'{cells[key]} {STALE_MARK}'
+            stale.update(marked)
     if not cells:
         return []
     rows, cols = (sorted({key[i] for key in cells}) for i in (0, 1))
     table = [[r, *(cells.get((r, c), '-') for c in cols)] for r in rows]
-    return _table([block['stub'], *cols], table)
+    return _table([block['stub'], *cols], table) + _stale_note(sorted(stale), names)
 
 
 def _speed(block: dict, names: Names, ctx: dict) -> list[str]:

@@ -833,6 +833,50 @@ def test_render_columns_of_a_repeated_stage_as_mean_and_spread(import_tool):
     assert '| bag | 12.0 ± 2.8 | 50.0 |' in text
 
 
+def test_render_marks_stale_kept_stages_in_columns_and_grids(import_tool):
+    """A ``columns`` block marks the title of a column read from a stale kept
+    stage (also where only its run at another seed is stale), a ``grid`` the
+    cell of one, each with the reason under the table; fresh ones stay bare."""
+    render = import_tool('benchmark_render').render
+    columns = dict(
+        kind='columns',
+        stub='class',
+        rows='results.classes',
+        columns={'CAM': 'cam.metrics.per_class', 'IRN': 'irn.metrics.per_class'},
+        cell='{item:.1f}',
+    )
+    grid = dict(
+        kind='grid',
+        stub='K',
+        stages=['proto_k5', 'proto_k10'],
+        row='item.metrics.k',
+        col="'mIoU'",
+        cell='{item.metrics.mIoU:.1f}',
+    )
+    results = _bare_results(
+        {
+            'cam': {'per_class': [10.0, 20.0]},
+            'cam@1': {'per_class': [14.0, 20.0]},
+            'irn': {'per_class': [50.0, 60.0]},
+            'proto_k5': {'k': 5, 'mIoU': 30.0},
+            'proto_k10': {'k': 10, 'mIoU': 31.0},
+        },
+        [columns, grid],
+    )
+    results['classes'] = ['bag', 'boot']
+    text = render({'main': results})
+    assert '| class | CAM | IRN |' in text and '| 10 | 31.0 |' in text
+    assert '†' not in text
+    stale = dict(collected=dict(commit='abc'), stale=['its code changed'])
+    results['stages']['cam@1']['merged'] = stale
+    results['stages']['proto_k10']['merged'] = stale
+    text = render({'main': results})
+    assert '| class | CAM † | IRN |' in text
+    assert '| 10 | 31.0 † |' in text and '| 5 | 30.0 |' in text
+    assert '`cam@1`: its code changed (collected on commit `abc`)' in text
+    assert '`proto_k10`: its code changed (collected on commit `abc`)' in text
+
+
 def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
     import_tool, tmp_path
 ):
