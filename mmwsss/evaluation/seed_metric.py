@@ -202,6 +202,13 @@ class SeedIoUMetric(BaseMetric):
             if 'gt_sem_seg' not in sample:
                 self._pending = None
                 continue
+            if self.cam_key not in sample:
+                raise KeyError(
+                    f"{sample.get('img_path', 'a sample')} has no "
+                    f"'{self.cam_key}' to score (a CAM classifier validates on "
+                    'its class scores only: set model.test_cfg.val_maps=True '
+                    'for a val evaluator that reads its maps)'
+                )
             gt = sample['gt_sem_seg']['data'].squeeze(0).cpu()
             cams = sample[self.cam_key]['data'].float().cpu()
             keys = torch.as_tensor(sample['cam_keys']).cpu()

@@ -119,6 +119,18 @@ def test_metric_without_ground_truth_raises():
         metric.evaluate(1)
 
 
+def test_metric_without_maps_says_how_to_validate_them():
+    """A classifier's validation predicts class scores only: a seed metric
+    used as its val evaluator names the switch that keeps the maps."""
+    gt = torch.zeros(8, 8, dtype=torch.long)
+    sample = _as_dict(gt, gt[None].float(), torch.tensor([1]))
+    del sample['cams']
+    metric = SeedIoUMetric()
+    metric.dataset_meta = dict(classes=CLASSES)
+    with pytest.raises(KeyError, match='val_maps=True'):
+        metric.process({}, [sample])
+
+
 def test_metric_drops_the_duplicate_a_padded_sampler_appends():
     # one process: a padded sampler repeats the first image at the end
     samples = _random_samples(3, seed=5)

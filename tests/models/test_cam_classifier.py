@@ -95,6 +95,32 @@ def test_predict_outputs():
     assert second.cams_strided.data.shape == (1, 12, 18)
 
 
+def test_validation_predicts_the_scores_only_unless_asked_for_maps():
+    """val_step gives the class scores that test_step gives (the multi-label
+    mAP reads nothing else) without the multi-scale maps; val_maps=True keeps
+    them for a val evaluator that reads them."""
+    torch.manual_seed(0)
+    model = _model().eval()
+
+    def data():
+        torch.manual_seed(1)
+        images = torch.randn(2, 3, 32, 40)
+        return dict(inputs=images, data_samples=[_sample([1, 3]), _sample([2])])
+
+    with torch.no_grad():
+        val = model.val_step(data())
+        test = model.test_step(data())
+    for fast, full in zip(val, test):
+        assert 'cams' not in fast and 'pred_sem_seg' not in fast
+        assert 'cams' in full
+        torch.testing.assert_close(fast.pred_scores, full.pred_scores)
+    assert not model.scores_only  # reset after validation
+    model.test_cfg.val_maps = True
+    with torch.no_grad():
+        (out, _) = model.val_step(data())
+    assert out.cams.data.shape == (2, 32, 40)
+
+
 def test_predict_keys_from_predictions_and_errors():
     model = _model(cam_classes='pred', score_thr=-1.0).eval()
     with torch.no_grad():

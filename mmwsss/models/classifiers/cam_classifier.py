@@ -21,6 +21,7 @@ DEFAULT_TEST_CFG = dict(
     bg_score=0.15,
     cam_classes='gt',
     score_thr=0.5,
+    val_maps=False,
 )
 
 
@@ -79,7 +80,10 @@ class CAMClassifier(BaseSegmentor):
             ``DEFAULT_TEST_CFG``: ``scales``, ``flip``, ``strided_stride``,
             ``bg_score`` (for ``pred_sem_seg``), ``cam_classes`` ('gt': maps of
             the image's labels, the WSSS protocol; 'pred': classes scoring
-            above ``score_thr``). Default: None.
+            above ``score_thr``); ``val_maps`` (False: validation predicts
+            ``pred_scores`` only, one forward per image, which is all the
+            multi-label mAP reads; True where a val evaluator reads the maps).
+            Default: None.
         data_preprocessor (dict, optional): Data preprocessor config.
         init_cfg (dict, optional): Initialization config.
     """
@@ -162,6 +166,22 @@ class CAMClassifier(BaseSegmentor):
             return inputs.clamp(0, 1)
         return ((inputs * std + mean) / 255.0).clamp(0, 1)
 
+    @property
+    def scores_only(self) -> bool:
+        """Whether ``predict`` stops at ``pred_scores`` (in validation, unless
+        ``test_cfg.val_maps``)."""
+        return getattr(self, '_scores_only', False)
+
+    def val_step(self, data) -> list:
+        """Validation: the class scores only (``pred_scores``, what the
+        multi-label mAP reads), not the multi-scale maps of test and export,
+        unless ``test_cfg.val_maps``."""
+        self._scores_only = not self.test_cfg.val_maps
+        try:
+            return super().val_step(data)
+        finally:
+            self._scores_only = False
+
     def predict(
         self, inputs: torch.Tensor, data_samples: list[SegDataSample] | None = None
     ) -> list[SegDataSample]:
@@ -181,6 +201,9 @@ class CAMClassifier(BaseSegmentor):
             image = image[:, :img_h, :img_w]
             logits = self._forward(image[None])[0]
             scores = torch.sigmoid(logits)
+            if self.scores_only:
+                sample.set_field(scores, 'pred_scores')
+                continue
             if cfg.cam_classes == 'gt':
                 if 'gt_img_labels' not in sample:
                     raise KeyError(

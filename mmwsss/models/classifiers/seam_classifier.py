@@ -209,6 +209,8 @@ class SEAMClassifier(CAMClassifier):
         then min-max normalised (SEAM's ``max_norm``) and the labels redrawn
         at ``test_cfg.bg_score``."""
         samples = super().predict(inputs, data_samples)
+        if self.scores_only:
+            return samples
         for sample in samples:
             high = max_norm(sample.cams.data[None])[0]
             strided = max_norm(sample.cams_strided.data[None])[0]
