@@ -338,7 +338,14 @@ def recipe_row(seed):
         cell("{{{owner}.val['cls/mAP_chance']:.1f}}"),
         cell('{{100 * {owner}.learned:.0f}}%'),
         cell("{{{owner}.metrics['seed/mIoU_best']:.1f}}"),
-        [[*cell('{{{owner}.machine.cpu_id}}')[0], 'not recorded']],
+        [
+            [
+                *cell('{{{owner}.machine.cpu_id}}')[0],
+                # a stage collected before stages recorded their machine
+                *cell('{{{owner}.merged.collected.cpu_id}} (where collected)')[0],
+                'not recorded',
+            ]
+        ],
     ]
 
 
