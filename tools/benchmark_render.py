@@ -398,7 +398,7 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
                 if beside:
                     rows.extend(_pending(row, item, index, old))
                 continue
-            marked = [n for n in sorted(bound.used) if _stale(names.stages[n])]
+            marked = _stale_read(bound.used, names)
             if marked:
                 cells[0] = f'{cells[0]} {STALE_MARK}'
                 stale.update(marked)
@@ -426,6 +426,12 @@ def _stale(stage: dict) -> list[str]:
     """Why ``stage`` (kept by a merge) is not made from the stages beside
     it; [] for a stage of this work dir or one that matches it."""
     return (stage.get('merged') or {}).get('stale') or []
+
+
+def _stale_read(used: set[str], names: Names) -> list[str]:
+    """The stages among ``used`` (those a cell or column read) that are
+    stale kept ones, sorted."""
+    return [n for n in sorted(used) if _stale(names.stages[n])]
 
 
 def _collected(stage: dict) -> str:
@@ -492,7 +498,7 @@ def _columns(block: dict, names: Names, ctx: dict) -> list[str]:
     column that shows a stale kept stage is marked, with the note under it."""
     titles, stale, rows = {}, set(), []
     for title, expr in block['columns'].items():
-        bound = copy.copy(names)
+        bound = names.bind()
         bound.used = set()
         values = _value(expr, bound)
         if values:
@@ -508,7 +514,7 @@ def _columns(block: dict, names: Names, ctx: dict) -> list[str]:
         rows.append(row)
     header = [block['stub']]
     for title, (_, used) in titles.items():
-        marked = [n for n in sorted(used) if _stale(names.stages[n])]
+        marked = _stale_read(used, names)
         stale.update(marked)
         header.append(f'{title} {STALE_MARK}' if marked else title)
     return _table(header, rows) + _stale_note(sorted(stale), names)
@@ -533,7 +539,7 @@ def _grid(block: dict, names: Names, ctx: dict) -> list[str]:
             cells[key] = fill(block['cell'], scope)
         except Missing:
             continue
-        marked = [n for n in sorted(scope.used) if _stale(names.stages[n])]
+        marked = _stale_read(scope.used, names)
         if marked:
             cells[key] = f'{cells[key]} {STALE_MARK}'
             stale.update(marked)

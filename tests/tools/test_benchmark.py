@@ -806,17 +806,22 @@ def test_render_repeated_stages_as_mean_and_spread(import_tool):
     assert 'gain +12.0 ± 2.8 (2 runs)' in text  # over two sds: no tie
 
 
-def test_render_columns_of_a_repeated_stage_as_mean_and_spread(import_tool):
-    """A ``columns`` block (per-class values) of a stage run at several seeds
-    renders each class as mean ± sd over them; a stage run once as before."""
-    render = import_tool('benchmark_render').render
-    block = dict(
+def _per_class_columns() -> dict:
+    """A ``columns`` block of the CAM's and IRN's per-class values."""
+    return dict(
         kind='columns',
         stub='class',
         rows='results.classes',
         columns={'CAM': 'cam.metrics.per_class', 'IRN': 'irn.metrics.per_class'},
         cell='{item:.1f}',
     )
+
+
+def test_render_columns_of_a_repeated_stage_as_mean_and_spread(import_tool):
+    """A ``columns`` block (per-class values) of a stage run at several seeds
+    renders each class as mean ± sd over them; a stage run once as before."""
+    render = import_tool('benchmark_render').render
+    block = _per_class_columns()
     results = _bare_results(
         {
             'cam': {'per_class': [10.0, 20.0]},
@@ -838,13 +843,7 @@ def test_render_marks_stale_kept_stages_in_columns_and_grids(import_tool):
     stage (also where only its run at another seed is stale), a ``grid`` the
     cell of one, each with the reason under the table; fresh ones stay bare."""
     render = import_tool('benchmark_render').render
-    columns = dict(
-        kind='columns',
-        stub='class',
-        rows='results.classes',
-        columns={'CAM': 'cam.metrics.per_class', 'IRN': 'irn.metrics.per_class'},
-        cell='{item:.1f}',
-    )
+    columns = _per_class_columns()
     grid = dict(
         kind='grid',
         stub='K',
