@@ -283,3 +283,26 @@ def test_self_training_predict_config_reads_the_deeplab_checkpoint():
     steps = [step['type'] for step in dataset.pipeline]
     assert 'LoadImageLevelLabels' in steps and steps[-1] == 'PackWSSSInputs'
     assert predict.test_cfg.exporter.type == 'LabelPNGExporter'
+
+
+V2_CONFIGS = [p for p in CONFIGS if p.endswith('_fashionpaste2-320.py')]
+
+
+@pytest.mark.parametrize('path', V2_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_v2_bench_configs_keep_the_references_geometry(path):
+    """The 320 px bench configs are the 160 px ones with the image sizes
+    doubled; the settings the 160 px configs shrank for their small maps are
+    the references' again (objects here are as many cells across as on VOC):
+    IRN's and PSA's 256 walk steps, DeepLab's ASPP reach (6 / 12 / 18 / 24 at
+    stride 8 = 3 / 6 / 9 / 12 at stride 16), PRM's peak window on a stride-4
+    grid."""
+    model = Config.fromfile(path).get('model', {})
+    kind = osp.basename(osp.dirname(path))
+    name = osp.basename(path)
+    if kind in ('irn', 'affinitynet'):
+        assert model.test_cfg.steps == 256
+    if kind == 'deeplabv2' or name.startswith(('ptrecl-recovery', 'ptrecl-proto')):
+        assert tuple(model.decode_head.dilations) == (3, 6, 9, 12)
+    if kind == 'prm':
+        assert (model.head.window, model.head.upsample) == (3, 4)
+        assert model.backbone.get('output_stride', 16) == 16

@@ -1067,11 +1067,11 @@ benchmark = dict(
                 '## Regions and outlines of the pseudo masks (train)',
                 'Stage `label_quality` (analysis against the train ground truth, no '
                 'setting comes from it; `mmwsss/evaluation/contour.py`): interior '
-                'mIoU = mIoU of the pixels more than 4 px (2 x the tolerance) from '
+                'mIoU = mIoU of the pixels more than 2 x the tolerance (6 px at 320 px) from '
                 'any ground-truth label change; contour F = boundary F1 per class '
                 '(Csurka et al. 2013; a predicted outline pixel counts when the '
-                "class's ground-truth outline is within 2 px, 0.75% of the image "
-                'diagonal), pooled over the images, class mean.',
+                "class's ground-truth outline is within the tolerance, 0.75% of the "
+                'image diagonal: 3 px), pooled over the images, class mean.',
                 dict(
                     kind='table',
                     header=[

@@ -1,8 +1,10 @@
 # On the v2 bench set (FashionPaste generator 2.0: 320 px scenes with
 # distractors and textured items, objects about as many stride-16 cells
 # across as on PASCAL VOC): ptrecl-prototypes_effl0-d16_fashionpaste-160.py
-# with every image size doubled (the data preprocessor, resizes and crops),
-# nothing else changed.
+# with every image size doubled (the data preprocessor, resizes and crops)
+# and the recovery net's ASPP rates of the 320 px recovery config (3 / 6 / 9 /
+# 12), so that its checkpoint loads into the same network (the prototypes
+# read the backbone's features only).
 #   python tools/dataset_converters/make_fashionpaste.py --size bench-v2 \
 #       --out data/fashionpaste2_bench
 #   python tools/train.py configs/ptrecl/ptrecl-prototypes_effl0-d16_fashionpaste2-320.py
@@ -10,7 +12,10 @@ _base_ = ['./ptrecl-prototypes_effl0-d16_fashionpaste-160.py']
 data_root = 'data/fashionpaste2_bench'
 image_size = (320, 320)
 _sized = dict(RandomResize='scale', RandomCrop='crop_size', Resize='scale')
-model = dict(data_preprocessor=dict(size=image_size))
+model = dict(
+    data_preprocessor=dict(size=image_size),
+    decode_head=dict(dilations=(3, 6, 9, 12)),
+)
 train_dataloader = dict(
     dataset=dict(
         dataset=dict(

@@ -158,7 +158,7 @@ def selective_search(
     image: np.ndarray,
     scales=(50, 150),
     sigma: float = 0.8,
-    min_size: int = 20,
+    min_size: int | None = None,
     min_area: float = 0.002,
     max_area: float = 0.85,
     ring_fraction: float = 0.1,
@@ -170,7 +170,9 @@ def selective_search(
         scales (Sequence[float]): Felzenszwalb scales of the initial regions
             (one hierarchy each). Default: (50, 150).
         sigma (float): Felzenszwalb's pre-smoothing. Default: 0.8.
-        min_size (int): Felzenszwalb's minimum segment size. Default: 20.
+        min_size (int, optional): Felzenszwalb's minimum segment size in
+            pixels; None takes each scale's own value, as Selective Search
+            does (Uijlings et al., IJCV 2013: minSize = k). Default: None.
         min_area / max_area (float): Kept proposals' area as a fraction of the
             image (PRM's limits: 0.00002 / 0.85). Default: 0.002 / 0.85.
         ring_fraction (float): Width of the contrast ring as a fraction of the
@@ -189,7 +191,8 @@ def selective_search(
     h, w = image.shape[:2]
     masks, seen = [], set()
     for scale in scales:
-        segments = felzenszwalb(image, scale=scale, sigma=sigma, min_size=min_size)
+        smallest = int(scale) if min_size is None else min_size
+        segments = felzenszwalb(image, scale=scale, sigma=sigma, min_size=smallest)
         for members in hierarchical_grouping(image, segments):
             mask = np.isin(segments, members)
             area = mask.sum() / (h * w)

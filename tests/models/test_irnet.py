@@ -114,16 +114,26 @@ def test_predict_flip_gives_symmetric_maps():
     inputs = torch.cat([half, half.flip(-1)], dim=-1)  # left-right symmetric
     with torch.no_grad():
         (sample,) = model.predict(inputs, [_test_sample((32, 48))])
+        logits, field = model._forward(inputs)
     boundary = sample.boundary.data
     assert torch.allclose(boundary, boundary.flip(-1), atol=1e-6)
-    dy, dx = sample.displacement.data
+    # IRN's displacement: the image's own field, not averaged with the flip's
+    # (which an untrained network does not make symmetric)
+    assert torch.allclose(sample.displacement.data, field[0], atol=1e-6)
+    assert not torch.allclose(field[0][1], -field[0][1].flip(-1), atol=1e-3)
+    model.test_cfg.flip_displacement = True
+    with torch.no_grad():
+        (mean,) = model.predict(inputs, [_test_sample((32, 48))])
+    dy, dx = mean.displacement.data
     assert torch.allclose(dy, dy.flip(-1), atol=1e-5)
     assert torch.allclose(dx, -dx.flip(-1), atol=1e-5)
+    assert torch.allclose(mean.boundary.data, boundary)
     # without flip the (untrained) network is not symmetric
     model.test_cfg.flip = False
     with torch.no_grad():
         (plain,) = model.predict(inputs, [_test_sample((32, 48))])
     assert not torch.allclose(plain.boundary.data, plain.boundary.data.flip(-1))
+    assert torch.allclose(plain.boundary.data, torch.sigmoid(logits[0]), atol=1e-6)
 
 
 def test_predict_without_cams_names_the_fix():
