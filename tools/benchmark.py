@@ -443,6 +443,13 @@ def main(argv: list[str] | None = None) -> None:
         write_samples(results, data_root, samples_path(args.bench))
     elif not args.render_only:
         results = run(args)
+        if args.collect:
+            # what a config or input change since a stage ran left behind
+            from mmwsss.pipeline.merge import outdated_stages
+
+            results['stages'] = outdated_stages(
+                pipeline_config(args), results['stages'], args.keep_code
+            )
         if args.merge:
             results['stages'] = merged_stages(args, results)
         lost = dropped_stages(results, args.results)

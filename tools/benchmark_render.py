@@ -101,6 +101,8 @@ class Runs:
 
     def __format__(self, spec: str) -> str:
         values = list(self.values.values())
+        if len(values) == 1 and self.expected > 1 and _number(values[0]):
+            return f'{format(values[0], spec)} (1 run)'
         if (
             len(values) == 1
             or not all(isinstance(v, int | float) for v in values)
@@ -113,6 +115,10 @@ class Runs:
         if self.difference and abs(mean) < 2 * sd:
             text += ' (tie)'
         return text + (f' ({len(values)} runs)' if len(values) < self.expected else '')
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _combine(fn, left, right):
@@ -163,6 +169,14 @@ class Names:
             if sep and seed.isdigit() and stem in self.stages:
                 self.runs.setdefault(stem, {0: self.stages[stem]})[int(seed)] = manifest
         self.expected = max((len(r) for r in self.runs.values()), default=1)
+        # a mean over seeds reads the sound runs only, where there is one
+        # (the runs of an old config beside those of the current one)
+        self.left_out: set[str] = set()
+        for stem, runs in self.runs.items():
+            stale = {s for s, m in runs.items() if _stale(m)}
+            if stale and len(stale) < len(runs):
+                self.left_out.update(stem if not s else f'{stem}@{s}' for s in stale)
+                self.runs[stem] = {s: m for s, m in runs.items() if s not in stale}
         # the stages a cell read (a set while a row is filled: see _rows)
         self.used: set[str] | None = None
 
@@ -174,6 +188,10 @@ class Names:
             # a repeated stage's value is read from its run at every seed
             seeds = self.runs.get(name, {})
             self.used.update(f'{name}@{seed}' for seed in seeds if seed)
+            # and the runs left out of its mean, whose note says why
+            self.used.update(
+                n for n in self.left_out if n == name or n.rpartition('@')[0] == name
+            )
         if name in self.runs:
             return Runs(self.runs[name], self.expected)
         return self.stages[name]
@@ -296,11 +314,12 @@ class _Formatter(string.Formatter):
         return evaluate(field_name, self.names), field_name
 
     def format_field(self, value, format_spec):
-        value = (
-            value
-            if not isinstance(value, Runs) or len(value.values) > 1
-            else (next(iter(value.values.values())))
-        )
+        if isinstance(value, Runs) and len(value.values) == 1:
+            single = next(iter(value.values.values()))
+            # one run of several shows as such (Runs' format); a condition or
+            # a value of a stage run once is the value itself
+            if isinstance(single, bool) or value.expected <= 1:
+                value = single
         if isinstance(value, bool):
             if not value:
                 raise Missing('a condition')
@@ -423,9 +442,11 @@ STALE_MARK = '†'
 
 
 def _stale(stage: dict) -> list[str]:
-    """Why ``stage`` (kept by a merge) is not made from the stages beside
-    it; [] for a stage of this work dir or one that matches it."""
-    return (stage.get('merged') or {}).get('stale') or []
+    """Why ``stage`` is not made from the stages and configs beside
+    it: kept by a merge from a work dir that is gone, or outdated in its own
+    work dir (``mmwsss.pipeline.merge.outdated_stages``); [] for one that
+    matches."""
+    return (stage.get('merged') or {}).get('stale') or stage.get('outdated') or []
 
 
 def _stale_read(used: set[str], names: Names) -> list[str]:
@@ -451,16 +472,26 @@ def _stale_note(marked: list[str], names: Names) -> list[str]:
     if not marked:
         return []
     each = '; '.join(
-        f"`{n}`: {', '.join(_stale(names.stages[n]))} (collected on "
-        f'{_collected(names.stages[n])})'
+        f"`{n}`: {', '.join(_stale(names.stages[n]))} ({_origin(names, n)})"
         for n in marked
     )
     return [
-        f'{STALE_MARK} The row shows a stage kept from an earlier collect (its '
-        'work dir is gone) that is not made from the stages this one shows '
-        f'beside it: {each}.',
+        f'{STALE_MARK} The row reads a stage that is not made from the configs '
+        f'and stages shown beside it; a mean over seeds leaves such runs out '
+        f'where another run is sound: {each}.',
         '',
     ]
+
+
+def _origin(names: Names, name: str) -> str:
+    """Where a stale stage comes from, for its note."""
+    stage = names.stages[name]
+    if stage.get('merged'):
+        return f'kept from the collect on {_collected(stage)}, its work dir gone'
+    left_out = name in names.left_out
+    return 'in its work dir, to be rerun' + (
+        '; left out of the mean' if left_out else ''
+    )
 
 
 def _kept_lines(benches: dict[str, Names]) -> list[str]:

@@ -28,6 +28,9 @@ from .runner import build_stages, same_config_moved
 
 #: The key of a kept stage's record in its manifest.
 MERGED = 'merged'
+#: The key of the reasons why a stage of the work dir itself no longer
+#: matches what the pipeline would make now (:func:`outdated_stages`).
+OUTDATED = 'outdated'
 
 
 def _recorded(digests: dict, arg: str, index: int, many: bool):
@@ -54,6 +57,7 @@ def stale_reasons(
     kept: dict[str, dict],
     code: str | None,
     data: str | None,
+    outdated: Iterable[str] = (),
 ) -> list[str]:
     """Why ``manifest`` (a finished stage the work dir of ``ctx`` lacks) is
     not what the runner would make from this work dir's stages now: [] where
@@ -70,7 +74,11 @@ def stale_reasons(
             None where a code difference is accepted (keep_code).
         data (str, optional): The data root's digest; None where there is
             no data root here to compare with.
+        outdated (Iterable[str]): Stages of this work dir that no longer
+            match what made them (:func:`outdated_stages`): a stage made from
+            one is stale too.
     """
+    outdated = set(outdated)
     record = manifest.get('provenance') or {}
     reasons = []
     if record.get('settings') != stage.recorded_settings():
@@ -98,6 +106,9 @@ def stale_reasons(
             if ref.startswith(AUTO):
                 continue
             producer = producer_of(ref)
+            if producer in outdated:
+                reasons.append(f'made from `{producer}`, itself outdated')
+                continue
             if producer in kept:
                 if kept[producer][MERGED]['stale']:
                     reasons.append(f'made from `{producer}`, itself stale')
@@ -163,6 +174,7 @@ def merge_stages(
     ]
     code = here[-1] if here else code_digest()
     data = data_digest(ctx.data_root) if osp.isdir(ctx.data_root) else None
+    outdated = {n for n, m in ctx.results.items() if m.get(OUTDATED)}
     merged, kept = {}, {}
     for name, stage in built.items():
         if name in new:
@@ -173,9 +185,55 @@ def merge_stages(
             continue
         code_ok = 'all' in keep_code or name in keep_code
         reasons = stale_reasons(
-            stage, manifest, ctx, kept, None if code_ok else code, data
+            stage, manifest, ctx, kept, None if code_ok else code, data, outdated
         )
         collected = (manifest.get(MERGED) or {}).get('collected', origin or {})
         manifest = dict(manifest, **{MERGED: dict(collected=collected, stale=reasons)})
         merged[name] = kept[name] = manifest
     return merged
+
+
+def outdated_stages(
+    cfg: Config, stages: dict[str, dict], keep_code: Iterable[str] = ()
+) -> dict[str, dict]:
+    """``stages`` (the finished stages of ``cfg``'s work dir, as a collect
+    reads them without running anything), each that no longer matches what
+    the pipeline would make now with ``outdated``: the reasons, as
+    :func:`stale_reasons` gives them (its settings, config file, code or
+    data changed since it ran, or it is made from another run of an input, or
+    from an outdated stage). A collect after a config change thus shows the
+    stages the change touches as what they are, runs of the old config, until
+    the pipeline reruns them; the others are returned as they are.
+
+    Args:
+        cfg (Config): The pipeline config (work dir and data root as
+            collected).
+        stages (dict): The work dir's finished stages' manifests by name.
+        keep_code (Iterable[str]): Stages (or 'all') whose code difference
+            is accepted, as the runner's keep_code.
+
+    Returns:
+        dict[str, dict]: The stages by name, in the same order.
+    """
+    keep_code = set(keep_code)
+    built = {stage.name: stage for stage in build_stages(pipeline_stages(cfg))}
+    ctx = PipelineContext(cfg.data_root, cfg.work_dir)
+    ctx.results = {k: v for k, v in stages.items() if v.get('finished')}
+    code = code_digest()
+    data = data_digest(ctx.data_root) if osp.isdir(ctx.data_root) else None
+    out, outdated = {}, set()
+    for name, manifest in stages.items():
+        manifest = {k: v for k, v in manifest.items() if k != OUTDATED}
+        stage = built.get(name)
+        if stage is None or not manifest.get('finished'):
+            out[name] = manifest
+            continue
+        code_ok = 'all' in keep_code or name in keep_code
+        reasons = stale_reasons(
+            stage, manifest, ctx, {}, None if code_ok else code, data, outdated
+        )
+        if reasons:
+            manifest[OUTDATED] = reasons
+            outdated.add(name)
+        out[name] = manifest
+    return out

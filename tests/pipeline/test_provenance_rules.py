@@ -526,6 +526,31 @@ def test_a_merge_names_other_data_other_code_and_a_lost_producer(tmp_path):
     ]
 
 
+def test_a_collect_marks_the_stages_a_change_left_behind(tmp_path):
+    """A collect reads the work dir's finished stages without running: one
+    whose settings changed since it ran is outdated with why, so is one made
+    from it; the others stay as they are, also where another run of their
+    input wrote the same content."""
+    from mmwsss.pipeline.merge import merge_stages, outdated_stages
+
+    cfg, done = _session(tmp_path, 'one')
+    assert all('outdated' not in m for m in outdated_stages(cfg, done).values())
+    cfg.stages[2] = dict(name='b', type='Make', text='changed')
+    checked = outdated_stages(cfg, done)
+    assert list(checked) == list(done)
+    assert checked['b']['outdated'] == ['its settings changed']
+    assert checked['read_b']['outdated'] == ['made from `b`, itself outdated']
+    assert all('outdated' not in checked[n] for n in ('data', 'a', 'read_a'))
+    # other code: outdated unless accepted, as the runner's keep_code
+    old_code = dict(done['a'], provenance=dict(done['a']['provenance'], code='old'))
+    code = outdated_stages(cfg, dict(done, a=old_code))
+    assert code['a']['outdated'][0].startswith('made by other code (old')
+    assert 'outdated' not in outdated_stages(cfg, dict(done, a=old_code), ['all'])['a']
+    # a stage kept by a merge from a consumer of an outdated one is stale
+    kept = merge_stages(cfg, {k: checked[k] for k in ('data', 'a', 'b')}, done)
+    assert kept['read_b']['merged']['stale'] == ['made from `b`, itself outdated']
+
+
 def _project(folder):
     """A project of its own in ``folder``: a config whose default folder is
     built from its own place, as the bench configs' are."""

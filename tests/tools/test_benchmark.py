@@ -583,11 +583,21 @@ def test_collect_writes_the_declaration_into_the_results(
         + ['--results', str(out), '--out', str(md)]
     )
     results = json.loads(out.read_text())
-    assert results['stages'] == {'cam': manifest}
+    assert list(results['stages']) == ['cam']
+    assert _as_collected(results['stages']['cam']) == manifest
+    # checked as a rerun would be: a manifest without the stage's record is
+    # not what the pipeline makes now
+    assert 'its settings changed' in results['stages']['cam']['outdated']
     planned = [s['name'] for s in pipeline_stages(_config('seeds'))]
     assert results['planned'] == planned
     assert results['benchmark'] == _declaration('seeds')
     assert md.read_text().startswith('# BENCHMARKS\n')
+
+
+def _as_collected(stage: dict) -> dict:
+    """A collected manifest without the collect's ``outdated`` check (the
+    fake manifests here hold no record of the pipeline's stage)."""
+    return {k: v for k, v in stage.items() if k != 'outdated'}
 
 
 def _work_dir_with_cam(work):
@@ -623,7 +633,8 @@ def test_collect_refuses_to_drop_stages_the_results_hold(
         benchmark.main(argv)
     assert out.read_text() == before and not md.exists()
     benchmark.main([*argv, '--replace'])
-    assert json.loads(out.read_text())['stages'] == {'cam': manifest}
+    stages = json.loads(out.read_text())['stages']
+    assert list(stages) == ['cam'] and _as_collected(stages['cam']) == manifest
 
 
 def test_collect_merges_stages_the_results_hold(import_tool, tmp_path, monkeypatch):
@@ -642,7 +653,7 @@ def test_collect_merges_stages_the_results_hold(import_tool, tmp_path, monkeypat
     argv = ['--bench', 'seeds', '--collect', '--work-dir', str(tmp_path / 'work')]
     benchmark.main([*argv, '--results', str(out), '--out', str(md), '--merge'])
     stages = json.loads(out.read_text())['stages']
-    assert stages['cam'] == manifest
+    assert _as_collected(stages['cam']) == manifest
     assert stages['seam']['metrics'] == seam['metrics']
     assert stages['seam']['merged']['collected'] == machine
     assert 'its settings changed' in stages['seam']['merged']['stale']
@@ -686,8 +697,8 @@ def test_render_marks_rows_of_stages_kept_from_another_run(import_tool):
     assert '| SEAM † | 45.0 |' in text and '| CAM | 40.0 |' in text
     assert '| OAA | 42.0 |' in text
     assert (
-        '`seam`: made from another run of `cam` (collected on Xeon, 2 cores, '
-        '2 threads, commit `abc`)' in text
+        '`seam`: made from another run of `cam` (kept from the collect on Xeon, '
+        '2 cores, 2 threads, commit `abc`, its work dir gone)' in text
     )
     assert (
         'Not made from the stages shown beside them († in the tables): `seam`.' in text
@@ -872,8 +883,47 @@ def test_render_marks_stale_kept_stages_in_columns_and_grids(import_tool):
     text = render({'main': results})
     assert '| class | CAM † | IRN |' in text
     assert '| 10 | 31.0 † |' in text and '| 5 | 30.0 |' in text
-    assert '`cam@1`: its code changed (collected on commit `abc`)' in text
-    assert '`proto_k10`: its code changed (collected on commit `abc`)' in text
+    note = '(kept from the collect on commit `abc`, its work dir gone)'
+    assert f'`cam@1`: its code changed {note}' in text
+    assert f'`proto_k10`: its code changed {note}' in text
+    # the mean over seeds reads the sound run only where there is one
+    assert '| bag | 10.0 (1 run) |' in text
+
+
+def test_render_a_mean_over_seeds_leaves_out_the_outdated_runs(import_tool):
+    """Runs of a repeated stage that a config change left behind (outdated
+    in their work dir) are left out of its mean where another run is sound,
+    and named under the table; where every run is outdated, all are read,
+    each marked."""
+    render = import_tool('benchmark_render').render
+    table = dict(
+        kind='table',
+        header=['stage', 'mIoU'],
+        rows=[['IRN', '{irn.metrics.mIoU:.1f}'], ['CAM', '{cam.metrics.mIoU:.1f}']],
+    )
+    stages = {
+        'cam': {'mIoU': 40.0},
+        'cam@1': {'mIoU': 42.0},
+        'cam@2': {'mIoU': 44.0},
+        'irn': {'mIoU': 50.0},
+        'irn@1': {'mIoU': 54.0},
+        'irn@2': {'mIoU': 60.0},
+    }
+    results = _bare_results(stages, [table])
+    assert '| IRN | 54.7 ± 5.0 |' in render({'main': results})
+    old = ['its config file changed']
+    results['stages']['irn']['outdated'] = old
+    results['stages']['irn@1']['outdated'] = old
+    text = render({'main': results})
+    assert '| IRN † | 60.0 (1 run) |' in text and '| CAM | 42.0 ± 2.0 |' in text
+    assert (
+        '`irn`: its config file changed (in its work dir, to be rerun; left out '
+        'of the mean)' in text
+    )
+    results['stages']['irn@2']['outdated'] = old
+    text = render({'main': results})
+    assert '| IRN † | 54.7 ± 5.0 |' in text
+    assert '`irn@2`: its config file changed (in its work dir, to be rerun)' in text
 
 
 def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
@@ -919,7 +969,8 @@ def test_a_spread_collect_leaves_the_bench_pictures(import_tool, tmp_path, monke
     out = tmp_path / 'results_seed1.json'
     argv = ['--collect', '--work-dir', str(tmp_path / 'work'), '--results', str(out)]
     benchmark.main([*argv, '--seed', '1', '--out', str(tmp_path / 'B.md')])
-    assert json.loads(out.read_text())['stages'] == {'cam': manifest}
+    stages = json.loads(out.read_text())['stages']
+    assert list(stages) == ['cam'] and _as_collected(stages['cam']) == manifest
     assert drawn == []
     benchmark.main([*argv, '--out', str(tmp_path / 'B.md')])
     assert drawn == ['curve', 'samples']
