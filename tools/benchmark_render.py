@@ -621,25 +621,38 @@ def _speed(block: dict, names: Names, ctx: dict) -> list[str]:
 
 def _machine_tags(names: Names, keys=None) -> dict[str, str]:
     """`` (on MACHINE)`` for each stage (of ``keys``, default all) where its
-    stages ran on more than one machine or on another than the results' (a
-    bench resumed on a new machine); {} where all ran where it was collected."""
+    stages ran on more than one machine, on another than the results' (a
+    bench resumed on a new machine) or on one not recorded; {} where all ran
+    where it was collected. A stage that predates the record of its machine
+    but was kept from an earlier collect is named with where that collect
+    ran (its work dir lived there)."""
     from mmwsss.utils.machine import machine_label, same_machine
 
     stages = {k: names.stages[k] for k in keys or names.stages if k in names.stages}
     here = names['results'].get('machine')
-    seen = [s['machine'] for s in stages.values() if s.get('machine')]
+
+    def collected(stage):
+        where = (stage.get('merged') or {}).get('collected') or {}
+        return where if where.get('cpu') else None
+
+    # one that predates the record and was not kept ran where its work dir
+    # was collected
+    ran = [s.get('machine') or collected(s) or here for s in stages.values()]
     distinct = []
-    for machine in seen:
-        if not any(same_machine(machine, m) for m in distinct):
+    for machine in ran:
+        if machine and not any(same_machine(machine, m) for m in distinct):
             distinct.append(machine)
-    if len(distinct) < 2 and all(same_machine(m, here) for m in distinct):
+    if all(ran) and len(distinct) < 2 and all(same_machine(m, here) for m in distinct):
         return {}
-    return {
-        name: f" (on {machine_label(stage['machine'])})"
-        if stage.get('machine')
-        else ' (machine not recorded)'
-        for name, stage in stages.items()
-    }
+    tags = {}
+    for name, stage in stages.items():
+        if stage.get('machine'):
+            tags[name] = f" (on {machine_label(stage['machine'])})"
+        elif collected(stage):
+            tags[name] = f' (collected on {machine_label(collected(stage))})'
+        else:
+            tags[name] = ' (machine not recorded)'
+    return tags
 
 
 def _iterations(stage: dict) -> str:
@@ -672,7 +685,15 @@ def _chain(chain: dict, names: Names) -> list[str]:
     """A ``chain`` of a speed block (``title``, ``stages``, ``budget_h``):
     its total time at each seed that ran, against the budget, or the stages it
     still lacks."""
-    seeds = sorted({0} | {s for runs in names.runs.values() for s in runs})
+    # every seed that ran, outdated runs too: their times are measurements
+    seeds = sorted(
+        {0}
+        | {
+            int(n.rpartition('@')[2])
+            for n in names.stages
+            if n.rpartition('@')[2].isdigit() and '@' in n
+        }
+    )
     lines = []
     for seed in seeds:
         keys = [name if not seed else f'{name}@{seed}' for name in chain['stages']]

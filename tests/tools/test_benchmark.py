@@ -1070,6 +1070,16 @@ def test_render_names_the_machines_when_stages_ran_on_several(import_tool):
     results['stages']['data']['machine'] = slow
     text = render({'main': results})
     assert 'time (on x (family 23, model 1), 2 cores, 2 threads): within' in text
+    # a stage that predates the record, kept from a collect elsewhere: named
+    # with where that collect ran
+    results['stages']['data']['machine'] = fast
+    del results['stages']['cam']['machine']
+    results['stages']['cam']['merged'] = dict(collected=slow, stale=[])
+    text = render({'main': results})
+    assert (
+        'export 4.00 images/s (collected on x (family 23, model 1), 2 cores, '
+        '2 threads) |' in text
+    )
 
 
 def test_seeds_bench_tables_the_cam_recipe_at_each_training_seed(import_tool):
