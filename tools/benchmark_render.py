@@ -163,37 +163,48 @@ class Names:
             results=results, stages=self.stages, benches=benches, **extra
         )
         # the repeats of a stage at other seeds ('{name}@{seed}')
-        self.runs = {}
+        self.all_runs = {}
         for name, manifest in self.stages.items():
             stem, sep, seed = name.rpartition('@')
             if sep and seed.isdigit() and stem in self.stages:
-                self.runs.setdefault(stem, {0: self.stages[stem]})[int(seed)] = manifest
-        self.expected = max((len(r) for r in self.runs.values()), default=1)
+                runs = self.all_runs.setdefault(stem, {0: self.stages[stem]})
+                runs[int(seed)] = manifest
+        self.expected = max((len(r) for r in self.all_runs.values()), default=1)
         # a mean over seeds reads the sound runs only, where there is one
         # (the runs of an old config beside those of the current one)
-        self.left_out: set[str] = set()
-        for stem, runs in self.runs.items():
-            stale = {s for s, m in runs.items() if _stale(m)}
-            if stale and len(stale) < len(runs):
-                self.left_out.update(stem if not s else f'{stem}@{s}' for s in stale)
-                self.runs[stem] = {s: m for s, m in runs.items() if s not in stale}
+        self.runs = {}
+        for stem, runs in self.all_runs.items():
+            sound = {s: m for s, m in runs.items() if not _stale(m)}
+            self.runs[stem] = sound or runs
+        # the seeds a row reads every repeated stage at (see _rows), or None
+        self.only: set[int] | None = None
         # the stages a cell read (a set while a row is filled: see _rows)
         self.used: set[str] | None = None
+
+    def runs_of(self, name: str) -> dict | None:
+        """The runs of a repeated stage that a value reads, by seed: its
+        sound ones (all where none is), at the row's seeds where it has them;
+        None for a stage run once."""
+        if name not in self.runs:
+            return None
+        if self.only is not None:
+            picked = {s: m for s, m in self.all_runs[name].items() if s in self.only}
+            if picked:
+                return picked
+        return self.runs[name]
 
     def __getitem__(self, name: str):
         if name in self.reserved:
             return self.reserved[name]
         if self.used is not None and name in self.stages:
             self.used.add(name)
-            # a repeated stage's value is read from its run at every seed
-            seeds = self.runs.get(name, {})
+            # a repeated stage is read at every seed it ran (a stale run
+            # left out of its mean is named under the table too)
+            seeds = self.all_runs.get(name, {})
             self.used.update(f'{name}@{seed}' for seed in seeds if seed)
-            # and the runs left out of its mean, whose note says why
-            self.used.update(
-                n for n in self.left_out if n == name or n.rpartition('@')[0] == name
-            )
-        if name in self.runs:
-            return Runs(self.runs[name], self.expected)
+        runs = self.runs_of(name)
+        if runs is not None:
+            return Runs(runs, self.expected)
         return self.stages[name]
 
     def bind(self, **extra) -> Names:
@@ -413,6 +424,11 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
             bound.used = set()
             try:
                 cells = [fill(cell, bound) for cell in row['cells']]
+                seeds = _row_seeds(bound.used, names)
+                if seeds is not None:  # again, every stage at the same seeds
+                    bound = names.bind(item=item)
+                    bound.used, bound.only = set(), seeds
+                    cells = [fill(cell, bound) for cell in row['cells']]
             except Missing:
                 if beside:
                     rows.extend(_pending(row, item, index, old))
@@ -434,6 +450,23 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
     if len(rows) < block.get('min_rows', 1):
         return []
     return _table(header, rows) + _stale_note(sorted(stale), names)
+
+
+def _row_seeds(used: set[str], names: Names) -> set[int] | None:
+    """The seeds at which a row must read the repeated stages it read, so
+    that its values are of the same runs (IRN's masks beside the DeepLabV2
+    trained on them): where their sound runs differ, the seeds they share
+    among those, else among all their runs; None where they agree already
+    (or share no seed)."""
+    stems = {n.rpartition('@')[0] if '@' in n else n for n in used} & set(names.runs)
+    if len(stems) < 2:
+        return None
+    sound = [set(names.runs[s]) for s in stems]
+    shared = set.intersection(*sound)
+    if shared and all(s == shared for s in sound):
+        return None
+    shared = shared or set.intersection(*(set(names.all_runs[s]) for s in stems))
+    return shared or None
 
 
 #: The mark of a row that shows a stage kept from an earlier collect which
@@ -477,8 +510,9 @@ def _stale_note(marked: list[str], names: Names) -> list[str]:
     )
     return [
         f'{STALE_MARK} The row reads a stage that is not made from the configs '
-        f'and stages shown beside it; a mean over seeds leaves such runs out '
-        f'where another run is sound: {each}.',
+        f'and stages shown beside it (a mean over seeds leaves such runs out '
+        f'where there are sound ones, and a row reads all its stages at the '
+        f'same seeds): {each}.',
         '',
     ]
 
@@ -488,10 +522,7 @@ def _origin(names: Names, name: str) -> str:
     stage = names.stages[name]
     if stage.get('merged'):
         return f'kept from the collect on {_collected(stage)}, its work dir gone'
-    left_out = name in names.left_out
-    return 'in its work dir, to be rerun' + (
-        '; left out of the mean' if left_out else ''
-    )
+    return 'in its work dir, to be rerun'
 
 
 def _kept_lines(benches: dict[str, Names]) -> list[str]:

@@ -916,14 +916,41 @@ def test_render_a_mean_over_seeds_leaves_out_the_outdated_runs(import_tool):
     results['stages']['irn@1']['outdated'] = old
     text = render({'main': results})
     assert '| IRN † | 60.0 (1 run) |' in text and '| CAM | 42.0 ± 2.0 |' in text
-    assert (
-        '`irn`: its config file changed (in its work dir, to be rerun; left out '
-        'of the mean)' in text
-    )
+    assert '`irn`: its config file changed (in its work dir, to be rerun)' in text
+    assert '`irn@1`: its config file changed' in text
     results['stages']['irn@2']['outdated'] = old
     text = render({'main': results})
     assert '| IRN † | 54.7 ± 5.0 |' in text
     assert '`irn@2`: its config file changed (in its work dir, to be rerun)' in text
+
+
+def test_render_a_row_reads_its_stages_at_the_same_seeds(import_tool):
+    """A row that shows a net beside the masks it trained on reads both at
+    the same seeds: the seeds where both have a sound run, else where both
+    ran, so that the masks shown are the ones the nets shown trained on."""
+    render = import_tool('benchmark_render').render
+    row = ['DL', '{dl.metrics.mIoU:.1f} on masks of {irn.metrics.mIoU:.1f}']
+    table = dict(kind='table', header=['net', 'val'], rows=[row])
+    stages = {
+        'irn': {'mIoU': 50.0},
+        'irn@1': {'mIoU': 52.0},
+        'irn@2': {'mIoU': 60.0},
+        'dl': {'mIoU': 40.0},
+        'dl@1': {'mIoU': 42.0},
+    }
+    results = _bare_results(stages, [table])
+    # the masks' seed 2 has no net yet: both at seeds 0 and 1
+    both = '41.0 ± 1.4 (2 runs) on masks of 51.0 ± 1.4 (2 runs)'
+    assert f'| DL | {both} |' in render({'main': results})
+    # seeds 0 and 1 outdated (a config change), seed 2 rerun for both
+    results['stages']['dl@2'] = dict(finished=True, metrics={'mIoU': 48.0})
+    for name in ('irn', 'irn@1', 'dl', 'dl@1'):
+        results['stages'][name]['outdated'] = ['its config file changed']
+    text = render({'main': results})
+    assert '| DL † | 48.0 (1 run) on masks of 60.0 (1 run) |' in text
+    # the masks' sound run has no net: the seeds where both ran, old ones
+    del results['stages']['dl@2']
+    assert f'| DL † | {both} |' in render({'main': results})
 
 
 def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
