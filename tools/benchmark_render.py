@@ -461,11 +461,15 @@ def _row_seeds(used: set[str], names: Names) -> set[int] | None:
     stems = {n.rpartition('@')[0] if '@' in n else n for n in used} & set(names.runs)
     if len(stems) < 2:
         return None
-    sound = [set(names.runs[s]) for s in stems]
+    sound = [
+        {seed for seed, m in names.all_runs[s].items() if not _stale(m)} for s in stems
+    ]
     shared = set.intersection(*sound)
-    if shared and all(s == shared for s in sound):
+    if shared and all(set(names.runs[s]) == shared for s in stems):
         return None
     shared = shared or set.intersection(*(set(names.all_runs[s]) for s in stems))
+    if shared and all(set(names.runs[s]) == shared for s in stems):
+        return None
     return shared or None
 
 
