@@ -59,9 +59,10 @@ def stale_reasons(
     data: str | None,
     outdated: Iterable[str] = (),
 ) -> list[str]:
-    """Why ``manifest`` (a finished stage the work dir of ``ctx`` lacks) is
-    not what the runner would make from this work dir's stages now: [] where
-    it matches.
+    """Why ``manifest`` (a finished stage kept from an earlier collect that
+    the work dir of ``ctx`` lacks, or one of the work dir's own, read by a
+    collect) is not what the runner would make from this work dir's stages
+    now: [] where it matches.
 
     Args:
         stage (BaseStage): The stage as the pipeline builds it today.
