@@ -172,10 +172,14 @@ class Names:
         self.expected = max((len(r) for r in self.all_runs.values()), default=1)
         # a mean over seeds reads the sound runs only, where there is one
         # (the runs of an old config beside those of the current one)
-        self.runs = {}
-        for stem, runs in self.all_runs.items():
-            sound = {s: m for s, m in runs.items() if not _stale(m)}
-            self.runs[stem] = sound or runs
+        self.sound = {
+            stem: {s for s, m in runs.items() if not _stale(m)}
+            for stem, runs in self.all_runs.items()
+        }
+        self.runs = {
+            stem: {s: m for s, m in runs.items() if s in self.sound[stem]} or runs
+            for stem, runs in self.all_runs.items()
+        }
         # the seeds a row reads every repeated stage at (see _rows), or None
         self.only: set[int] | None = None
         # the stages a cell read (a set while a row is filled: see _rows)
@@ -461,16 +465,12 @@ def _row_seeds(used: set[str], names: Names) -> set[int] | None:
     stems = {n.rpartition('@')[0] if '@' in n else n for n in used} & set(names.runs)
     if len(stems) < 2:
         return None
-    sound = [
-        {seed for seed, m in names.all_runs[s].items() if not _stale(m)} for s in stems
-    ]
-    shared = set.intersection(*sound)
-    if shared and all(set(names.runs[s]) == shared for s in stems):
+    shared = set.intersection(*(names.sound[s] for s in stems)) or set.intersection(
+        *(set(names.all_runs[s]) for s in stems)
+    )
+    if not shared or all(set(names.runs[s]) == shared for s in stems):
         return None
-    shared = shared or set.intersection(*(set(names.all_runs[s]) for s in stems))
-    if shared and all(set(names.runs[s]) == shared for s in stems):
-        return None
-    return shared or None
+    return shared
 
 
 #: The mark of a row that shows a stage kept from an earlier collect which
@@ -721,14 +721,7 @@ def _chain(chain: dict, names: Names) -> list[str]:
     its total time at each seed that ran, against the budget, or the stages it
     still lacks."""
     # every seed that ran, outdated runs too: their times are measurements
-    seeds = sorted(
-        {0}
-        | {
-            int(n.rpartition('@')[2])
-            for n in names.stages
-            if n.rpartition('@')[2].isdigit() and '@' in n
-        }
-    )
+    seeds = sorted({0} | {s for runs in names.all_runs.values() for s in runs})
     lines = []
     for seed in seeds:
         keys = [name if not seed else f'{name}@{seed}' for name in chain['stages']]

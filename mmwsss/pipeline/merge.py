@@ -137,6 +137,23 @@ def stale_reasons(
     return list(dict.fromkeys(reasons))
 
 
+def _work_dir(cfg: Config, stages: dict[str, dict]) -> tuple:
+    """The pipeline's stages as built today by name, the work dir's context
+    (its finished ``stages`` as results) and its data root's digest (None
+    without one)."""
+    built = {stage.name: stage for stage in build_stages(pipeline_stages(cfg))}
+    ctx = PipelineContext(cfg.data_root, cfg.work_dir)
+    ctx.results = {k: v for k, v in stages.items() if v.get('finished')}
+    data = data_digest(ctx.data_root) if osp.isdir(ctx.data_root) else None
+    return built, ctx, data
+
+
+def _code(name: str, code: str, keep_code: Iterable[str]) -> str | None:
+    """The code digest ``name`` is checked against; None where its code
+    difference is accepted (keep_code: its name or 'all')."""
+    return None if 'all' in keep_code or name in keep_code else code
+
+
 def merge_stages(
     cfg: Config,
     new: dict[str, dict],
@@ -166,15 +183,12 @@ def merge_stages(
         dict[str, dict]: The merged stages by name.
     """
     keep_code = set(keep_code)
-    built = {stage.name: stage for stage in build_stages(pipeline_stages(cfg))}
-    ctx = PipelineContext(cfg.data_root, cfg.work_dir)
-    ctx.results = {k: v for k, v in new.items() if v.get('finished')}
-    # what this work dir's stages were made by and from (once, not per stage)
+    built, ctx, data = _work_dir(cfg, new)
+    # what this work dir's stages were made by (once, not per stage)
     here = [
         r['provenance']['code'] for r in ctx.results.values() if r.get('provenance')
     ]
     code = here[-1] if here else code_digest()
-    data = data_digest(ctx.data_root) if osp.isdir(ctx.data_root) else None
     outdated = {n for n, m in ctx.results.items() if m.get(OUTDATED)}
     merged, kept = {}, {}
     for name, stage in built.items():
@@ -184,9 +198,8 @@ def merge_stages(
         manifest = old.get(name)
         if not manifest or not manifest.get('finished'):
             continue
-        code_ok = 'all' in keep_code or name in keep_code
         reasons = stale_reasons(
-            stage, manifest, ctx, kept, None if code_ok else code, data, outdated
+            stage, manifest, ctx, kept, _code(name, code, keep_code), data, outdated
         )
         collected = (manifest.get(MERGED) or {}).get('collected', origin or {})
         manifest = dict(manifest, **{MERGED: dict(collected=collected, stale=reasons)})
@@ -217,11 +230,8 @@ def outdated_stages(
         dict[str, dict]: The stages by name, in the same order.
     """
     keep_code = set(keep_code)
-    built = {stage.name: stage for stage in build_stages(pipeline_stages(cfg))}
-    ctx = PipelineContext(cfg.data_root, cfg.work_dir)
-    ctx.results = {k: v for k, v in stages.items() if v.get('finished')}
+    built, ctx, data = _work_dir(cfg, stages)
     code = code_digest()
-    data = data_digest(ctx.data_root) if osp.isdir(ctx.data_root) else None
     out, outdated = {}, set()
     for name, manifest in stages.items():
         manifest = {k: v for k, v in manifest.items() if k != OUTDATED}
@@ -229,9 +239,8 @@ def outdated_stages(
         if stage is None or not manifest.get('finished'):
             out[name] = manifest
             continue
-        code_ok = 'all' in keep_code or name in keep_code
         reasons = stale_reasons(
-            stage, manifest, ctx, {}, None if code_ok else code, data, outdated
+            stage, manifest, ctx, {}, _code(name, code, keep_code), data, outdated
         )
         if reasons:
             manifest[OUTDATED] = reasons
