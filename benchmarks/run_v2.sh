@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The VOC-regime bench (FashionPaste 2.0, 320 px) in the order its rows matter:
 # the main chain, the seed methods with their controls, PtReCl, the instance
-# side, the main chain's spread at two more seeds, then every other row. Each
-# command skips what has finished and resumes what was interrupted, so the
-# script is simply run again after an interruption (on 2 CPU cores the whole
-# bench takes many hours).
+# side, the main chain's and the instance side's spread at two more seeds, then
+# every other row. Each command skips what has finished and resumes what was
+# interrupted, so the script is simply run again after an interruption (on 2
+# CPU cores the whole bench takes many hours).
 #
 # Run it from a worktree fixed at one commit, so that editing the project does
 # not change the code digest of the stages under way (a finished stage of
@@ -53,6 +53,13 @@ for seed in 1 2; do                          # the main chain's spread
     echo "=== $(date '+%F %T') benchmark.py --seed $seed $KEEP"
     # shellcheck disable=SC2086
     python tools/benchmark.py --seed "$seed" $KEEP || echo "=== FAILED ($?): --seed $seed"
+done
+for seed in 1 2; do                          # WISE / Mask R-CNN's spread (it
+    # reuses the main chain's data, CAM and IRN at that seed)
+    echo "=== $(date '+%F %T') benchmark.py --bench instances --seed $seed $KEEP"
+    # shellcheck disable=SC2086
+    python tools/benchmark.py --bench instances --seed "$seed" $KEEP ||
+        echo "=== FAILED ($?): --bench instances --seed $seed"
 done
 run "$SEMANTIC"                              # ablations, other final nets
 run "$SEEDS"                                 # ablations, CAM recipe at 5 seeds

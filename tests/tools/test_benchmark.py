@@ -981,6 +981,38 @@ def test_spread_runs_the_main_chain_at_another_seed_and_joins_the_render(
     assert semantic['stages']['cam@2'] == dict(finished=True, seed=2)
 
 
+def test_the_instance_spread_reuses_the_main_chains_runs_at_its_seed(import_tool):
+    """--bench instances --seed N runs PRM / WISE / Mask R-CNN on the set and
+    work dir of the semantic spread at N, whose data, CAM and IRN stages it
+    shares: defined and seeded alike there, so they are not trained again."""
+    benchmark = import_tool('benchmark')
+    configs = {
+        bench: benchmark.pipeline_config(
+            benchmark.parse_args(['--bench', bench, '--seed', '1'])
+        )
+        for bench in ('semantic', 'instances')
+    }
+    semantic, instances = configs['semantic'], configs['instances']
+    assert instances.work_dir == semantic.work_dir
+    assert instances.work_dir.endswith('-seed1')
+    assert instances.data_root == semantic.data_root
+    assert instances.stage_options['data'] == semantic.stage_options['data']
+    by_name = {s['name']: s for s in semantic.stages}
+    shared = [s for s in instances.stages if s['name'] in by_name]
+    assert [s['name'] for s in shared] == [
+        'data',
+        'cam',
+        'thresholds',
+        'ir_labels',
+        'irn',
+    ]
+    for stage in shared:
+        assert stage == by_name[stage['name']], stage['name']
+    own = {s['name']: s for s in instances.stages if s['name'] not in by_name}
+    assert own['prm']['cfg_options'] == {'randomness.seed': 1}
+    assert own['maskrcnn_wise']['cfg_options'] == {'randomness.seed': 1}
+
+
 def test_a_spread_collect_leaves_the_bench_pictures(import_tool, tmp_path, monkeypatch):
     """The sample picture and the val curve are of the bench's own run: a
     collect at another seed writes its results file and draws neither (it
