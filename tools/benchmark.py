@@ -207,6 +207,8 @@ def spread_config(cfg: Config, seed: int) -> Config:
 
     Raises:
         KeyError: The pipeline declares no ``spread``.
+        ValueError: Its ``repeat`` reruns a spread stage at ``seed`` too:
+            both would join the render as ``{name}@{seed}``.
     """
     from mmwsss.pipeline.repeat import seeded
 
@@ -215,6 +217,14 @@ def spread_config(cfg: Config, seed: int) -> Config:
             f'{cfg.filename} declares no `spread` (the stages run at other seeds)'
         )
     wanted = set(cfg.spread['stages'])
+    repeat = cfg.get('repeat') or {}
+    if seed in repeat.get('seeds', ()) and wanted & set(repeat.get('stages', ())):
+        both = sorted(wanted & set(repeat['stages']))
+        raise ValueError(
+            f'{cfg.filename} repeats {both} at training seed {seed} on the '
+            f'same images (`repeat`) and runs them at seed {seed} as its spread: '
+            f'both would be {both[0]}@{seed}; give them different seeds'
+        )
     cfg.stages = [seeded(dict(s), seed) for s in cfg.stages if s['name'] in wanted]
     cfg.pop('repeat', None)
     return cfg
@@ -420,7 +430,17 @@ def load_results(root: str = '.') -> tuple[dict, dict]:
                 with open(seed_path) as f:
                     spread = json.load(f)
                 for stage, manifest in spread['stages'].items():
-                    found[name]['stages'][f'{stage}@{seed}'] = manifest
+                    key = f'{stage}@{seed}'
+                    if key in found[name]['stages']:
+                        # a repeat at a training seed of the main run's own
+                        # set: one of the two runs would be lost or mixed
+                        raise ValueError(
+                            f'{seed_path} holds {stage!r}, which joins as '
+                            f'{key!r}, but {path} has a stage of that name '
+                            f'(a repeat at training seed {seed}): give the '
+                            "pipeline's spread and repeat different seeds"
+                        )
+                    found[name]['stages'][key] = manifest
             if 'benchmark' not in found[name]:
                 raise KeyError(
                     f'{path} has no `benchmark` (what BENCHMARKS.md shows): '

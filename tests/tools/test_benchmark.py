@@ -1013,6 +1013,30 @@ def test_the_instance_spread_reuses_the_main_chains_runs_at_its_seed(import_tool
     assert own['maskrcnn_wise']['cfg_options'] == {'randomness.seed': 1}
 
 
+def test_a_spread_and_a_repeat_at_the_same_seed_are_refused(import_tool, tmp_path):
+    """A pipeline's repeat (training seed N on its own set) and its spread
+    (the set generated at N) would both name a stage '{name}@N': refused
+    when the spread is configured and when the results are joined, instead
+    of one run silently replacing the other."""
+    import json
+
+    benchmark = import_tool('benchmark')
+    cfg = _config('seeds')
+    cfg.spread = dict(seeds=(1, 2), stages=['data', 'cam'])
+    with pytest.raises(ValueError, match=r'cam@2'):
+        benchmark.spread_config(cfg, 2)
+    (tmp_path / 'benchmarks').mkdir()
+    main = dict(
+        stages={'cam': dict(finished=True), 'cam@2': dict(finished=True, seed=2)},
+        benchmark=dict(blocks=[]),
+    )
+    seed = dict(stages={'cam': dict(finished=True, generator_seed=2)})
+    for name, results in (('results.json', main), ('results_seed2.json', seed)):
+        (tmp_path / 'benchmarks' / name).write_text(json.dumps(results))
+    with pytest.raises(ValueError, match=r"'cam@2'.*training seed 2"):
+        benchmark.load_results(str(tmp_path))
+
+
 def test_a_spread_collect_leaves_the_bench_pictures(import_tool, tmp_path, monkeypatch):
     """The sample picture and the val curve are of the bench's own run: a
     collect at another seed writes its results file and draws neither (it
