@@ -139,6 +139,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--from', dest='from_stage', help='rerun from this stage')
     group.add_argument('--only', help='rerun only this stage')
+    group.add_argument(
+        '--just',
+        metavar='STAGE',
+        help='run only this stage as a plain run would: skipped when finished '
+        'and current, resumed when interrupted (--only starts it afresh)',
+    )
     parser.add_argument(
         '--until', help='stop after this stage (render what has finished)'
     )
@@ -306,6 +312,7 @@ def run(args: argparse.Namespace) -> dict:
             cfg,
             from_stage=args.from_stage,
             only=args.only,
+            just=args.just,
             until=args.until,
             keep_code=args.keep_code,
         )

@@ -6,6 +6,8 @@ Examples::
         configs/pipelines/cam-irn-deeplabv2_effl0_fashionpaste-demo.py
     python tools/run_pipeline.py CONFIG --from irn        # rerun irn and what follows
     python tools/run_pipeline.py CONFIG --only ir_labels  # rerun one stage
+    python tools/run_pipeline.py CONFIG --just cam@3      # run one stage, or
+                                # resume it, or skip it if finished and current
     python tools/run_pipeline.py CONFIG --cfg-options stage_options.irn.validate=True
     python tools/run_pipeline.py CONFIG --keep-code cam irn  # after a change
                                 # known not to affect those stages (finished
@@ -45,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             None, meaning ``sys.argv[1:]``.
 
     Returns:
-        argparse.Namespace: ``config``, ``from_stage``, ``only``, ``until``,
+        argparse.Namespace: ``config``, ``from_stage``, ``only``, ``just``, ``until``,
         ``work_dir``, ``no_report``, ``cfg_options``, ``launcher``,
         ``keep_code`` and ``local_rank``.
     """
@@ -56,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--from', dest='from_stage', help='rerun this stage and every later one'
     )
     group.add_argument('--only', help='rerun only this stage')
+    group.add_argument(
+        '--just',
+        metavar='STAGE',
+        help='run only this stage as a plain run would: skipped when finished '
+        'and current, resumed when interrupted (--only starts it afresh)',
+    )
     parser.add_argument(
         '--until', help='stop after this stage (the later ones are not run)'
     )
@@ -110,6 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
         cfg,
         from_stage=args.from_stage,
         only=args.only,
+        just=args.just,
         report=not args.no_report,
         until=args.until,
         launcher=args.launcher,

@@ -199,12 +199,16 @@ def _code_only(old: dict | None, new: dict) -> bool:
 
 
 def _selected(
-    names: list[str], from_stage: str | None, only: str | None, until: str | None
+    names: list[str],
+    from_stage: str | None,
+    only: str | None,
+    until: str | None,
+    just: str | None = None,
 ) -> tuple[list[str], set[str]]:
     """The stages to consider (up to ``until``) and those forced to rerun."""
-    if from_stage and only:
-        raise ValueError('use either from_stage or only, not both')
-    for wanted in (from_stage, only, until):
+    if sum(bool(x) for x in (from_stage, only, just)) > 1:
+        raise ValueError('use one of from_stage, only and just')
+    for wanted in (from_stage, only, until, just):
         if wanted is not None and wanted not in names:
             raise KeyError(f'no stage named {wanted!r}; stages: {names}')
     if until is not None:
@@ -225,6 +229,7 @@ def run_pipeline(
     until: str | None = None,
     launcher: str = 'none',
     keep_code: Iterable[str] | str = (),
+    just: str | None = None,
 ) -> dict[str, dict]:
     """Run the stages of a pipeline config in order (see the module doc).
 
@@ -255,6 +260,12 @@ def run_pipeline(
             one resumes under the record it started with (its checkpoints,
             exported and labelled files); the manifest lists each kept change
             under ``code_kept``. Default: () (none: a code change reruns).
+        just (str, optional): Run only this stage, as a plain run would: skipped
+            when finished and current, resumed when interrupted (``only``
+            starts it afresh), rerun when what it is made from changed; the
+            other stages are neither run nor checked (its inputs must be
+            finished). For a queue of single stages resumed across
+            interruptions.
 
     Returns:
         dict[str, dict]: Each stage's result (its manifest), by name.
@@ -265,7 +276,8 @@ def run_pipeline(
     if isinstance(cfg, str):
         cfg = Config.fromfile(cfg)
     built = build_stages(pipeline_stages(cfg))
-    names, forced = _selected([s.name for s in built], from_stage, only, until)
+    names, forced = _selected([s.name for s in built], from_stage, only, until, just)
+    alone = only or just
     built = built[: len(names)]
     keep_code = [keep_code] if isinstance(keep_code, str) else list(keep_code)
     keep = set(names) if 'all' in keep_code else set(keep_code)
@@ -280,7 +292,7 @@ def run_pipeline(
         manifest_path = os.path.join(ctx.stage_dir(name), MANIFEST)
         # every rank decides on rank 0's reading of the manifest
         done = broadcast_from_main(read_json(manifest_path) if main else None)
-        if only and name != only:
+        if alone and name != alone:
             ctx.results[name] = done or {}
             continue
         resolved, input_digests = stage.resolve_inputs(ctx)

@@ -296,6 +296,37 @@ def test_an_interrupted_stage_resumes_across_a_kept_code_change(tmp_path, monkey
     assert WRITTEN == dict(p=[0, 1, 2])
 
 
+def test_just_runs_one_stage_as_a_plain_run_would(tmp_path):
+    """``just``: one stage alone, resumed where it was interrupted (``only``
+    would start it afresh) and skipped once finished; the others are neither
+    run nor checked, and a stage of the pipeline is named or refused."""
+    WRITTEN.clear()
+    cfg = _pipeline(
+        tmp_path,
+        dict(name='a', type='Make'),
+        dict(name='p', type='Parts', n=3),
+        dict(name='q', type='Parts', n=1),
+    )
+    STOP_AFTER['p'] = 1
+    with pytest.raises(RuntimeError, match='interrupted'):
+        run_pipeline(cfg, report=False, just='p')
+    assert WRITTEN == dict(p=[0]) and 'a' not in CALLS
+    del STOP_AFTER['p']
+    results = run_pipeline(cfg, report=False, just='p')
+    assert WRITTEN == dict(p=[0, 1, 2])  # resumed: part 0 kept
+    assert results['p']['finished'] and not list(tmp_path.glob('work/p.old-*'))
+    run_pipeline(cfg, report=False, just='p')
+    assert WRITTEN == dict(p=[0, 1, 2]) and 'q' not in WRITTEN
+    # only= reruns it afresh, its folder moved aside
+    run_pipeline(cfg, report=False, only='p')
+    assert WRITTEN == dict(p=[0, 1, 2, 0, 1, 2])
+    assert len(list(tmp_path.glob('work/p.old-*'))) == 1
+    with pytest.raises(KeyError, match="'r'"):
+        run_pipeline(cfg, report=False, just='r')
+    with pytest.raises(ValueError, match='one of'):
+        run_pipeline(cfg, report=False, just='p', only='q')
+
+
 def test_an_interrupted_stage_restarts_after_a_code_change_not_kept(
     tmp_path, monkeypatch
 ):
