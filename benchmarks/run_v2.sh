@@ -48,7 +48,9 @@ run() {
 run "$SEMANTIC" --until deeplabv2_irn        # CAM -> IRN -> DeepLabV2, the bound
 run "$SEEDS" --until cam_hfpl_ft_labels      # SEAM, OAA, OAA+, HFPL, controls
 for seed in 1 2 3 4; do                      # the CAM recipe at 5 training seeds
-    run "$SEEDS" --just "cam@$seed"
+    for stage in cam thresholds cam_labels; do
+        run "$SEEDS" --just "$stage@$seed"
+    done
 done
 run "$SEMANTIC" --until deeplabv2_ptrecl     # PtReCl and its DeepLabV2
 run "$INSTANCES"                             # PRM, WISE, Mask R-CNN

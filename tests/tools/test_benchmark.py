@@ -1182,12 +1182,22 @@ def test_seeds_bench_tables_the_cam_recipe_at_each_training_seed(import_tool):
         )
 
     semantic = _bare_results({}, [dict(kind='bench', bench='seeds')])
-    semantic['stages'] = {'cam': cam(71.2, 0.66)}
+
+    def labels(miou):
+        return dict(finished=True, kind='labels', metrics=dict(mIoU=miou))
+
+    semantic['stages'] = {'cam': cam(71.2, 0.66), 'cam_labels': labels(43.0)}
     seeds = _bare_results({}, _declaration('seeds')['blocks'])
-    seeds['stages'] = {'cam@2': cam(20.0, 0.06, machine=dict(cpu_id='family 23'))}
+    seeds['stages'] = {
+        'cam@2': cam(20.0, 0.06, machine=dict(cpu_id='family 23')),
+        'cam@4': cam(70.0, 0.65, machine=dict(cpu_id='family 6')),
+        'cam_labels@4': labels(41.5),
+    }
     text = render({'semantic': semantic, 'seeds': seeds})
-    assert '| 0 | `cam` | 71.2 | 15.0 | 66% | 44.0 | not recorded |' in text
-    assert '| 2 | `cam@2` | 20.0 | 15.0 | 6% | 44.0 | family 23 |' in text
+    # the seeds at their own cut: '-' where the repeat's labels have not run
+    assert '| 0 | `cam` | 71.2 | 15.0 | 66% | 44.0 | 43.0 | not recorded |' in text
+    assert '| 2 | `cam@2` | 20.0 | 15.0 | 6% | 44.0 | - | family 23 |' in text
+    assert '| 4 | `cam@4` | 70.0 | 15.0 | 65% | 44.0 | 41.5 | family 6 |' in text
     assert '`cam@1`' not in text and '`cam@3`' not in text
 
 
