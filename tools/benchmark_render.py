@@ -52,7 +52,8 @@ pipeline's ``repeat``) is one name whose values are runs: arithmetic pairs the
 runs of the same seed, a comparison or condition reads their mean, and a
 field shows ``mean ± sd`` (sample standard deviation) with ``(n runs)`` where
 fewer than the most runs of any stage finished; a difference of two such
-values (``a - b``) under two of its sds shows ``(tie)``.
+values (``a - b``) under two of its sds shows ``(tie)``. Its runs at other
+seeds are read even where its own run has not finished (a spread run first).
 """
 
 from __future__ import annotations
@@ -162,13 +163,14 @@ class Names:
         self.reserved = dict(
             results=results, stages=self.stages, benches=benches, **extra
         )
-        # the repeats of a stage at other seeds ('{name}@{seed}')
+        # the repeats of a stage at other seeds ('{name}@{seed}'), beside its
+        # own run (seed 0) where that has finished: a spread run may come first
         self.all_runs = {}
         for name, manifest in self.stages.items():
             stem, sep, seed = name.rpartition('@')
-            if sep and seed.isdigit() and stem in self.stages:
-                runs = self.all_runs.setdefault(stem, {0: self.stages[stem]})
-                runs[int(seed)] = manifest
+            if sep and seed.isdigit():
+                own = {0: self.stages[stem]} if stem in self.stages else {}
+                self.all_runs.setdefault(stem, own)[int(seed)] = manifest
         self.expected = max((len(r) for r in self.all_runs.values()), default=1)
         # a mean over seeds reads the sound runs only, where there is one
         # (the runs of an old config beside those of the current one)
@@ -200,8 +202,9 @@ class Names:
     def __getitem__(self, name: str):
         if name in self.reserved:
             return self.reserved[name]
-        if self.used is not None and name in self.stages:
-            self.used.add(name)
+        if self.used is not None and (name in self.stages or name in self.all_runs):
+            if name in self.stages:
+                self.used.add(name)
             # a repeated stage is read at every seed it ran (a stale run
             # left out of its mean is named under the table too)
             seeds = self.all_runs.get(name, {})
@@ -750,7 +753,11 @@ def _chain(chain: dict, names: Names) -> list[str]:
 def _missing(block: dict, names: Names, ctx: dict) -> list[str]:
     """A ``missing`` block: the planned stages that have no result."""
     planned = names['results'].get('planned', [])
-    missing = [name for name in planned if name not in names.stages]
+    missing = [
+        name
+        for name in planned
+        if name not in names.stages and name not in names.all_runs
+    ]
     return (
         [f"Stages not in this results file: {', '.join(missing)}.", '']
         if missing

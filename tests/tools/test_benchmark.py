@@ -817,6 +817,33 @@ def test_render_repeated_stages_as_mean_and_spread(import_tool):
     assert 'gain +12.0 ± 2.8 (2 runs)' in text  # over two sds: no tie
 
 
+def test_render_a_stage_whose_spread_ran_before_its_own_run(import_tool):
+    """Repeats at other seeds whose own run (seed 0) has not finished yet
+    render as their mean ± sd with the number of runs, instead of "not run";
+    the missing list no longer names the stage."""
+    render = import_tool('benchmark_render').render
+    stages = {
+        'cam': {'mIoU': 40.0},
+        'cam@1': {'mIoU': 42.0},
+        'cam@2': {'mIoU': 44.0},
+        'wise@1': {'AP50': 30.0},
+        'wise@2': {'AP50': 34.0},
+    }
+    results = _bare_results(
+        stages,
+        [
+            'WISE {wise.metrics.AP50:.1f}; over CAM '
+            '{wise.metrics.AP50 - cam.metrics.mIoU:+.1f}',
+            dict(kind='missing'),
+        ],
+    )
+    results['planned'] = ['cam', 'wise', 'maskrcnn']
+    text = render({'main': results})
+    # wise: 30, 34 -> 32 ± 2.8 (2 of 3 runs); paired by seed: -12, -10
+    assert 'WISE 32.0 ± 2.8 (2 runs); over CAM -11.0 ± 1.4 (2 runs)' in text
+    assert 'Stages not in this results file: maskrcnn.' in text
+
+
 def _per_class_columns() -> dict:
     """A ``columns`` block of the CAM's and IRN's per-class values."""
     return dict(
