@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The VOC-regime bench (FashionPaste 2.0, 320 px) in the order its rows matter:
-# the main chain, the seed methods with their controls, PtReCl, the instance
-# side, the main chain's and the instance side's spread at two more seeds, then
-# every other row. Each command skips what has finished and resumes what was
+# the main chain; WISE, PtReCl and the seed methods against what they improve
+# on; the Mask R-CNNs and PtReCl's DeepLabV2; the main chain's and the instance
+# side's spread at two more seeds; then every other row. Each command skips what has finished and resumes what was
 # interrupted, so the script is simply run again after an interruption (on 2
 # CPU cores the whole bench takes many hours).
 #
@@ -45,15 +45,19 @@ run() {
     python tools/run_pipeline.py "$@" --no-report $KEEP || echo "=== FAILED ($?): $*"
 }
 
+# each method's first comparison before any final net: WISE against IRN's
+# instances, PtReCl against IRN's masks, the seed methods against their controls
 run "$SEMANTIC" --until deeplabv2_irn        # CAM -> IRN -> DeepLabV2, the bound
+run "$INSTANCES" --until wise                # PRM, proposals, WISE
+run "$SEMANTIC" --until ptrecl_labels        # PtReCl (and the CRF label rows)
 run "$SEEDS" --until cam_hfpl_ft_labels      # SEAM, OAA, OAA+, HFPL, controls
 for seed in 1 2 3 4; do                      # the CAM recipe at 5 training seeds
     for stage in cam thresholds cam_labels; do
         run "$SEEDS" --just "$stage@$seed"
     done
 done
-run "$SEMANTIC" --until deeplabv2_ptrecl     # PtReCl and its DeepLabV2
-run "$INSTANCES"                             # PRM, WISE, Mask R-CNN
+run "$INSTANCES"                             # Mask R-CNN on each
+run "$SEMANTIC" --until deeplabv2_ptrecl     # PtReCl's DeepLabV2
 for seed in 1 2; do                          # the main chain's spread
     echo "=== $(date '+%F %T') benchmark.py --seed $seed $KEEP"
     # shellcheck disable=SC2086
