@@ -2,9 +2,10 @@
 # The VOC-regime bench (FashionPaste 2.0, 320 px) in the order its rows matter:
 # the main chain; WISE, PtReCl and the seed methods against what they improve
 # on; the Mask R-CNNs and PtReCl's DeepLabV2; the main chain's and the instance
-# side's spread at two more seeds; then every other row. Each command skips what has finished and resumes what was
-# interrupted, so the script is simply run again after an interruption (on 2
-# CPU cores the whole bench takes many hours).
+# side's spread at two more seeds; then every other row. Each command skips
+# what has finished and resumes what was interrupted, so the script is simply
+# run again after an interruption (on 2 CPU cores the whole bench takes many
+# hours).
 #
 # Run it from a worktree fixed at one commit, so that editing the project does
 # not change the code digest of the stages under way (a finished stage of
