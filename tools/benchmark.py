@@ -224,8 +224,8 @@ def spread_config(cfg: Config, seed: int) -> Config:
         )
     wanted = set(cfg.spread['stages'])
     repeat = cfg.get('repeat') or {}
-    if seed in repeat.get('seeds', ()) and wanted & set(repeat.get('stages', ())):
-        both = sorted(wanted & set(repeat['stages']))
+    both = sorted(wanted & set(repeat.get('stages', ())))
+    if seed in repeat.get('seeds', ()) and both:
         raise ValueError(
             f'{cfg.filename} repeats {both} at training seed {seed} on the '
             f'same images (`repeat`) and runs them at seed {seed} as its spread: '

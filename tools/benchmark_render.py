@@ -165,12 +165,14 @@ class Names:
         )
         # the repeats of a stage at other seeds ('{name}@{seed}'), beside its
         # own run (seed 0) where that has finished: a spread run may come first
+        from mmwsss.pipeline.repeat import base_name
+
         self.all_runs = {}
         for name, manifest in self.stages.items():
-            stem, sep, seed = name.rpartition('@')
-            if sep and seed.isdigit():
+            stem, seed = base_name(name)
+            if seed is not None:
                 own = {0: self.stages[stem]} if stem in self.stages else {}
-                self.all_runs.setdefault(stem, own)[int(seed)] = manifest
+                self.all_runs.setdefault(stem, own)[seed] = manifest
         self.expected = max((len(r) for r in self.all_runs.values()), default=1)
         # a mean over seeds reads the sound runs only, where there is one
         # (the runs of an old config beside those of the current one)
@@ -465,7 +467,9 @@ def _row_seeds(used: set[str], names: Names) -> set[int] | None:
     trained on them): where their sound runs differ, the seeds they share
     among those, else among all their runs; None where they agree already
     (or share no seed)."""
-    stems = {n.rpartition('@')[0] if '@' in n else n for n in used} & set(names.runs)
+    from mmwsss.pipeline.repeat import base_name
+
+    stems = {base_name(n)[0] for n in used} & set(names.runs)
     if len(stems) < 2:
         return None
     shared = set.intersection(*(names.sound[s] for s in stems)) or set.intersection(
