@@ -126,6 +126,38 @@ def test_prm_trains_as_prms_reference_config():
     assert tuple(resize.scale) == (448, 448) and resize.keep_ratio is False
 
 
+@pytest.mark.parametrize(
+    'path',
+    [
+        'configs/prm/prm_effl0_1xb16-8e_fashionpaste-160.py',
+        'configs/prm/prm_effl0_1xb16-8e_fashionpaste2-320.py',
+    ],
+)
+def test_bench_prm_trains_at_prms_rates(path):
+    """The bench PRM configs keep the bench CAM's model and data but PRM's
+    rates: at the CAM recipe's (backbone 0.01, classifier 0.1, poly) the
+    peak-stimulated loss diverged on the 320 px set within 20 iterations."""
+    from mmengine.optim import build_optim_wrapper
+
+    cfg = _cfg(path)
+    _no_weights(cfg.model)
+    model = _build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lrs = {}
+    for group in wrapper.optimizer.param_groups:
+        for param in group['params']:
+            lrs[id(param)] = group['lr']
+    assert {lrs[id(p)] for p in model.head.parameters()} == {0.01}
+    # EfficientNet-Lite's own conv head (backbone.head.*) stays at the backbone's;
+    # its frozen stem has no rate
+    trained = [p for p in model.backbone.parameters() if id(p) in lrs]
+    assert len(trained) > 0.9 * len(list(model.backbone.parameters()))
+    assert {round(lrs[id(p)], 10) for p in trained} == {1e-4}
+    assert wrapper.optimizer.defaults['momentum'] == 0.9
+    assert wrapper.optimizer.defaults['weight_decay'] == 1e-4
+    assert not cfg.param_scheduler  # constant lr
+
+
 def test_oaa_trains_as_oaas_reference_code():
     """OAA's recipe on IRN's CAM network: whole images, shorter side 224, flip,
     no crop; batch 5 x 5 accumulated; Nesterov SGD lr 1e-3 (classifier x10),

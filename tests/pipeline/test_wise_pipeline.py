@@ -64,6 +64,11 @@ def wise_pipeline(data_root, work_dir):
     cfg = tiny_pipeline(data_root, work_dir)
     stages = {s['name']: s for s in cfg.stages}
     prm = dict(stages['cam'], name='prm', config=PRM)
+    # PRM's rates are constant: no scheduler to shorten
+    options = prm['cfg_options']
+    prm['cfg_options'] = {
+        k: v for k, v in options.items() if not k.startswith('param_scheduler')
+    }
     cfg.stages = [
         stages['data'],
         prm,
