@@ -54,6 +54,12 @@ field shows ``mean ± sd`` (sample standard deviation) with ``(n runs)`` where
 fewer than the most runs of any stage finished; a difference of two such
 values (``a - b``) under two of its sds shows ``(tie)``. Its runs at other
 seeds are read even where its own run has not finished (a spread run first).
+A field that reads such a stage and a stage run once that is made from it
+(through the stages its manifest's ``inputs`` name: PtReCl's masks from IRN's
+at seed 0) reads the repeated stage at seed 0, the run the other was made
+from; a difference there shows ``(seed 0; runs' sd S over n seeds)``, S the
+sd of the difference over the repeated stage's seeds, and ``(tie)`` under
+two sds of a difference of two runs (2 x S x sqrt 2).
 """
 
 from __future__ import annotations
@@ -78,21 +84,26 @@ class Runs:
         expected (int): The most runs any stage of the results has.
     """
 
-    def __init__(self, values: dict, expected: int, difference: bool = False) -> None:
+    def __init__(
+        self,
+        values: dict,
+        expected: int,
+        difference: bool = False,
+        spread: dict | None = None,
+    ) -> None:
         self.values, self.expected = values, expected
         self.difference = difference
+        # a row read at the seed of a stage run once (see _row_seeds): the
+        # values at every sound seed, whose sd says how far runs stray
+        self.spread = spread
 
-    def map(self, fn) -> Runs:
+    def map(self, fn, difference: bool = False) -> Runs:
         """``fn`` of each run's value; the runs that lack it left out."""
-        out = {}
-        for seed, value in self.values.items():
-            try:
-                out[seed] = fn(value)
-            except Missing:
-                continue
+        out = _map_values(fn, self.values)
         if not out:
             raise Missing('every run')
-        return Runs(out, self.expected)
+        spread = _map_values(fn, self.spread) if self.spread else None
+        return Runs(out, self.expected, difference, spread or None)
 
     def mean(self):
         values = list(self.values.values())
@@ -102,6 +113,8 @@ class Runs:
 
     def __format__(self, spec: str) -> str:
         values = list(self.values.values())
+        if self.spread is not None and len(values) == 1:
+            return self._one_seed(values[0], spec)
         if len(values) == 1 and self.expected > 1 and _number(values[0]):
             return f'{format(values[0], spec)} (1 run)'
         if (
@@ -117,6 +130,36 @@ class Runs:
             text += ' (tie)'
         return text + (f' ({len(values)} runs)' if len(values) < self.expected else '')
 
+    def _one_seed(self, value, spec: str) -> str:
+        """A value of a row read at one seed because it shows a stage run
+        once: plain; a difference with the sd of the repeated stage it reads
+        (over its sound seeds) and ``(tie)`` under two sds of a difference
+        of two such runs (sd x sqrt 2)."""
+        if not (self.difference and _number(value)):
+            return format(value, spec)
+        others = [v for v in self.spread.values() if _number(v)]
+        if len(others) < 2:
+            return format(value, spec)
+        mean = sum(others) / len(others)
+        sd = (sum((v - mean) ** 2 for v in others) / (len(others) - 1)) ** 0.5
+        (seed,) = self.values
+        text = (
+            f"{format(value, spec)} (seed {seed}; runs' sd "
+            f"{format(sd, spec.replace('+', ''))} over {len(others)} seeds)"
+        )
+        return text + (' (tie)' if abs(value) < 2 * sd * 2**0.5 else '')
+
+
+def _map_values(fn, values: dict) -> dict:
+    """``{seed: fn(value)}``, the seeds whose value ``fn`` lacks left out."""
+    out = {}
+    for seed, value in values.items():
+        try:
+            out[seed] = fn(value)
+        except Missing:
+            continue
+    return out
+
 
 def _number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
@@ -128,15 +171,26 @@ def _combine(fn, left, right):
         seeds = [seed for seed in left.values if seed in right.values]
         if not seeds:
             raise Missing('runs of the same seed')
+        spread = None
+        if left.spread is not None or right.spread is not None:
+            # two repeated stages read at one seed: the spread of their
+            # difference where both ran
+            lhs, rhs = left.spread or left.values, right.spread or right.values
+            spread = _map_values(
+                lambda seed: fn(lhs[seed], rhs[seed]),
+                {seed: seed for seed in lhs if seed in rhs},
+            )
         return Runs(
             {seed: fn(left.values[seed], right.values[seed]) for seed in seeds},
             max(left.expected, right.expected),
             difference=fn is operator.sub,
+            spread=spread,
         )
+    difference = fn is operator.sub
     if isinstance(left, Runs):
-        return left.map(lambda value: fn(value, right))
+        return left.map(lambda value: fn(value, right), difference)
     if isinstance(right, Runs):
-        return right.map(lambda value: fn(left, value))
+        return right.map(lambda value: fn(left, value), difference)
     return fn(left, right)
 
 
@@ -184,8 +238,12 @@ class Names:
             stem: {s: m for s, m in runs.items() if s in self.sound[stem]} or runs
             for stem, runs in self.all_runs.items()
         }
-        # the seeds a row reads every repeated stage at (see _rows), or None
+        # the seeds a row reads every repeated stage at (see _rows), or None;
+        # whether because the row shows a stage run once (its runs' spread
+        # kept beside: Runs.spread)
         self.only: set[int] | None = None
+        self.once = False
+        self._from_repeated: dict[str, bool] = {}
         # the stages a cell read (a set while a row is filled: see _rows)
         self.used: set[str] | None = None
 
@@ -213,8 +271,29 @@ class Names:
             self.used.update(f'{name}@{seed}' for seed in seeds if seed)
         runs = self.runs_of(name)
         if runs is not None:
-            return Runs(runs, self.expected)
+            spread = self.runs[name] if self.once else None
+            return Runs(runs, self.expected, spread=spread)
         return self.stages[name]
+
+    def from_repeated(self, name: str) -> bool:
+        """Whether the stage ``name`` is a repeated one or, run once, is made
+        (through the stages its manifest's ``inputs`` name) from a repeated
+        stage's own run: PtReCl's masks from IRN's, a DeepLabV2 trained once
+        on masks of a CAM run at seed 0."""
+        if name in self.runs:
+            return True
+        if name not in self._from_repeated:
+            self._from_repeated[name] = False  # a cycle reads as not made
+            inputs = (self.stages.get(name) or {}).get('inputs') or {}
+            refs = []
+            for value in inputs.values():
+                refs += [value] if isinstance(value, str) else list(value or [])
+            self._from_repeated[name] = any(
+                self.from_repeated(ref.split('.')[0])
+                for ref in refs
+                if isinstance(ref, str)
+            )
+        return self._from_repeated[name]
 
     def bind(self, **extra) -> Names:
         """These names and ``extra`` ones."""
@@ -331,7 +410,18 @@ class _Formatter(string.Formatter):
         self.names = names
 
     def get_field(self, field_name, args, kwargs):
-        return evaluate(field_name, self.names), field_name
+        probe = self.names.bind()
+        probe.used = set()
+        value = evaluate(field_name, probe)
+        if self.names.used is not None:
+            self.names.used |= probe.used
+        if _once_and_repeated(probe.used, self.names):
+            # a stage run once with a repeated one it is made from: both at
+            # seed 0, the repeated stage's spread beside (Runs._one_seed)
+            at_zero = self.names.bind()
+            at_zero.only, at_zero.once = {0}, True
+            value = evaluate(field_name, at_zero)
+        return value, field_name
 
     def format_field(self, value, format_spec):
         if isinstance(value, Runs) and len(value.values) == 1:
@@ -459,6 +549,26 @@ def _rows(block: dict, names: Names, ctx: dict) -> list[str]:
     if len(rows) < block.get('min_rows', 1):
         return []
     return _table(header, rows) + _stale_note(sorted(stale), names)
+
+
+def _once_and_repeated(used: set[str], names: Names) -> bool:
+    """Whether a field that read the stages ``used`` reads a stage run once
+    that is made from a repeated stage's own run (PtReCl's masks, made from
+    IRN's at seed 0) and a repeated stage, each of whose runs includes seed
+    0: then PtReCl's gain over IRN is the gain over the IRN it was made from,
+    not over IRN's mean, and the field reads every stage at seed 0."""
+    from mmwsss.pipeline.repeat import base_name
+
+    stems = {base_name(n)[0] for n in used} & set(names.runs)
+    if not stems or not all(0 in names.all_runs[s] for s in stems):
+        return False
+    return any(
+        n in names.stages
+        and n not in names.runs
+        and base_name(n)[1] is None
+        and names.from_repeated(n)
+        for n in used
+    )
 
 
 def _row_seeds(used: set[str], names: Names) -> set[int] | None:

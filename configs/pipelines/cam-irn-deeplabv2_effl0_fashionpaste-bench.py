@@ -358,7 +358,9 @@ stages = [
 # these stages alone on the set generated at seed N, training at seed N too,
 # into their own data root and work dir (-seedN) and results file; BENCHMARKS.md
 # shows each of these numbers as mean ± sd over seed 0 (this run) and the
-# seeds that ran, a difference under two sds as a tie. The other rows run once.
+# seeds that ran, a difference under two sds as a tie. The other rows run once,
+# at seed 0: a difference between one of them and a repeated stage it is made
+# from (PtReCl's gain over IRN) is read at seed 0, the repeated stage's sd beside.
 spread = dict(seeds=(1, 2), stages=_base_.spread_stages)
 
 # ------------------------------------------------------------------ BENCHMARKS.md
