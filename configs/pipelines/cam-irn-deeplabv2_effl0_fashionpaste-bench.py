@@ -978,7 +978,15 @@ benchmark = dict(
         '"old bench" columns hold the same stage on the previous bench set '
         '(generator 1.0, 160 px), for comparison; "not run yet" marks a stage the '
         'current bench has not reached (on 2 CPU cores it runs for many hours, '
-        'resumed across sessions: `benchmarks/run_v2.sh`).',
+        'resumed across sessions: `benchmarks/run_v2.sh`). The main chain '
+        '(CAM, CAM + CRF, IRN, their DeepLabV2s) runs at three training seeds, '
+        'each on the set generated at that seed: its values are mean ± sd '
+        '(sample sd), with "(n runs)" where fewer have finished, and a '
+        'difference under two of its sds reads "(tie)". The other rows run once, '
+        'at seed 0; a difference between one of them and a main-chain stage it '
+        "is made from (PtReCl's gain over IRN) is taken at seed 0, the run it "
+        "was made from, with that difference's sd over the seeds beside it "
+        '(a tie under two sds of a difference of two runs, x sqrt 2).',
         dict(
             kind='table',
             header=[
