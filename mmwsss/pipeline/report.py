@@ -326,6 +326,25 @@ def learned_warnings(results: dict[str, dict]) -> list[str]:
     return lines
 
 
+def diverged_warnings(results: dict[str, dict]) -> list[str]:
+    """A warning line (and a blank one) per stage whose training loss ended
+    above twice where it started, or was not finite (its ``loss``, recorded by
+    :func:`~mmwsss.pipeline.runner_stage.run_train_test_stage`)."""
+    lines = []
+    for name, result in results.items():
+        loss = (result or {}).get('loss') or {}
+        if not loss.get('diverged'):
+            continue
+        lines += [
+            f"**Warning: stage `{name}`'s training diverged**: its loss went from "
+            f"{loss['first']:.4g} (median of its first iterations) to "
+            f"{loss['last']:.4g} (of its last; max {loss['max']:.4g}): every "
+            'stage built on it reads a broken model.',
+            '',
+        ]
+    return lines
+
+
 def write_report(cfg: Config, results: dict[str, dict]) -> str:
     """Write ``{work_dir}/report`` for a pipeline run and return report.md's path."""
     out_dir = osp.join(cfg.work_dir, 'report')
@@ -333,7 +352,7 @@ def write_report(cfg: Config, results: dict[str, dict]) -> str:
     options = dict(num_samples=4, split='train')
     options.update(cfg.get('report', {}))
     lines = ['# Pipeline report', '', f'Config work dir: `{cfg.work_dir}`', '']
-    lines += learned_warnings(results)
+    lines += learned_warnings(results) + diverged_warnings(results)
     lines += [*stage_table(results), '']
 
     named = [(n, stage_miou(r)[0]) for n, r in results.items() if r]

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import os.path as osp
 import time
 
 from mmengine.config import Config
 from mmengine.dist import barrier, get_world_size, is_distributed, is_main_process
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from ..utils.checkpoint import safe_checkpoint_loader
@@ -41,7 +43,7 @@ from ..utils.provenance import (
     record_digest,
 )
 from .context import write_json
-from .iteration_time import message_hub_times
+from .iteration_time import message_hub_loss, message_hub_times
 
 MMDET_SCOPE = 'mmdet'
 
@@ -338,7 +340,9 @@ def run_train_test_stage(
         folder), ``finished``, ``skipped`` (True when reused from the
         manifest), ``iterations`` (the training iterations' ``count``,
         ``sum_s`` and ``median_s`` over every part of a resumed run: see
-        :mod:`~mmwsss.pipeline.iteration_time`) and, run on several
+        :mod:`~mmwsss.pipeline.iteration_time`), ``loss`` (its ``first``
+        and ``last`` iterations' median loss, ``max`` and ``diverged``, with
+        a warning in the log where it diverged) and, run on several
         processes, ``world_size``.
     """
     cfg = _prepare_config(config, work_dir, data_root, cfg_options, transform_args)
@@ -398,6 +402,19 @@ def run_train_test_stage(
         result['resumed'] = True
     if iterations:
         result['iterations'] = iterations
+    loss = message_hub_loss(runner.message_hub)
+    if loss:
+        result['loss'] = loss
+        if loss['diverged']:
+            print_log(
+                f'WARNING: {work_dir}: the training loss ended at '
+                f"{loss['last']:.4g} (median of the last iterations), over twice "
+                f"its start {loss['first']:.4g} (max {loss['max']:.4g}), or was not "
+                'finite: the training diverged; lower the learning rate, or check '
+                'the recipe against its reference',
+                'current',
+                logging.WARNING,
+            )
     if get_world_size() > 1:
         result['world_size'] = get_world_size()
     if validate:

@@ -150,6 +150,9 @@ def test_train_test_stage_resumes_same_config_and_restarts_another(tmp_path):
     iterations = result['iterations']
     assert iterations['count'] == 4
     assert 0 < iterations['median_s'] <= iterations['sum_s'] / 2
+    # the loss at the start and the end of the same four iterations
+    assert set(result['loss']) == {'first', 'last', 'max', 'diverged'}
+    assert result['loss']['max'] >= result['loss']['first'] > 0
     after = {p.name: p.stat().st_mtime_ns for p in (work / 'preds').glob('*.png')}
     assert len(after) == 4 and all(after[n] == t for n, t in exported.items())
     assert not list(tmp_path.glob('work.old-*'))
