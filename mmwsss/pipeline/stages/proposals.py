@@ -33,8 +33,10 @@ def proposal_metrics(
         ``proposals/per_image`` (mean proposals per scored image) and
         ``proposals/scored_images``.
     """
+    from tqdm import tqdm
+
     overlaps, counts = [], []
-    for image_id in ids:
+    for image_id in tqdm(ids, desc='proposal recall', mininterval=5):
         object_png = osp.join(data_root, object_dir, image_id + '.png')
         if not osp.isfile(object_png):
             continue
