@@ -57,6 +57,20 @@ def _build(model_cfg):
         return MODELS.build(model_cfg)
 
 
+def _param_lrs(model, optim_wrapper_cfg):
+    """The optimizer wrapper a config builds for ``model`` and the lr of each
+    parameter it trains, by ``id``."""
+    from mmengine.optim import build_optim_wrapper
+
+    wrapper = build_optim_wrapper(model, optim_wrapper_cfg)
+    lrs = {
+        id(param): group['lr']
+        for group in wrapper.optimizer.param_groups
+        for param in group['params']
+    }
+    return wrapper, lrs
+
+
 def _step_types(pipeline):
     return [step['type'] for step in pipeline]
 
@@ -100,8 +114,6 @@ def test_prm_trains_as_prms_reference_config():
     """PRM's recipe: the classifier at lr 0.01, the ResNet-50 features at 0.01 of
     it (1e-4), constant; output stride 32, every stage trained, batch norm in
     training mode; whole images resized to 448 x 448, flipped, never cropped."""
-    from mmengine.optim import build_optim_wrapper
-
     cfg = _cfg(PRM)
     _no_weights(cfg.model)
     model = _build(cfg.model)
@@ -111,11 +123,7 @@ def test_prm_trains_as_prms_reference_config():
     assert backbone.layer1[0].bn1.training  # statistics updated
     features = backbone(torch.zeros(1, 3, 448, 448))[-1]
     assert features.shape[-2:] == (14, 14)  # output stride 32
-    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    lrs = {}
-    for group in wrapper.optimizer.param_groups:
-        for param in group['params']:
-            lrs[id(param)] = group['lr']
+    wrapper, lrs = _param_lrs(model, cfg.optim_wrapper)
     assert {lrs[id(p)] for p in model.head.parameters()} == {0.01}
     assert {round(lrs[id(p)], 10) for p in backbone.parameters()} == {1e-4}
     assert wrapper.optimizer.defaults['momentum'] == 0.9
@@ -137,16 +145,10 @@ def test_bench_prm_trains_at_prms_rates(path):
     """The bench PRM configs keep the bench CAM's model and data but PRM's
     rates: at the CAM recipe's (backbone 0.01, classifier 0.1, poly) the
     peak-stimulated loss diverged on the 320 px set within 20 iterations."""
-    from mmengine.optim import build_optim_wrapper
-
     cfg = _cfg(path)
     _no_weights(cfg.model)
     model = _build(cfg.model)
-    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    lrs = {}
-    for group in wrapper.optimizer.param_groups:
-        for param in group['params']:
-            lrs[id(param)] = group['lr']
+    wrapper, lrs = _param_lrs(model, cfg.optim_wrapper)
     assert {lrs[id(p)] for p in model.head.parameters()} == {0.01}
     # EfficientNet-Lite's own conv head (backbone.head.*) stays at the backbone's;
     # its frozen stem has no rate

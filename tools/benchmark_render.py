@@ -123,8 +123,7 @@ class Runs:
             or len(set(values)) == 1  # the same at every seed (an image count)
         ):
             return format(values[0], spec)
-        mean = self.mean()
-        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        mean, sd = _mean_sd(values)
         text = f"{format(mean, spec)} ± {format(sd, spec.replace('+', ''))}"
         if self.difference and abs(mean) < 2 * sd:
             text += ' (tie)'
@@ -140,14 +139,19 @@ class Runs:
         others = [v for v in self.spread.values() if _number(v)]
         if len(others) < 2:
             return format(value, spec)
-        mean = sum(others) / len(others)
-        sd = (sum((v - mean) ** 2 for v in others) / (len(others) - 1)) ** 0.5
+        _, sd = _mean_sd(others)
         (seed,) = self.values
         text = (
             f"{format(value, spec)} (seed {seed}; runs' sd "
             f"{format(sd, spec.replace('+', ''))} over {len(others)} seeds)"
         )
         return text + (' (tie)' if abs(value) < 2 * sd * 2**0.5 else '')
+
+
+def _mean_sd(values: list) -> tuple[float, float]:
+    """Mean and sample standard deviation of two or more numbers."""
+    mean = sum(values) / len(values)
+    return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
 
 
 def _map_values(fn, values: dict) -> dict:
@@ -176,10 +180,7 @@ def _combine(fn, left, right):
             # two repeated stages read at one seed: the spread of their
             # difference where both ran
             lhs, rhs = left.spread or left.values, right.spread or right.values
-            spread = _map_values(
-                lambda seed: fn(lhs[seed], rhs[seed]),
-                {seed: seed for seed in lhs if seed in rhs},
-            )
+            spread = {seed: fn(lhs[seed], rhs[seed]) for seed in lhs if seed in rhs}
         return Runs(
             {seed: fn(left.values[seed], right.values[seed]) for seed in seeds},
             max(left.expected, right.expected),
