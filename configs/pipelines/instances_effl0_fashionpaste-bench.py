@@ -1,7 +1,7 @@
 # The instance benchmark (BENCHMARKS.md's instance section; `python
 # tools/benchmark.py --bench instances` runs it): on the bench-size FashionPaste
 # set, instance pseudo labels two ways, WISE (a PRM classifier's peaks, each
-# matched to the best selective-search proposal holding it) and IRN's instances,
+# matched to a selective-search proposal by PRM's retrieval) and IRN's instances,
 # scored on train against the ground-truth instances; then Mask R-CNN (mmdet,
 # EfficientNet-Lite0 FPN) on each and on the ground-truth instances (the upper
 # bound), scored on val.
@@ -50,6 +50,10 @@ stages = [
     ),
     dict(name='prm_thresholds', type='Thresholds', cams='prm'),
     dict(name='proposals', type='Proposals'),
+    # PRM's retrieval: every proposal within PRM's size limits competes for a
+    # peak, scored by its peak response map, the class map's background and the
+    # contour; class-agnostic NMS keeps one instance where several peaks of an
+    # object retrieve it (PRM's peaks are several per object)
     dict(
         name='wise',
         type='WISE',
@@ -57,6 +61,22 @@ stages = [
         proposals='proposals',
         thresholds='prm_thresholds',
         min_score='auto:bg_score',
+        candidates='all',
+        size_limits=(2e-5, 0.85),
+        one_point=False,
+    ),
+    # WISE's rule instead: a peak takes only proposals holding its pixel and no
+    # other peak's (WISE's points are one per object)
+    dict(
+        name='wise_one_point',
+        type='WISE',
+        cams='prm',
+        proposals='proposals',
+        thresholds='prm_thresholds',
+        min_score='auto:bg_score',
+        candidates='holding',
+        size_limits=None,
+        one_point=True,
     ),
     # Mask R-CNN on ground truth, IRN's and WISE's instances
     dict(name='gt_train', type='CocoGT', split='train'),
@@ -165,7 +185,8 @@ benchmark = dict(
                     'WISE',
                     '`wise`',
                     'PRM peaks above bg {wise.options.min_score:.2f} (Otsu of the '
-                    'PRM maps); NMS {wise.options.nms_iou:.1f}',
+                    "PRM maps); PRM's retrieval over every proposal; NMS "
+                    '{wise.options.nms_iou:.1f}',
                     "{wise.metrics['instance/AP50']:.1f}",
                     "{wise.metrics['instance/AP']:.1f}",
                     voc_style('wise'),
@@ -182,6 +203,20 @@ benchmark = dict(
                         ],
                     ],
                     published['wise'],
+                ],
+                [
+                    "WISE, WISE's proposal rule",
+                    '`wise_one_point`',
+                    'as above; a peak takes only proposals holding it and no '
+                    "other peak (WISE's points are one per object)",
+                    "{wise_one_point.metrics['instance/AP50']:.1f}",
+                    "{wise_one_point.metrics['instance/AP']:.1f}",
+                    voc_style('wise_one_point'),
+                    [
+                        '{wise_one_point.instances} instances; skipped: ',
+                        ['{tally(wise_one_point.skipped)}', 'none'],
+                    ],
+                    '-',
                 ],
                 [
                     'IRN',

@@ -16,12 +16,21 @@ are ``alpha = 0.8``, ``bg_factor = 0.95`` and ``beta = 1e-5`` per pixel at its
 448 x 448 input; here the penalty is a fraction of the image, so ``beta =
 1e-5 * 448 * 448 = 2.0`` weighs it alike at any image size.
 
-WISE (Laradji et al., BMVC 2019) takes for each point a proposal that holds
-that one point only: with ``one_point`` a proposal holding another peak of the
-image (any class) is not a candidate. The instances then pass PRM's
-class-agnostic NMS, ordered by the retrieval score: an instance whose mask
-overlaps a better-scored one's at IoU ``nms_iou`` (0.3) or more is dropped,
-whatever its class.
+Which proposals compete for a peak:
+
+- ``candidates='all'`` (PRM's retrieval): every proposal whose area is within
+  ``size_limits`` of the image's (PRM's 0.00002 and 0.85); the peak need not
+  lie in it, its response map decides. PRM's peaks are several per object and
+  its class-agnostic NMS keeps one instance of each.
+- ``candidates='holding'``: only the proposals that contain the peak's pixel.
+  With ``one_point`` (WISE, Laradji et al., BMVC 2019, whose points are one per
+  object), a proposal holding another peak's point is no candidate either.
+  Where a class map has several peaks on one object, the rule leaves that
+  object's whole-object proposals to none of them (each holds the others).
+
+The instances then pass PRM's class-agnostic NMS, ordered by the retrieval
+score: an instance whose mask overlaps a better-scored one's at IoU
+``nms_iou`` (0.3) or more is dropped, whatever its class.
 """
 
 from __future__ import annotations
@@ -33,8 +42,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-#: PRM's retrieval parameters: (alpha, beta per image area, bg_factor).
-PRM_RETRIEVAL = dict(alpha=0.8, beta=2.0, bg_factor=0.95, contour_width=5)
+#: PRM's retrieval parameters: alpha, beta (per image area), bg_factor, the
+#: contour width and the proposals' area limits (fractions of the image).
+PRM_RETRIEVAL = dict(
+    alpha=0.8, beta=2.0, bg_factor=0.95, contour_width=5, size_limits=(2e-5, 0.85)
+)
+#: Which proposals compete for a peak (module doc).
+CANDIDATES = ('all', 'holding')
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -85,6 +99,43 @@ def background_mask(
     return (up < bg_factor * up.mean()).numpy()
 
 
+def retrieval_terms(
+    responses: np.ndarray,
+    masks: np.ndarray,
+    backgrounds: np.ndarray,
+    contour_width: int = 5,
+    chunk: int = 64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three terms of PRM's retrieval score for every proposal and peak.
+
+    Args:
+        responses (np.ndarray): ``(P, H, W)`` peak response maps.
+        masks (np.ndarray): ``(N, H, W)`` bool proposals.
+        backgrounds (np.ndarray): ``(B, H, W)`` bool class backgrounds.
+        contour_width (int): Contour band width. Default: 5.
+        chunk (int): Proposals per matrix product (memory). Default: 64.
+
+    Returns:
+        tuple: ``(N, P)`` response inside each proposal, ``(N, P)`` response
+        on its contour, ``(N, B)`` fraction of the image that is background
+        and inside it.
+    """
+    n = len(masks)
+    r = responses.reshape(len(responses), -1).astype(np.float32).T  # [HW, P]
+    q = backgrounds.reshape(len(backgrounds), -1).astype(np.float32).T  # [HW, B]
+    inside = np.zeros((n, r.shape[1]), np.float32)
+    on_contour = np.zeros((n, r.shape[1]), np.float32)
+    covered = np.zeros((n, q.shape[1]), np.float32)
+    for start in range(0, n, chunk):
+        part = masks[start : start + chunk]
+        flat = part.reshape(len(part), -1).astype(np.float32)
+        band = contours(part, contour_width).reshape(len(part), -1)
+        inside[start : start + chunk] = flat @ r
+        on_contour[start : start + chunk] = band.astype(np.float32) @ r
+        covered[start : start + chunk] = flat @ q
+    return inside, on_contour, covered / max(masks[0].size if n else 1, 1)
+
+
 def retrieval_scores(
     response: np.ndarray,
     masks: np.ndarray,
@@ -107,12 +158,10 @@ def retrieval_scores(
     Returns:
         np.ndarray: ``(N,)`` scores.
     """
-    flat = masks.reshape(len(masks), -1).astype(np.float32)
-    inside = flat @ response.reshape(-1).astype(np.float32)
-    band = contours(masks, contour_width).reshape(len(masks), -1).astype(np.float32)
-    on_contour = band @ response.reshape(-1).astype(np.float32)
-    covered = flat @ background.reshape(-1).astype(np.float32)
-    return alpha * inside + on_contour - beta * covered / background.size
+    inside, on_contour, covered = retrieval_terms(
+        response[None], masks, background[None], contour_width
+    )
+    return alpha * inside[:, 0] + on_contour[:, 0] - beta * covered[:, 0]
 
 
 def wise_instances(
@@ -125,8 +174,10 @@ def wise_instances(
     alpha: float = 0.8,
     beta: float = 2.0,
     contour_width: int = 5,
-    one_point: bool = True,
+    one_point: bool = False,
     nms_iou: float = 0.3,
+    candidates: str = 'all',
+    size_limits: Sequence[float] | None = PRM_RETRIEVAL['size_limits'],
 ) -> tuple[list[dict], Counter]:
     """Instances of an image from its class peaks and proposals.
 
@@ -142,9 +193,15 @@ def wise_instances(
             each class (:func:`background_mask`).
         alpha, beta, contour_width: See :func:`retrieval_scores`.
         one_point (bool): WISE's rule: a proposal holding another peak's
-            point is no candidate. Default: True.
+            point is no candidate. Default: False (PRM's retrieval).
         nms_iou (float): Mask IoU at which the instance of the lower retrieval
             score is dropped, whatever the classes. Default: 0.3 (PRM's).
+        candidates (str): ``'all'`` (PRM's: every proposal) or ``'holding'``
+            (those containing the peak's pixel), see the module doc.
+            Default: 'all'.
+        size_limits (Sequence[float], optional): Proposals are candidates
+            where their area is at least the first and below the second
+            fraction of the image. Default: PRM's (0.00002, 0.85); None: any.
 
     Returns:
         tuple: the instances (``label``, ``score``: the peak's, ``mask``,
@@ -157,44 +214,55 @@ def wise_instances(
         raise ValueError(f'{len(masks)} proposals but {len(objectness)} scores')
     if len(responses) != len(peaks):
         raise ValueError(f'{len(peaks)} peaks but {len(responses)} response maps')
+    if candidates not in CANDIDATES:
+        raise ValueError(f'candidates must be one of {CANDIDATES}, got {candidates!r}')
     labels = {int(c) for c in labels}
     skipped = Counter()
     kept = [i for i, p in enumerate(peaks) if int(p[0]) in labels]
     if len(kept) < len(peaks):
         skipped['peak_of_unlabelled_class'] += len(peaks) - len(kept)
+    if not len(masks):
+        skipped['peak_without_proposal'] += len(kept)
+        return [], skipped
+    if not kept:
+        return [], skipped
+    allowed = np.ones(len(masks), bool)
+    if size_limits is not None:
+        low, high = size_limits
+        area = masks.reshape(len(masks), -1).mean(axis=1)
+        allowed = (area >= low) & (area < high)
     points = sorted({(int(peaks[i][1]), int(peaks[i][2])) for i in kept})
-    if len(masks) and points:
-        ys, xs = np.array(points).T
-        holds = masks[:, ys, xs]  # [N, points]
-        alone = holds.sum(axis=1) == 1
+    ys, xs = np.array(points).T
+    points_held = masks[:, ys, xs].sum(axis=1)  # [N]
+    classes = sorted({int(peaks[i][0]) for i in kept})
+    inside, on_contour, covered = retrieval_terms(
+        np.stack([np.asarray(responses[i], np.float32) for i in kept]),
+        masks,
+        np.stack([backgrounds[c] for c in classes]),
+        contour_width,
+    )
     found = []
-    for i in kept:
+    for j, i in enumerate(kept):
         cls, y, x, peak_score = peaks[i]
-        if not len(masks):
-            skipped['peak_without_proposal'] += 1
-            continue
-        candidates = masks[:, int(y), int(x)]
+        holds = masks[:, int(y), int(x)]
+        ok = allowed & holds if candidates == 'holding' else allowed.copy()
         if one_point:
-            candidates = candidates & alone
-        candidates = np.nonzero(candidates)[0]
-        if not len(candidates):
+            ok &= points_held - holds == 0  # no other peak's point
+        if not ok.any():
             skipped['peak_without_proposal'] += 1
             continue
-        scores = retrieval_scores(
-            responses[i],
-            masks[candidates],
-            backgrounds[int(cls)],
-            alpha,
-            beta,
-            contour_width,
+        scores = (
+            alpha * inside[:, j]
+            + on_contour[:, j]
+            - beta * covered[:, classes.index(int(cls))]
         )
-        best = int(np.argmax(scores))
+        best = int(np.argmax(np.where(ok, scores, -np.inf)))
         found.append(
             dict(
                 label=int(cls),
                 score=float(peak_score),
-                mask=masks[candidates[best]],
-                objectness=float(objectness[candidates[best]]),
+                mask=masks[best],
+                objectness=float(objectness[best]),
                 retrieval=float(scores[best]),
             )
         )

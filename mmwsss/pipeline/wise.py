@@ -12,8 +12,10 @@ COCO RLE of the image size, any objectness in [0, 1]) and passing their folder
 to a ``Proposals`` stage as ``source=FOLDER`` (files checked, not recomputed).
 
 ``WISE``: for each image, the peaks of its classes and their response maps,
-each matched to a proposal by PRM's retrieval score under WISE's one-point rule,
-then PRM's class-agnostic NMS (:func:`mmwsss.ops.wise.wise_instances`). The
+each matched to a proposal by PRM's retrieval score (over every proposal within
+PRM's size limits by default; or, WISE's rule, over those holding the peak and
+no other peak), then PRM's class-agnostic NMS
+(:func:`mmwsss.ops.wise.wise_instances`). The
 peaks come from a PRM stage's peak response files
 (:class:`~mmwsss.engine.instance_exporter.PeakResponseExporter`: peaks on the
 class response map's own grid, one peak response map each, the raw class maps
@@ -301,7 +303,9 @@ def make_wise_dir(
     beta: float = PRM_RETRIEVAL['beta'],
     bg_factor: float = PRM_RETRIEVAL['bg_factor'],
     contour_width: int = PRM_RETRIEVAL['contour_width'],
-    one_point: bool = True,
+    one_point: bool = False,
+    candidates: str = 'all',
+    size_limits: tuple | None = PRM_RETRIEVAL['size_limits'],
 ) -> dict:
     """WISE instances of each image (see the module doc).
 
@@ -321,7 +325,11 @@ def make_wise_dir(
         alpha, beta, bg_factor, contour_width: PRM's retrieval parameters
             (:mod:`mmwsss.ops.wise`). Defaults: PRM's (0.8, 2.0 per image
             area, 0.95, 5).
-        one_point (bool): WISE's one-point-per-proposal rule. Default: True.
+        one_point (bool): WISE's one-point-per-proposal rule. Default: False.
+        candidates (str): ``'all'`` (PRM's retrieval over every proposal) or
+            ``'holding'`` (the proposals holding the peak). Default: 'all'.
+        size_limits (tuple, optional): Proposal area limits as fractions of
+            the image. Default: PRM's (0.00002, 0.85).
 
     Returns:
         dict: ``written`` / ``reused`` / ``provenance`` / ``moved_to`` and
@@ -337,6 +345,8 @@ def make_wise_dir(
         contour_width=contour_width,
         one_point=one_point,
         nms_iou=nms_iou,
+        candidates=candidates,
+        size_limits=None if size_limits is None else list(size_limits),
     )
     source = peak_dir if peak_dir is not None else cam_dir
     record = dict(

@@ -156,8 +156,9 @@ def test_wise_instances_retrieve_by_the_peak_response_not_objectness():
             _response(red.shape, (40, 2, 1.0)),
         ]
     )
+    wise_rule = dict(candidates='holding', one_point=True)
     chosen, skipped = wise_instances(
-        peaks, responses, masks, objectness, labels=[1, 2], backgrounds=bg
+        peaks, responses, masks, objectness, [1, 2], bg, **wise_rule
     )
     # whole and both hold both peaks (WISE's rule); of red and its half, the
     # response on the right half picks red despite the half's objectness
@@ -168,7 +169,14 @@ def test_wise_instances_retrieve_by_the_peak_response_not_objectness():
     # without the one-point rule the whole image and both squares are
     # candidates too: the background they cover keeps the squares first
     chosen, _ = wise_instances(
-        peaks[:2], responses[:2], masks, objectness, [1, 2], bg, one_point=False
+        peaks[:2],
+        responses[:2],
+        masks,
+        objectness,
+        [1, 2],
+        bg,
+        candidates='holding',
+        size_limits=None,
     )
     assert [c['objectness'] for c in chosen] == [0.5, 0.6]
     # class-agnostic NMS: a class-2 peak in the red square retrieves the red
@@ -206,8 +214,9 @@ def test_wise_instances_count_what_finds_no_proposal():
     masks = np.stack([red, blue])
     bg = {2: ~blue}
     r = _response(red.shape, (2, 2, 1.0))
+    wise_rule = dict(candidates='holding', one_point=True)
     chosen, skipped = wise_instances(
-        [(2, 2, 2, 0.5)], r[None], masks, np.ones(2), [2], bg
+        [(2, 2, 2, 0.5)], r[None], masks, np.ones(2), [2], bg, **wise_rule
     )
     assert chosen == [] and skipped == {'peak_without_proposal': 1}
     chosen, skipped = wise_instances(
@@ -216,11 +225,68 @@ def test_wise_instances_count_what_finds_no_proposal():
     assert skipped == {'peak_without_proposal': 1}
     # two peaks in the blue square: no proposal holds one alone
     rr = np.stack([_response(red.shape, (30, 30, 1.0))] * 2)
+    two_peaks = [(2, 30, 30, 0.5), (2, 35, 35, 0.4)]
     chosen, skipped = wise_instances(
-        [(2, 30, 30, 0.5), (2, 35, 35, 0.4)], rr, masks, np.ones(2), [2], bg
+        two_peaks, rr, masks, np.ones(2), [2], bg, **wise_rule
     )
     assert chosen == [] and skipped == {'peak_without_proposal': 2}
+    # PRM's retrieval keeps the square for the first and drops the second
+    chosen, skipped = wise_instances(two_peaks, rr, masks, np.ones(2), [2], bg)
+    assert len(chosen) == 1 and np.array_equal(chosen[0]['mask'], blue)
+    assert skipped == {'duplicate': 1}
+    with pytest.raises(ValueError, match='candidates'):
+        wise_instances(two_peaks, rr, masks, np.ones(2), [2], bg, candidates='any')
     with pytest.raises(ValueError, match='scores'):
         wise_instances([], r[:0], masks, np.ones(1), [1], bg)
     with pytest.raises(ValueError, match='response maps'):
         wise_instances([(2, 2, 2, 0.5)], r[:0], masks, np.ones(2), [2], bg)
+
+
+def test_wise_instances_prm_retrieval_over_every_proposal_within_size_limits():
+    """PRM's retrieval (candidates='all'): a proposal need not hold the peak
+    (its response decides), proposals outside PRM's area limits (0.00002 and
+    0.85 of the image) never compete, and WISE's one-point rule applied to
+    every proposal drops the ones holding another peak's point."""
+    image, red, blue = _two_squares()
+    whole = np.ones_like(red)
+    dot = np.zeros_like(red)
+    dot[0, 0] = True  # 1 pixel: 0.00043 of the image, within PRM's limits
+    masks = np.stack([whole, red, blue, dot])
+    objectness = np.array([0.9, 0.5, 0.6, 0.1])
+    bg = {1: np.zeros_like(red)}  # no background penalty: only the limits
+    # the peak sits just outside the red square; two thirds of its response
+    # lie inside it, the rest on the background left of the blue square
+    peak = [(1, 5, 5, 0.9)]
+    response = _response(red.shape, (10, 10, 1.0), (15, 15, 1.0), (30, 5, 1.0))[None]
+    chosen, skipped = wise_instances(peak, response, masks, objectness, [1], bg)
+    # the whole image would score highest (all the response inside, no penalty)
+    # but covers 100% of it, above PRM's 0.85
+    assert np.array_equal(chosen[0]['mask'], red) and not skipped
+    # holding the peak's pixel, only the whole image is a candidate, and it is
+    # over the limit: no proposal
+    chosen, skipped = wise_instances(
+        peak, response, masks, objectness, [1], bg, candidates='holding'
+    )
+    assert chosen == [] and skipped == {'peak_without_proposal': 1}
+    # without limits the whole image wins
+    chosen, _ = wise_instances(
+        peak, response, masks, objectness, [1], bg, size_limits=None
+    )
+    assert np.array_equal(chosen[0]['mask'], whole)
+    # a lower limit above the dot's area excludes it even where it is the only
+    # proposal with any response
+    only_dot = _response(red.shape, (0, 0, 1.0))[None]
+    chosen, _ = wise_instances(peak, only_dot, masks, objectness, [1], bg)
+    assert np.array_equal(chosen[0]['mask'], dot)
+    chosen, skipped = wise_instances(
+        peak, only_dot, masks[3:], objectness[3:], [1], bg, size_limits=(0.001, 0.85)
+    )
+    assert chosen == [] and skipped == {'peak_without_proposal': 1}
+    # one-point over every proposal: two peaks in the red square leave it to
+    # neither (each finds only proposals without any response)
+    two = [(1, 8, 8, 0.9), (1, 12, 12, 0.8)]
+    responses = np.concatenate([response, response])
+    chosen, _ = wise_instances(
+        two, responses, masks, objectness, [1], bg, one_point=True
+    )
+    assert all(not np.array_equal(c['mask'], red) for c in chosen)

@@ -188,11 +188,18 @@ def test_bad_proposal_inputs_are_named_or_counted(tmp_path):
     far = np.zeros((1, 8, 8), bool)
     far[0, 6:, 6:] = True
     _write_proposals(props / 'c.json', far, [0.5])  # misses the peak
+    ids = ['a', 'b', 'c']
     counts = make_wise_dir(
-        str(cams), str(props), str(root), ['a', 'b', 'c'], str(out), workers=1
+        str(cams), str(props), str(root), ids, str(out), workers=1, candidates='holding'
     )
     assert counts['instances'] == 1  # image a's square
     assert counts['skipped']['peak_without_proposal'] == 2  # b (empty) and c
+    # PRM's retrieval (the default) lets c's peak take the proposal it misses
+    counts = make_wise_dir(
+        str(cams), str(props), str(root), ids, str(tmp_path / 'prm'), workers=1
+    )
+    assert counts['instances'] == 2
+    assert counts['skipped']['peak_without_proposal'] == 1  # b (empty)
     # an image labelled with a class whose map has no peak above min_score
     out2 = tmp_path / 'out2'
     counts = make_wise_dir(

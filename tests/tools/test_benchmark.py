@@ -365,7 +365,8 @@ def test_render_instance_rows(import_tool):
     text = benchmark.render(results, others=dict(instances=instances))
     assert '## Instances: WISE and IRN into Mask R-CNN' in text
     assert (
-        '| WISE | `wise` | PRM peaks above bg 0.41 (Otsu of the PRM maps); NMS 0.3 '
+        "| WISE | `wise` | PRM peaks above bg 0.41 (Otsu of the PRM maps); PRM's "
+        'retrieval over every proposal; NMS 0.3 '
         '| 20.5 | 8.2 | - | 3100 instances; skipped: 40 duplicate, 2 '
         'peak_without_proposal |' in text
     )

@@ -54,8 +54,11 @@ class WISE(BaseStage):
     stage, merged into a COCO dataset (output ``pseudo_instances_coco``).
     ``min_score='auto:bg_score'`` reads the maps' ground-truth-free
     background score from a ``thresholds`` stage; ``alpha``, ``beta``,
-    ``bg_factor``, ``contour_width``, ``one_point`` and ``nms_iou`` are the
-    retrieval's (PRM's and WISE's by default, :mod:`mmwsss.ops.wise`).
+    ``bg_factor``, ``contour_width``, ``candidates``, ``size_limits``,
+    ``one_point`` and ``nms_iou`` are the retrieval's (PRM's by default:
+    every proposal within PRM's size limits competes for each peak;
+    ``candidates='holding', one_point=True`` is WISE's rule, see
+    :mod:`mmwsss.ops.wise`).
 
     With ``gt_instances``, the metrics against the split's ground-truth
     instances (percent): ``instance/AP50``, ``instance/AP75``, ``instance/AP``
@@ -88,7 +91,9 @@ class WISE(BaseStage):
         beta: float = PRM_RETRIEVAL['beta'],
         bg_factor: float = PRM_RETRIEVAL['bg_factor'],
         contour_width: int = PRM_RETRIEVAL['contour_width'],
-        one_point: bool = True,
+        one_point: bool = False,
+        candidates: str = 'all',
+        size_limits=PRM_RETRIEVAL['size_limits'],
     ) -> dict:
         min_score = float(ctx.resolve(self.name, min_score, thresholds))
         ids = split_ids(ctx.data_root, split)
@@ -102,6 +107,8 @@ class WISE(BaseStage):
             bg_factor=bg_factor,
             contour_width=contour_width,
             one_point=one_point,
+            candidates=candidates,
+            size_limits=None if size_limits is None else list(size_limits),
         )
         start = time.perf_counter()
         counts = make_wise_dir(
