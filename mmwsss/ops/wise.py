@@ -76,17 +76,36 @@ def mask_ious(a: np.ndarray, b: np.ndarray, chunk: int = 64) -> np.ndarray:
     return out
 
 
+def _square_filter(masks: np.ndarray, radius: int, dilate: bool) -> np.ndarray:
+    """Dilation (or erosion) of ``(N, H, W)`` bool masks by a ``2 * radius +
+    1`` square, separably along each axis; outside the image counts as
+    False for the dilation and True for the erosion (OpenCV's border)."""
+    out = masks
+    for axis in (1, 2):
+        src, out = out, out.copy()
+        for shift in range(1, radius + 1):
+            lead = [slice(None)] * 3
+            trail = [slice(None)] * 3
+            lead[axis], trail[axis] = slice(shift, None), slice(None, -shift)
+            lead, trail = tuple(lead), tuple(trail)
+            if dilate:
+                out[lead] |= src[trail]
+                out[trail] |= src[lead]
+            else:
+                out[lead] &= src[trail]
+                out[trail] &= src[lead]
+    return out
+
+
 def contours(masks: np.ndarray, width: int = 5) -> np.ndarray:
     """Contour bands of ``(N, H, W)`` bool masks: dilation minus erosion by a
     ``width`` x ``width`` square (OpenCV's morphological gradient, as PRM's,
     with OpenCV's border: outside the image neither dilates nor erodes)."""
     if width < 1 or width % 2 == 0:
         raise ValueError(f'contour width must be a positive odd number, got {width}')
-    t = torch.from_numpy(np.ascontiguousarray(masks)).float()[:, None]
-    pad = width // 2
-    dilated = F.max_pool2d(t, width, stride=1, padding=pad)
-    eroded = -F.max_pool2d(-t, width, stride=1, padding=pad)
-    return (dilated - eroded)[:, 0].numpy() > 0
+    masks = np.asarray(masks, bool)
+    radius = width // 2
+    return _square_filter(masks, radius, True) & ~_square_filter(masks, radius, False)
 
 
 def background_mask(

@@ -290,3 +290,20 @@ def test_wise_instances_prm_retrieval_over_every_proposal_within_size_limits():
         two, responses, masks, objectness, [1], bg, one_point=True
     )
     assert all(not np.array_equal(c['mask'], red) for c in chosen)
+
+
+def test_contours_match_pooled_morphology_on_random_masks():
+    """The separable contour equals dilation minus erosion by max pooling
+    (padding outside: -inf for both, i.e. OpenCV's border) on random masks."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    masks = rng.random((6, 17, 23)) < 0.4
+    for width in (1, 3, 5):
+        t = torch.from_numpy(masks).float()[:, None]
+        pad = width // 2
+        dilated = F.max_pool2d(t, width, stride=1, padding=pad)
+        eroded = -F.max_pool2d(-t, width, stride=1, padding=pad)
+        expected = (dilated - eroded)[:, 0].numpy() > 0
+        assert np.array_equal(contours(masks, width), expected)
