@@ -676,3 +676,28 @@ def test_a_merge_checks_an_oracle_value_against_the_stage_rerun_here(tmp_path):
     assert merge_stages(cfg, other, old)['read_b']['merged']['stale'] == [
         'its oracle value came from another run of `a`'
     ]
+
+
+def test_a_tuple_setting_matches_its_record_read_back(tmp_path):
+    """A setting given as a tuple is recorded as JSON's list; a collect that
+    reads the manifest back must not call the stage outdated for it (the bench's
+    WISE size limits were marked 'its settings changed' right after their run)."""
+    from mmwsss.pipeline.merge import outdated_stages
+
+    cfg = Config(
+        dict(
+            data_root=str(tmp_path / 'data'),
+            work_dir=str(tmp_path / 'work'),
+            stages=[
+                dict(name='data', type='MakeData'),
+                dict(name='a', type='Make'),
+                dict(name='read_a', type='Read', src='a', option=(0.25, [1, 2])),
+            ],
+        )
+    )
+    os.makedirs(cfg.data_root, exist_ok=True)
+    done = run_pipeline(cfg, report=False)
+    assert done['read_a']['provenance']['settings']['option'] == [0.25, [1, 2]]
+    assert all('outdated' not in m for m in outdated_stages(cfg, done).values())
+    cfg.stages[2] = dict(name='read_a', type='Read', src='a', option=(0.5, [1, 2]))
+    assert outdated_stages(cfg, done)['read_a']['outdated'] == ['its settings changed']

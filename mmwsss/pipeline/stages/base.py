@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import os.path as osp
 
 from mmengine.config import Config
@@ -31,6 +32,12 @@ from ...utils.provenance import PROJECT, config_digest
 from ..context import Input, PipelineContext, oracle_refs
 from ..instance_coco import merge_stage_instances
 from ..runner_stage import run_train_test_stage
+
+
+def json_form(value):
+    """``value`` as JSON gives it back (tuples as lists): how a manifest
+    holds it."""
+    return json.loads(json.dumps(value))
 
 
 class BaseStage:
@@ -114,8 +121,9 @@ class BaseStage:
 
     def recorded_settings(self) -> dict:
         """The settings as the stage's record holds them (all of them by
-        default)."""
-        return dict(self.settings)
+        default), in their JSON form (a tuple as a list), so that a record
+        read back from its manifest compares equal to a fresh one."""
+        return json_form(self.settings)
 
     def execute(self, ctx: PipelineContext, resolved: dict, digest: str) -> dict:
         """Run the stage with its inputs ``resolved`` (the runner's call)."""
@@ -145,7 +153,9 @@ class ConfigStage(BaseStage):
         """The settings with the config file by name: its content is in
         :meth:`config_digests`, and where the project lives (a clone, a
         worktree, another machine) must not rerun a stage."""
-        return dict(self.settings, config=osp.basename(self.settings['config']))
+        return json_form(
+            dict(self.settings, config=osp.basename(self.settings['config']))
+        )
 
     def parsed(self, options: dict | None = None) -> Config:
         """A copy of the parsed config with ``options`` merged."""
