@@ -78,6 +78,20 @@ stages = [
         size_limits=None,
         one_point=True,
     ),
+    # PRM's retrieval without its instance-aware cue: each peak scored with its
+    # class map instead of its peak response map (PRM's ablation of the term)
+    dict(
+        name='wise_class_maps',
+        type='WISE',
+        cams='prm',
+        proposals='proposals',
+        thresholds='prm_thresholds',
+        min_score='auto:bg_score',
+        candidates='all',
+        size_limits=(2e-5, 0.85),
+        one_point=False,
+        instance_cue=False,
+    ),
     # Mask R-CNN on ground truth, IRN's and WISE's instances
     dict(name='gt_train', type='CocoGT', split='train'),
     dict(name='gt_val', type='CocoGT', split='val'),
@@ -215,6 +229,20 @@ benchmark = dict(
                     [
                         '{wise_one_point.instances} instances; skipped: ',
                         ['{tally(wise_one_point.skipped)}', 'none'],
+                    ],
+                    '-',
+                ],
+                [
+                    'WISE without the instance-aware cue',
+                    '`wise_class_maps`',
+                    'as `wise`; each peak scored with its class map, not its peak '
+                    'response map',
+                    "{wise_class_maps.metrics['instance/AP50']:.1f}",
+                    "{wise_class_maps.metrics['instance/AP']:.1f}",
+                    voc_style('wise_class_maps'),
+                    [
+                        '{wise_class_maps.instances} instances; skipped: ',
+                        ['{tally(wise_class_maps.skipped)}', 'none'],
                     ],
                     '-',
                 ],

@@ -154,12 +154,14 @@ def make_proposal_dir(
 
 
 def prm_cues(
-    cues: dict, size, min_score: float, bg_factor: float
+    cues: dict, size, min_score: float, bg_factor: float, instance_cue: bool = True
 ) -> tuple[list[tuple], np.ndarray, dict[int, np.ndarray]]:
     """Peaks, response maps and class backgrounds at ``size`` from a peak
     response file's arrays (:func:`load_peak_responses`): the peaks whose
     response exceeds ``min_score`` times their class map's maximum, scored by
-    the sigmoid of their response."""
+    the sigmoid of their response. Without ``instance_cue`` each peak's
+    response map is its class's map (resized bicubically, clipped at 0,
+    summing to 1): PRM's retrieval without its instance-aware cue."""
     maps = cues['prm_class_maps']
     index = {int(k): i for i, k in enumerate(cues['keys'])}
     tops = maps.max(axis=(1, 2)) if len(maps) else np.zeros(0)
@@ -180,6 +182,15 @@ def prm_cues(
         for i in keep
     ]
     responses = cues['peak_responses'][keep]
+    if not instance_cue and peaks:
+        shares = F.interpolate(
+            torch.from_numpy(maps)[:, None],
+            size=tuple(size),
+            mode='bicubic',
+            align_corners=False,
+        )[:, 0].clamp(min=0)
+        shares = shares / shares.flatten(1).sum(1).clamp(min=1e-12).view(-1, 1, 1)
+        responses = shares.numpy()[[index[p[0]] for p in peaks]]
     if len(responses) and responses.shape[1:] != tuple(size):
         up = F.interpolate(
             torch.from_numpy(responses)[:, None],
@@ -230,6 +241,7 @@ def _wise_one(
     size = masks.shape[1:]
     retrieval = dict(retrieval)
     bg_factor = retrieval.pop('bg_factor')
+    instance_cue = retrieval.pop('instance_cue', True)
     if peak_dir is not None:
         cues = load_peak_responses(osp.join(peak_dir, image_id + '.npz'))
         points = cues['peak_points']
@@ -238,7 +250,9 @@ def _wise_one(
                 f'{image_id}: peaks at up to {points.max(axis=0).tolist()} '
                 f'outside the proposals of {size}: not the same image size'
             )
-        peaks, responses, backgrounds = prm_cues(cues, size, min_score, bg_factor)
+        peaks, responses, backgrounds = prm_cues(
+            cues, size, min_score, bg_factor, instance_cue
+        )
     else:
         keys, maps = load_score_maps(osp.join(cam_dir, image_id + '.npz'))
         if maps.shape[1:] != size:
@@ -306,6 +320,7 @@ def make_wise_dir(
     one_point: bool = False,
     candidates: str = 'all',
     size_limits: tuple | None = PRM_RETRIEVAL['size_limits'],
+    instance_cue: bool = True,
 ) -> dict:
     """WISE instances of each image (see the module doc).
 
@@ -330,6 +345,9 @@ def make_wise_dir(
             ``'holding'`` (the proposals holding the peak). Default: 'all'.
         size_limits (tuple, optional): Proposal area limits as fractions of
             the image. Default: PRM's (0.00002, 0.85).
+        instance_cue (bool): Score with each peak's response map; False:
+            with its class map instead (PRM's retrieval without the
+            instance-aware cue, :func:`prm_cues`). Default: True.
 
     Returns:
         dict: ``written`` / ``reused`` / ``provenance`` / ``moved_to`` and
@@ -348,6 +366,8 @@ def make_wise_dir(
         candidates=candidates,
         size_limits=None if size_limits is None else list(size_limits),
     )
+    if not instance_cue:  # recorded only where it departs from PRM
+        retrieval['instance_cue'] = False
     source = peak_dir if peak_dir is not None else cam_dir
     record = dict(
         kind='WISE instances',

@@ -297,3 +297,39 @@ def test_proposal_metrics_ceiling_and_recall(tmp_path):
         'proposals/scored_images': 1,
     }
     assert proposal_metrics(str(tmp_path), ['y'], str(props)) == {}
+
+
+def test_prm_cues_without_the_instance_cue_score_with_the_class_map():
+    """``instance_cue=False``: the peaks and backgrounds stay PRM's, each
+    peak's response map becomes its class's map (bicubic to the image size,
+    clipped at 0, summing to 1), the same for two peaks of one class."""
+    from mmwsss.pipeline.wise import prm_cues
+
+    maps = np.zeros((2, 4, 4), np.float32)
+    maps[0, 1, 1] = 4.0
+    maps[0, 2, 3] = 3.0
+    maps[1, 3, 0] = 2.0
+    peaks = np.zeros((3, 8, 8), np.float32)
+    for i, (y, x) in enumerate(((2, 2), (5, 6), (7, 0))):
+        peaks[i, y, x] = 1.0  # each peak response map: its own pixel
+    cues = dict(
+        keys=np.array([3, 5]),
+        prm_class_maps=maps,
+        peak_labels=np.array([3, 3, 5]),
+        peak_points=np.array([[2, 2], [5, 6], [7, 0]]),
+        peak_values=np.array([4.0, 3.0, 2.0], np.float32),
+        peak_responses=peaks,
+    )
+    found, responses, bgs = prm_cues(cues, (8, 8), 0.5, 0.95)
+    assert [p[:3] for p in found] == [(3, 2, 2), (3, 5, 6), (5, 7, 0)]
+    np.testing.assert_allclose(responses, peaks)
+    found2, responses2, bgs2 = prm_cues(cues, (8, 8), 0.5, 0.95, instance_cue=False)
+    assert found2 == found
+    assert all(np.array_equal(bgs[k], bgs2[k]) for k in bgs)
+    up = torch.nn.functional.interpolate(
+        torch.from_numpy(maps)[:, None], size=(8, 8), mode='bicubic'
+    )[:, 0].clamp(min=0)
+    up = (up / up.sum(dim=(1, 2), keepdim=True)).numpy()
+    np.testing.assert_allclose(responses2, up[[0, 0, 1]], rtol=1e-5, atol=1e-7)
+    assert (responses2 >= 0).all()
+    np.testing.assert_allclose(responses2.sum(axis=(1, 2)), 1.0, rtol=1e-5)

@@ -58,7 +58,9 @@ class WISE(BaseStage):
     ``one_point`` and ``nms_iou`` are the retrieval's (PRM's by default:
     every proposal within PRM's size limits competes for each peak;
     ``candidates='holding', one_point=True`` is WISE's rule, see
-    :mod:`mmwsss.ops.wise`).
+    :mod:`mmwsss.ops.wise`); ``instance_cue=False`` scores each peak with
+    its class map instead of its peak response map (PRM's retrieval without
+    the instance-aware cue).
 
     With ``gt_instances``, the metrics against the split's ground-truth
     instances (percent): ``instance/AP50``, ``instance/AP75``, ``instance/AP``
@@ -94,6 +96,7 @@ class WISE(BaseStage):
         one_point: bool = False,
         candidates: str = 'all',
         size_limits=PRM_RETRIEVAL['size_limits'],
+        instance_cue: bool = True,
     ) -> dict:
         min_score = float(ctx.resolve(self.name, min_score, thresholds))
         ids = split_ids(ctx.data_root, split)
@@ -110,6 +113,8 @@ class WISE(BaseStage):
             candidates=candidates,
             size_limits=None if size_limits is None else list(size_limits),
         )
+        if not instance_cue:  # PRM's retrieval without its instance-aware cue
+            options['instance_cue'] = False
         start = time.perf_counter()
         counts = make_wise_dir(
             cams['maps'],
