@@ -29,6 +29,25 @@ def mask_rcnn(name, train_instances):
     )
 
 
+#: PRM's proposal area limits (fractions of the image)
+prm_size_limits = (2e-5, 0.85)
+
+
+def wise(name, **retrieval):
+    """A WISE stage on the PRM stage's cues and the selective-search proposals,
+    peaks above the PRM maps' Otsu background score; ``retrieval``: the WISE
+    stage's retrieval options."""
+    return dict(
+        name=name,
+        type='WISE',
+        cams='prm',
+        proposals='proposals',
+        thresholds='prm_thresholds',
+        min_score='auto:bg_score',
+        **retrieval,
+    )
+
+
 stages = [
     # the stages shared with the other bench pipelines
     _base_.bench_stages.data,
@@ -54,41 +73,16 @@ stages = [
     # peak, scored by its peak response map, the class map's background and the
     # contour; class-agnostic NMS keeps one instance where several peaks of an
     # object retrieve it (PRM's peaks are several per object)
-    dict(
-        name='wise',
-        type='WISE',
-        cams='prm',
-        proposals='proposals',
-        thresholds='prm_thresholds',
-        min_score='auto:bg_score',
-        candidates='all',
-        size_limits=(2e-5, 0.85),
-        one_point=False,
-    ),
+    wise('wise', candidates='all', size_limits=prm_size_limits, one_point=False),
     # WISE's rule instead: a peak takes only proposals holding its pixel and no
     # other peak's (WISE's points are one per object)
-    dict(
-        name='wise_one_point',
-        type='WISE',
-        cams='prm',
-        proposals='proposals',
-        thresholds='prm_thresholds',
-        min_score='auto:bg_score',
-        candidates='holding',
-        size_limits=None,
-        one_point=True,
-    ),
+    wise('wise_one_point', candidates='holding', size_limits=None, one_point=True),
     # PRM's retrieval without its instance-aware cue: each peak scored with its
     # class map instead of its peak response map (PRM's ablation of the term)
-    dict(
-        name='wise_class_maps',
-        type='WISE',
-        cams='prm',
-        proposals='proposals',
-        thresholds='prm_thresholds',
-        min_score='auto:bg_score',
+    wise(
+        'wise_class_maps',
         candidates='all',
-        size_limits=(2e-5, 0.85),
+        size_limits=prm_size_limits,
         one_point=False,
         instance_cue=False,
     ),

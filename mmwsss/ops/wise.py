@@ -152,7 +152,7 @@ def retrieval_terms(
         inside[start : start + chunk] = flat @ r
         on_contour[start : start + chunk] = band.astype(np.float32) @ r
         covered[start : start + chunk] = flat @ q
-    return inside, on_contour, covered / max(masks[0].size if n else 1, 1)
+    return inside, on_contour, covered / (masks.shape[1] * masks.shape[2])
 
 
 def retrieval_scores(

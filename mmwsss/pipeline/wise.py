@@ -153,6 +153,18 @@ def make_proposal_dir(
     )
 
 
+def _resized_shares(maps: np.ndarray, size, mode: str) -> np.ndarray:
+    """``(K, h, w)`` maps resized to ``size`` (``mode``), clipped at 0 and
+    divided by their sums (all zero where nothing is positive)."""
+    up = F.interpolate(
+        torch.from_numpy(maps)[:, None],
+        size=tuple(size),
+        mode=mode,
+        align_corners=False,
+    )[:, 0].clamp(min=0)
+    return (up / up.flatten(1).sum(1).clamp(min=1e-12).view(-1, 1, 1)).numpy()
+
+
 def prm_cues(
     cues: dict, size, min_score: float, bg_factor: float, instance_cue: bool = True
 ) -> tuple[list[tuple], np.ndarray, dict[int, np.ndarray]]:
@@ -183,23 +195,10 @@ def prm_cues(
     ]
     responses = cues['peak_responses'][keep]
     if not instance_cue and peaks:
-        shares = F.interpolate(
-            torch.from_numpy(maps)[:, None],
-            size=tuple(size),
-            mode='bicubic',
-            align_corners=False,
-        )[:, 0].clamp(min=0)
-        shares = shares / shares.flatten(1).sum(1).clamp(min=1e-12).view(-1, 1, 1)
-        responses = shares.numpy()[[index[p[0]] for p in peaks]]
+        shares = _resized_shares(maps, size, 'bicubic')
+        responses = shares[[index[p[0]] for p in peaks]]
     if len(responses) and responses.shape[1:] != tuple(size):
-        up = F.interpolate(
-            torch.from_numpy(responses)[:, None],
-            size=tuple(size),
-            mode='bilinear',
-            align_corners=False,
-        )[:, 0].clamp(min=0)
-        up = up / up.flatten(1).sum(1).clamp(min=1e-12).view(-1, 1, 1)
-        responses = up.numpy()
+        responses = _resized_shares(responses, size, 'bilinear')
     backgrounds = {
         int(k): background_mask(maps[i], size, bg_factor) for k, i in index.items()
     }
