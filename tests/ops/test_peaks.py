@@ -1,5 +1,6 @@
 """PRM's peaks, peak stimulation and peak backpropagation on hand cases."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -162,3 +163,107 @@ def test_excitation_backprop_sees_through_padding_subclasses():
     torch.testing.assert_close(
         image.grad[0, :, :2, 2:5], plain.weight[0, :, 1:, :].detach()
     )
+
+
+class _Block(nn.Module):
+    """conv-BN-ReLU, a second conv-BN-ReLU added to the first's output, a
+    1x1 classifier, aligned bilinear x2 upsampling: the pieces of PRM's
+    FC-ResNet and of the EfficientNet-Lite classifiers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.classifier = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        a = F.relu(self.bn1(self.conv1(x)))
+        b = F.relu(self.bn2(self.conv2(a)))
+        maps = self.classifier(a + b)
+        return F.interpolate(maps, scale_factor=2, mode='bilinear', align_corners=True)
+
+
+def _excite(u, grad, weight):
+    """Hand-written top-down rule of one zero-padded stride-1 convolution
+    (numpy loops): ``P(u_i) = (u_i - min u) sum_j w_ij^+ P(v_j) / Z_j``."""
+    cout, cin, k, _ = weight.shape
+    pad = k // 2
+    shifted = np.pad(u - u.min(), ((0, 0), (pad, pad), (pad, pad)))
+    wplus = np.clip(weight, 0, None)
+    h, w = u.shape[1:]
+    out = np.zeros_like(shifted)
+    for j in range(cout):
+        for y in range(h):
+            for x in range(w):
+                window = shifted[:, y : y + k, x : x + k]
+                z = (window * wplus[j]).sum()
+                if z >= 1e-10:
+                    out[:, y : y + k, x : x + k] += wplus[j] * grad[j, y, x] / z
+    return (shifted * out)[:, pad : pad + h, pad : pad + w]
+
+
+def _aligned_upsampling(n, factor):
+    """The (n * factor, n) matrix of 1-D linear interpolation with aligned
+    corners."""
+    m = n * factor
+    matrix = np.zeros((m, n))
+    for i in range(m):
+        pos = i * (n - 1) / (m - 1)
+        lo = min(int(np.floor(pos)), n - 2)
+        matrix[i, lo] += 1 - (pos - lo)
+        matrix[i, lo + 1] += pos - lo
+    return matrix
+
+
+def test_peak_response_maps_match_a_hand_written_top_down_pass():
+    """Through batch norm (eval), ReLU, a residual addition, the classifier
+    and the upsampling, the peak response map is the top-down pass written
+    out layer by layer: the upsampling's transpose, the rule at each
+    convolution, BN's scale, ReLU's gate, the addition's copy to both
+    branches. A negative BN scale and negative weights make it differ from a
+    plain gradient."""
+    torch.manual_seed(3)
+    net = _Block().eval()
+    with torch.no_grad():
+        for bn in (net.bn1, net.bn2):
+            bn.weight.copy_(torch.tensor([1.3, -0.6, 0.8, 1.1]))
+            bn.bias.uniform_(-0.2, 0.4)
+            bn.running_mean.uniform_(-0.3, 0.3)
+            bn.running_var.uniform_(0.5, 2.0)
+    image = torch.rand(1, 3, 5, 6)
+    peak = (1, 4, 7)  # class 1 on the 10x12 upsampled grid
+    maps, prms = peak_response_maps(net, net, image, [peak])
+    torch.testing.assert_close(maps, net(image).detach())
+
+    def scale(bn):
+        return (bn.weight / (bn.running_var + bn.eps).sqrt()).detach().double()
+
+    with torch.no_grad():
+        x = image[0].double()
+        pre1 = net.bn1(net.conv1(image))[0].double()
+        a = pre1.clamp(min=0)
+        pre2 = net.bn2(net.conv2(a[None].float()))[0].double()
+        b = pre2.clamp(min=0)
+    top = np.zeros((2, 10, 12))
+    top[peak] = 1
+    rows, cols = _aligned_upsampling(5, 2), _aligned_upsampling(6, 2)
+    grad = np.einsum('cyx,yi,xj->cij', top, rows, cols)  # the transpose
+    w = {
+        n: getattr(net, n).weight.detach().double().numpy()
+        for n in ('conv1', 'conv2', 'classifier')
+    }
+    g_sum = _excite((a + b).numpy(), grad, w['classifier'])
+    g_b = g_sum * (pre2.numpy() > 0) * scale(net.bn2).numpy()[:, None, None]
+    g_a = g_sum + _excite(a.numpy(), g_b, w['conv2'])
+    g_pre1 = g_a * (pre1.numpy() > 0) * scale(net.bn1).numpy()[:, None, None]
+    g_x = _excite(x.numpy(), g_pre1, w['conv1'])
+    expected = np.clip(g_x.sum(0), 0, None)
+    expected /= expected.sum()
+    np.testing.assert_allclose(prms[0].numpy(), expected, rtol=1e-4, atol=1e-6)
+    # a plain gradient is another map
+    image.requires_grad_(True)
+    net(image)[(0, *peak)].backward()
+    plain = image.grad[0].sum(0).clamp(min=0)
+    assert not torch.allclose(prms[0], plain / plain.sum(), atol=1e-3)
