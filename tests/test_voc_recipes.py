@@ -364,3 +364,23 @@ def test_pseudo_label_configs_find_voc_aug_output(path, tiny_voc):
     mask_shape = tuple(sample['data_samples'].gt_sem_seg.data.shape[-2:])
     assert mask_shape == tuple(sample['inputs'].shape[-2:])
     assert max(mask_shape) <= 512 and min(mask_shape) > 0
+
+
+def test_bench_prm_finds_peaks_as_prm_on_stride_32_maps():
+    """The 320 px bench PRM runs PRM's grid: stride-32 response maps (10 x 10
+    at 320 px) upsampled x8, peaks on a stride-4 grid; the bench CAM's
+    stride-16 weights load into it unchanged (dilation has no parameters)."""
+    cfg = _cfg('configs/prm/prm_effl0_1xb16-8e_fashionpaste2-320.py')
+    assert cfg.model.backbone.output_stride == 32
+    assert cfg.model.head.upsample == 8
+    _no_weights(cfg.model)
+    model = _build(cfg.model).eval()
+    cam_cfg = _cfg('configs/cam/cam_effl0_1xb16-8e_fashionpaste2-320.py')
+    _no_weights(cam_cfg.model)
+    cam = _build(cam_cfg.model)
+    backbone = {k: v for k, v in cam.state_dict().items() if k.startswith('backbone.')}
+    missing, unexpected = model.load_state_dict(backbone, strict=False)
+    assert not unexpected and not any(k.startswith('backbone.') for k in missing)
+    with torch.no_grad():
+        maps = model.response_maps(torch.rand(1, 3, 320, 320))
+    assert maps.shape[-2:] == (80, 80)
