@@ -294,8 +294,8 @@ def test_v2_bench_configs_keep_the_references_geometry(path):
     doubled; the settings the 160 px configs shrank for their small maps are
     the references' again (objects here are as many cells across as on VOC):
     IRN's and PSA's 256 walk steps, DeepLab's ASPP reach (6 / 12 / 18 / 24 at
-    stride 8 = 3 / 6 / 9 / 12 at stride 16), PRM's peak window on a stride-4
-    grid."""
+    stride 8 = 3 / 6 / 9 / 12 at stride 16), PRM's stride-32 response maps
+    upsampled x8 (its peak window on a stride-4 grid)."""
     model = Config.fromfile(path).get('model', {})
     kind = osp.basename(osp.dirname(path))
     name = osp.basename(path)
@@ -304,5 +304,5 @@ def test_v2_bench_configs_keep_the_references_geometry(path):
     if kind == 'deeplabv2' or name.startswith(('ptrecl-recovery', 'ptrecl-proto')):
         assert tuple(model.decode_head.dilations) == (3, 6, 9, 12)
     if kind == 'prm':
-        assert (model.head.window, model.head.upsample) == (3, 4)
-        assert model.backbone.get('output_stride', 16) == 16
+        assert (model.head.window, model.head.upsample) == (3, 8)
+        assert model.backbone.output_stride == 32
